@@ -1,0 +1,62 @@
+package events
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a stable, documented error code. Codes are the wire contract of a
+// failure reply: {"error":{"code":...,"message":...}}.
+type Code string
+
+// The error code set (docs/commands.md documents when each is returned).
+const (
+	CodeInvalidArgument    Code = "invalid_argument"
+	CodeNotFound           Code = "not_found"
+	CodeAlreadyExists      Code = "already_exists"
+	CodeForbidden          Code = "forbidden"
+	CodeFailedPrecondition Code = "failed_precondition"
+	CodeConflict           Code = "conflict"
+	CodeUnavailable        Code = "unavailable"
+	CodeInternal           Code = "internal"
+	CodeTimeout            Code = "timeout"
+)
+
+// Error is a typed error carrying a Code. Domain decisions return it; the
+// transport maps it to a reply at the edge.
+type Error struct {
+	Code    Code
+	Message string
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// Is makes errors.Is(err, &Error{Code: c}) match on the code alone.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && (t.Message == "" || t.Message == e.Message)
+}
+
+// Errorf builds an *Error with a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf returns the Code of err, or CodeInternal when err carries none.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// Sentinels for errors.Is.
+var (
+	ErrInvalidArgument    = &Error{Code: CodeInvalidArgument}
+	ErrNotFound           = &Error{Code: CodeNotFound}
+	ErrAlreadyExists      = &Error{Code: CodeAlreadyExists}
+	ErrForbidden          = &Error{Code: CodeForbidden}
+	ErrFailedPrecondition = &Error{Code: CodeFailedPrecondition}
+	ErrConflict           = &Error{Code: CodeConflict}
+)

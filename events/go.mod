@@ -1,0 +1,3 @@
+module github.com/rosterhq/roster/events
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/rosterhq/roster/projections
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/rosterhq/roster/schemas
+
+go 1.26

@@ -1,0 +1,71 @@
+package natsx
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// ClientConfig says how a service connects to an existing NATS deployment.
+type ClientConfig struct {
+	URL   string // nats://host:port[,nats://...]
+	Name  string // connection name shown by the server
+	Creds string // path to a .creds file (optional)
+	NKey  string // path to an nkey seed file (optional)
+	// TLS (optional): a CA to trust, and a client certificate and key.
+	TLSCA   string
+	TLSCert string
+	TLSKey  string
+}
+
+// Validate reports every problem with c.
+func (c ClientConfig) Validate() error {
+	var errs []error
+	if c.URL == "" {
+		errs = append(errs, errors.New("nats url is required"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tls cert and key must be given together"))
+	}
+	if c.Creds != "" && c.NKey != "" {
+		errs = append(errs, errors.New("give either creds or nkey, not both"))
+	}
+	return errors.Join(errs...)
+}
+
+// Connect dials NATS with reconnects that never give up: services ride out
+// a server restart instead of exiting.
+func Connect(c ClientConfig) (*nats.Conn, error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("nats client config: %w", err)
+	}
+	opts := []nats.Option{
+		nats.Name(c.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.Timeout(5 * time.Second),
+	}
+	if c.Creds != "" {
+		opts = append(opts, nats.UserCredentials(c.Creds))
+	}
+	if c.NKey != "" {
+		o, err := nats.NkeyOptionFromSeed(c.NKey)
+		if err != nil {
+			return nil, fmt.Errorf("nats nkey: %w", err)
+		}
+		opts = append(opts, o)
+	}
+	if c.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(c.TLSCA))
+	}
+	if c.TLSCert != "" {
+		opts = append(opts, nats.ClientCert(c.TLSCert, c.TLSKey))
+	}
+	nc, err := nats.Connect(c.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats at %s: %w", c.URL, err)
+	}
+	return nc, nil
+}
