@@ -1,0 +1,151 @@
+// Command roster is Roster's client CLI: it sends group commands, queries
+// the membership, manages webhook endpoints, replays events and reads the
+// audit trail, all over NATS.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/spf13/cobra"
+
+	"github.com/rosterhq/roster/services/internal/natsx"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot(os.Stdout)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "roster:", err)
+		var re *replyError
+		if errors.As(err, &re) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// globals are the flags every roster subcommand shares.
+type globals struct {
+	natsURL string
+	creds   string
+	json    bool
+	timeout time.Duration
+	out     io.Writer
+
+	nc *nats.Conn
+}
+
+// cliExtensions lets each command family register itself from its own file.
+var cliExtensions []func(root *cobra.Command, g *globals)
+
+func newRoot(out io.Writer) *cobra.Command {
+	g := &globals{out: out}
+	root := &cobra.Command{
+		Use:           "roster",
+		Short:         "Roster client: group commands, membership queries, webhooks, events and audit",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPostRun: func(*cobra.Command, []string) {
+			if g.nc != nil {
+				g.nc.Close()
+			}
+		},
+	}
+	def := os.Getenv("ROSTER_NATS_URL")
+	if def == "" {
+		def = "nats://127.0.0.1:4222"
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&g.natsURL, "nats-url", def, "NATS server URL ($ROSTER_NATS_URL)")
+	f.StringVar(&g.creds, "nats-creds", os.Getenv("ROSTER_NATS_CREDS"), "NATS credentials file")
+	f.BoolVar(&g.json, "json", false, "print JSON instead of readable output")
+	f.DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to wait for a reply")
+	for _, ext := range cliExtensions {
+		ext(root, g)
+	}
+	return root
+}
+
+// conn connects on first use.
+func (g *globals) conn() (*nats.Conn, error) {
+	if g.nc != nil {
+		return g.nc, nil
+	}
+	nc, err := natsx.Connect(natsx.ClientConfig{URL: g.natsURL, Name: "roster-cli", Creds: g.creds})
+	if err != nil {
+		return nil, err
+	}
+	g.nc = nc
+	return nc, nil
+}
+
+// replyError is a failure reply from a Roster service:
+// {"error":{"code":...,"message":...}}.
+type replyError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *replyError) Error() string { return e.Code + ": " + e.Message }
+
+// request sends req as JSON to subject and returns the reply body, or a
+// *replyError when the service answered with an error.
+func (g *globals) request(ctx context.Context, subject string, req any) (json.RawMessage, error) {
+	nc, err := g.conn()
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	msg, err := nc.RequestWithContext(ctx, subject, body)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return nil, fmt.Errorf("%s: no service is listening (is rosterd running?)", subject)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", subject, err)
+	}
+	var env struct {
+		Error *replyError `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &env); err == nil && env.Error != nil {
+		return nil, env.Error
+	}
+	if msg.Header.Get("Nats-Service-Error-Code") != "" {
+		return nil, &replyError{Code: "internal", Message: msg.Header.Get("Nats-Service-Error")}
+	}
+	return msg.Data, nil
+}
+
+// printJSON writes v indented.
+func (g *globals) printJSON(v any) error {
+	enc := json.NewEncoder(g.out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// findOrAdd returns root's subcommand named name, adding it when missing,
+// so several files can add verbs to one noun ("group create", "group get").
+func findOrAdd(root *cobra.Command, name, short string) *cobra.Command {
+	for _, c := range root.Commands() {
+		if c.Name() == name {
+			return c
+		}
+	}
+	c := &cobra.Command{Use: name, Short: short}
+	root.AddCommand(c)
+	return c
+}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/rosterhq/roster/services/internal/natsx"
+)
+
+// options are the flags every rosterd subcommand shares. Each has an
+// environment variable (ROSTER_...) so deployments need no flags.
+type options struct {
+	natsURL       string
+	natsCreds     string
+	natsNKey      string
+	natsTLSCA     string
+	natsTLSCert   string
+	natsTLSKey    string
+	logFormat     string
+	logLevel      string
+	clickhouseDSN string
+	metricsAddr   string
+	replicas      int
+	// webhookAllow lists CIDRs the webhook dispatcher may deliver to even
+	// though they are private or loopback (the dev stack adds loopback).
+	webhookAllow []string
+}
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func (o *options) bind(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	f.StringVar(&o.natsURL, "nats-url", envOr("ROSTER_NATS_URL", "nats://127.0.0.1:4222"), "NATS server URL(s) ($ROSTER_NATS_URL)")
+	f.StringVar(&o.natsCreds, "nats-creds", envOr("ROSTER_NATS_CREDS", ""), "NATS credentials file ($ROSTER_NATS_CREDS)")
+	f.StringVar(&o.natsNKey, "nats-nkey", envOr("ROSTER_NATS_NKEY", ""), "NATS nkey seed file ($ROSTER_NATS_NKEY)")
+	f.StringVar(&o.natsTLSCA, "nats-tls-ca", envOr("ROSTER_NATS_TLS_CA", ""), "CA certificate to trust for NATS TLS")
+	f.StringVar(&o.natsTLSCert, "nats-tls-cert", envOr("ROSTER_NATS_TLS_CERT", ""), "client certificate for NATS TLS")
+	f.StringVar(&o.natsTLSKey, "nats-tls-key", envOr("ROSTER_NATS_TLS_KEY", ""), "client key for NATS TLS")
+	f.StringVar(&o.logFormat, "log-format", envOr("ROSTER_LOG_FORMAT", "json"), "log format: json or console")
+	f.StringVar(&o.logLevel, "log-level", envOr("ROSTER_LOG_LEVEL", "info"), "log level")
+	f.StringVar(&o.clickhouseDSN, "clickhouse-dsn", envOr("ROSTER_CLICKHOUSE_DSN", "clickhouse://127.0.0.1:9000/roster"), "ClickHouse DSN for the audit sink ($ROSTER_CLICKHOUSE_DSN)")
+	f.StringVar(&o.metricsAddr, "metrics-addr", envOr("ROSTER_METRICS_ADDR", ""), "serve Prometheus /metrics and /healthz on this address (empty: off)")
+	f.IntVar(&o.replicas, "replicas", 1, "replicas for Roster's streams and buckets (3 in a cluster)")
+	f.StringSliceVar(&o.webhookAllow, "webhook-allow-cidr", nil, "CIDRs webhooks may target although private/loopback (operator allowlist)")
+}
+
+func (o *options) logger(service string) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(o.logLevel)
+	if err != nil {
+		return zerolog.Nop(), fmt.Errorf("--log-level: %w", err)
+	}
+	var l zerolog.Logger
+	switch o.logFormat {
+	case "json":
+		l = zerolog.New(os.Stderr)
+	case "console":
+		l = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly})
+	default:
+		return zerolog.Nop(), fmt.Errorf("--log-format %q: want json or console", o.logFormat)
+	}
+	return l.Level(lvl).With().Timestamp().Str("service", service).Logger(), nil
+}
+
+func (o *options) clientConfig(name string) natsx.ClientConfig {
+	return natsx.ClientConfig{
+		URL: o.natsURL, Name: name, Creds: o.natsCreds, NKey: o.natsNKey,
+		TLSCA: o.natsTLSCA, TLSCert: o.natsTLSCert, TLSKey: o.natsTLSKey,
+	}
+}
+
+// env is what every service gets from the process: its logger and a
+// connection to NATS. Services register their own metrics.
+type env struct {
+	log  zerolog.Logger
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	opts *options
+	// dev is true under "rosterd dev": loopback webhooks are allowed and
+	// console-friendly defaults apply.
+	dev bool
+}
+
+// component is one actor of a process: it runs until ctx is cancelled and
+// returns nil then, or returns an error that stops the whole process.
+type component struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// service is one rosterd subcommand's worth of components.
+type service struct {
+	name  string
+	short string
+	build func(ctx context.Context, e *env) ([]component, error)
+}
+
+// services lists the services in start order; "all" and "dev" run them all.
+var services []service
+
+func register(s service) { services = append(services, s) }
+
+// runComponents runs every component until ctx ends or one fails; then it
+// cancels the rest and waits for them.
+func runComponents(ctx context.Context, log zerolog.Logger, comps []component) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, c := range comps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			log.Debug().Str("component", c.name).Msg("starting")
+			err := c.run(ctx)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				log.Error().Err(err).Str("component", c.name).Msg("component failed")
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
+				mu.Unlock()
+			}
+			cancel()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// runServices builds and runs the named services on one connection.
+func runServices(ctx context.Context, e *env, names []string) error {
+	var comps []component
+	for _, n := range names {
+		s, ok := lookup(n)
+		if !ok {
+			return fmt.Errorf("unknown service %q", n)
+		}
+		cs, err := s.build(ctx, e)
+		if err != nil {
+			return fmt.Errorf("start %s: %w", n, err)
+		}
+		comps = append(comps, cs...)
+	}
+	if m := metricsComponent(e); m != nil {
+		comps = append(comps, *m)
+	}
+	e.log.Info().Strs("services", names).Msg("roster running")
+	return runComponents(ctx, e.log, comps)
+}
+
+func lookup(name string) (service, bool) {
+	for _, s := range services {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return service{}, false
+}
+
+func serviceNames() []string {
+	var ns []string
+	for _, s := range services {
+		ns = append(ns, s.name)
+	}
+	return ns
+}
+
+func connectEnv(o *options, name string) (*env, error) {
+	log, err := o.logger(name)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := natsx.Connect(o.clientConfig("rosterd-" + name))
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return &env{log: log, nc: nc, js: js, opts: o}, nil
+}
+
+func newServiceCmd(o *options, s service) *cobra.Command {
+	return &cobra.Command{
+		Use:   s.name,
+		Short: s.short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, err := connectEnv(o, s.name)
+			if err != nil {
+				return err
+			}
+			defer e.nc.Close()
+			return runServices(cmd.Context(), e, []string{s.name})
+		},
+	}
+}
+
+func newAllCmd(o *options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "all",
+		Short: "Run every service in one process against an existing NATS (" + strings.Join(serviceNames(), ", ") + ")",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, err := connectEnv(o, "all")
+			if err != nil {
+				return err
+			}
+			defer e.nc.Close()
+			return runServices(cmd.Context(), e, serviceNames())
+		},
+	}
+}

@@ -1,0 +1,118 @@
+// Package audit is Roster's audit trail: the records services publish to the
+// JetStream stream ROSTER_AUDIT, and the sink that writes them to ClickHouse
+// (database roster, tables commands, events, delivery_attempts,
+// endpoint_changes).
+package audit
+
+import "time"
+
+// Kind names a record type; it is the last token of the record's subject
+// (roster.audit.<kind>) and selects the ClickHouse table.
+type Kind string
+
+const (
+	KindCommand         Kind = "command"
+	KindEvent           Kind = "event"
+	KindDeliveryAttempt Kind = "delivery_attempt"
+	KindEndpointChange  Kind = "endpoint_change"
+)
+
+// Record is any audit record. Every record has a unique ID; the tables
+// deduplicate on it, so a redelivered record never shows twice.
+type Record interface {
+	AuditKind() Kind
+	AuditID() string
+}
+
+// Command: one command received by roster-groups, accepted or rejected.
+type Command struct {
+	ID          string    `json:"id"` // unique per reception (not the caller's command_id)
+	CommandID   string    `json:"command_id"`
+	Subject     string    `json:"subject"`
+	GroupID     string    `json:"group_id"`
+	Actor       string    `json:"actor"`
+	Outcome     string    `json:"outcome"` // accepted | rejected | duplicate
+	ErrorCode   string    `json:"error_code,omitempty"`
+	ErrorMsg    string    `json:"error_message,omitempty"`
+	Version     uint64    `json:"version"` // group version after the command (0 when rejected)
+	LatencyUS   int64     `json:"latency_us"`
+	ReceivedAt  time.Time `json:"received_at"`
+	PayloadHash string    `json:"payload_sha256"`
+	PayloadSize int       `json:"payload_size"`
+}
+
+// Event: one event appended to ROSTER_EVENTS.
+type Event struct {
+	ID            string    `json:"id"` // the event id
+	Type          string    `json:"type"`
+	SchemaVersion int       `json:"schema_version"`
+	GroupID       string    `json:"group_id"`
+	Version       uint64    `json:"version"`
+	StreamSeq     uint64    `json:"stream_seq"`
+	CommandID     string    `json:"command_id"`
+	CorrelationID string    `json:"correlation_id"`
+	Actor         string    `json:"actor"`
+	OccurredAt    time.Time `json:"occurred_at"`
+	Data          string    `json:"data"` // the event's data, JSON text
+}
+
+// DeliveryAttempt: one HTTP attempt to deliver an event to an endpoint.
+type DeliveryAttempt struct {
+	ID              string            `json:"id"` // attempt id
+	EventID         string            `json:"event_id"`
+	EventType       string            `json:"event_type"`
+	GroupID         string            `json:"group_id"`
+	EndpointID      string            `json:"endpoint_id"`
+	URL             string            `json:"url"`
+	Format          string            `json:"format"` // standard | openim
+	Attempt         int               `json:"attempt"`
+	Trigger         string            `json:"trigger"` // scheduled | redelivery | resume | test
+	RequestHeaders  map[string]string `json:"request_headers"` // never signatures or secrets
+	RequestSize     int               `json:"request_size"`
+	RequestHash     string            `json:"request_sha256"`
+	ResponseStatus  int               `json:"response_status"`
+	ResponseHeaders map[string]string `json:"response_headers"`
+	ResponseBody    string            `json:"response_body"` // truncated at 64 KiB
+	Success         bool              `json:"success"`
+	FailureClass    string            `json:"failure_class,omitempty"`
+	FailureMsg      string            `json:"failure_message,omitempty"`
+	LatencyUS       int64             `json:"latency_us"`
+	StartedAt       time.Time         `json:"started_at"`
+	NextAttemptAt   *time.Time        `json:"next_attempt_at,omitempty"`
+	State           string            `json:"state"` // succeeded | retrying | exhausted | held
+}
+
+// EndpointChange: an endpoint was created, updated, paused, resumed,
+// deleted or had its secret rotated. Never carries a secret.
+type EndpointChange struct {
+	ID         string    `json:"id"`
+	EndpointID string    `json:"endpoint_id"`
+	Change     string    `json:"change"` // created | updated | paused | resumed | deleted | secret_rotated
+	Actor      string    `json:"actor"`  // user or "system" for automatic pauses
+	Automatic  bool      `json:"automatic"`
+	Reason     string    `json:"reason,omitempty"`
+	GroupID    string    `json:"group_id"` // the endpoint's group filter, "" when none
+	Endpoint   string    `json:"endpoint"` // the endpoint after the change, JSON, secrets removed
+	At         time.Time `json:"at"`
+}
+
+func (r Command) AuditKind() Kind         { return KindCommand }
+func (r Event) AuditKind() Kind           { return KindEvent }
+func (r DeliveryAttempt) AuditKind() Kind { return KindDeliveryAttempt }
+func (r EndpointChange) AuditKind() Kind  { return KindEndpointChange }
+func (r Command) AuditID() string         { return r.ID }
+func (r Event) AuditID() string           { return r.ID }
+func (r DeliveryAttempt) AuditID() string { return r.ID }
+func (r EndpointChange) AuditID() string  { return r.ID }
+
+// Recorder is what services need to write the trail. It must not block the
+// caller on ClickHouse; implementations publish to ROSTER_AUDIT.
+type Recorder interface {
+	Record(r Record)
+}
+
+// Nop discards records (tests of one service that do not look at the trail).
+type Nop struct{}
+
+// Record implements Recorder.
+func (Nop) Record(Record) {}
