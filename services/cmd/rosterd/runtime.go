@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/rosterhq/roster/services/internal/audit"
 	"github.com/rosterhq/roster/services/internal/natsx"
 )
 
@@ -93,6 +94,8 @@ type env struct {
 	// dev is true under "rosterd dev": loopback webhooks are allowed and
 	// console-friendly defaults apply.
 	dev bool
+
+	recorder audit.Recorder
 }
 
 // component is one actor of a process: it runs until ctx is cancelled and
@@ -229,3 +232,26 @@ func newAllCmd(o *options) *cobra.Command {
 		},
 	}
 }
+
+// audit returns the process's audit recorder. The audit service installs a
+// ROSTER_AUDIT publisher through recorderFactory; without it records are
+// dropped (and a warning says so once).
+func (e *env) audit() audit.Recorder {
+	if e.recorder != nil {
+		return e.recorder
+	}
+	if recorderFactory != nil {
+		r, err := recorderFactory(e)
+		if err == nil {
+			e.recorder = r
+			return r
+		}
+		e.log.Error().Err(err).Msg("audit publisher unavailable; audit records are dropped")
+	}
+	e.recorder = audit.Nop{}
+	return e.recorder
+}
+
+// recorderFactory builds the audit publisher (set by the audit package's
+// wiring file).
+var recorderFactory func(e *env) (audit.Recorder, error)
