@@ -186,10 +186,15 @@ func commandSpecs() []commandSpec {
 			short: "Leave a group (--actor leaves)", args: cobra.ExactArgs(1)},
 		{noun: "member", verb: "set-role", subject: "roster.cmd.member.set_role", use: "set-role " + gid + " USER_ID admin|member",
 			short: "Make a member an admin or back (owner only)", args: cobra.ExactArgs(3),
-			fill: func(_ *cobra.Command, a []string, b map[string]any) error { b["user_id"], b["role"] = a[1], a[2]; return nil }},
+			fill: func(_ *cobra.Command, a []string, b map[string]any) error {
+				b["user_id"], b["role"] = a[1], a[2]
+				return nil
+			}},
 		{noun: "member", verb: "mute", subject: "roster.cmd.member.mute", use: "mute " + gid + " USER_ID",
 			short: "Mute a member for --duration", args: cobra.ExactArgs(2),
-			flags: func(c *cobra.Command, _ map[string]any) { c.Flags().Duration("duration", time.Hour, "how long (max 720h)") },
+			flags: func(c *cobra.Command, _ map[string]any) {
+				c.Flags().Duration("duration", time.Hour, "how long (max 720h)")
+			},
 			fill: func(c *cobra.Command, a []string, b map[string]any) error {
 				d, _ := c.Flags().GetDuration("duration")
 				b["user_id"], b["duration_seconds"] = a[1], int64(d/time.Second)
@@ -200,4 +205,3 @@ func commandSpecs() []commandSpec {
 			fill: func(_ *cobra.Command, a []string, b map[string]any) error { b["user_id"] = a[1]; return nil }},
 	}
 }
-

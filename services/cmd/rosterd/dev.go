@@ -77,7 +77,6 @@ func runDev(cmd *cobra.Command, o *options, d *devOptions) error {
 	return runServices(cmd.Context(), e, serviceNames())
 }
 
-
 const devBanner = `
 Roster dev stack
   NATS (JetStream): %s    data: %s

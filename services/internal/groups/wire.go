@@ -117,10 +117,10 @@ var parsers = map[string]parser{
 			return c, nil
 		})
 	},
-	"group.dismiss":  plain(group.Dismiss{}),
-	"group.mute":     plain(group.MuteGroup{}),
-	"group.unmute":   plain(group.UnmuteGroup{}),
-	"member.quit":    plain(group.Quit{}),
+	"group.dismiss": plain(group.Dismiss{}),
+	"group.mute":    plain(group.MuteGroup{}),
+	"group.unmute":  plain(group.UnmuteGroup{}),
+	"member.quit":   plain(group.Quit{}),
 	"group.transfer": func(b []byte) (parsed, error) {
 		var r transferRequest
 		return with(b, &r, &r.envelope, func() (group.Command, error) {
