@@ -19,6 +19,11 @@ var (
 	conflicts = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "roster_command_conflicts_total", Help: "Optimistic-concurrency conflicts that made a command reload and re-decide.",
 	})
+	// LoadedEvents counts events folded while loading cold groups (after
+	// their snapshot): it shows whether snapshots keep loads short.
+	LoadedEvents = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "roster_group_load_events_total", Help: "Events folded while loading cold groups from snapshot and stream.",
+	})
 	cacheLookups = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "roster_group_cache_lookups_total", Help: "Group state lookups, by hit or miss (miss: loaded from snapshot and events).",
 	}, []string{"result"})

@@ -124,6 +124,7 @@ func (r *repository) load(ctx context.Context, id string) (*aggregate, error) {
 // catchUp folds the commits stored after a.Seq into a.
 func (r *repository) catchUp(ctx context.Context, a *aggregate) error {
 	_, err := r.store.Load(ctx, a.State.ID, a.Seq, func(s eventstore.Stored) error {
+		LoadedEvents.Add(float64(len(s.Commit.Events)))
 		return a.apply(s.Seq, s.Commit, r.maxCommands)
 	})
 	if err != nil {
