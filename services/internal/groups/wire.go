@@ -100,6 +100,9 @@ var parsers = map[string]parser{
 	"group.create": func(b []byte) (parsed, error) {
 		var r createRequest
 		return with(b, &r, &r.envelope, func() (group.Command, error) {
+			if r.Name == "" {
+				return nil, missing("name")
+			}
 			return group.Create{Name: r.Name, Intro: r.Intro, JoinPolicy: events.JoinPolicy(r.JoinPolicy), Members: r.Members}, nil
 		})
 	},
@@ -132,11 +135,21 @@ var parsers = map[string]parser{
 	},
 	"member.invite": func(b []byte) (parsed, error) {
 		var r usersRequest
-		return with(b, &r, &r.envelope, func() (group.Command, error) { return group.Invite{UserIDs: r.UserIDs}, nil })
+		return with(b, &r, &r.envelope, func() (group.Command, error) {
+			if r.UserIDs == nil {
+				return nil, missing("user_ids")
+			}
+			return group.Invite{UserIDs: r.UserIDs}, nil
+		})
 	},
 	"member.remove": func(b []byte) (parsed, error) {
 		var r usersRequest
-		return with(b, &r, &r.envelope, func() (group.Command, error) { return group.Remove{UserIDs: r.UserIDs}, nil })
+		return with(b, &r, &r.envelope, func() (group.Command, error) {
+			if r.UserIDs == nil {
+				return nil, missing("user_ids")
+			}
+			return group.Remove{UserIDs: r.UserIDs}, nil
+		})
 	},
 	"member.join": func(b []byte) (parsed, error) {
 		var r joinRequest
@@ -157,6 +170,9 @@ var parsers = map[string]parser{
 	"member.set_role": func(b []byte) (parsed, error) {
 		var r setRoleRequest
 		return with(b, &r, &r.envelope, func() (group.Command, error) {
+			if r.Role == "" {
+				return nil, missing("role")
+			}
 			return group.SetRole{UserID: r.UserID, Role: events.Role(r.Role)}, events.ValidateID("user_id", r.UserID)
 		})
 	},
@@ -178,6 +194,10 @@ var parsers = map[string]parser{
 			return group.UnmuteMember{UserID: r.UserID}, events.ValidateID("user_id", r.UserID)
 		})
 	},
+}
+
+func missing(field string) error {
+	return events.Errorf(events.CodeInvalidArgument, "%s: required", field)
 }
 
 func plain(c group.Command) parser {
