@@ -1,0 +1,226 @@
+package membership
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/events/group"
+	"github.com/rosterhq/roster/projections/internal/testnats"
+)
+
+func memberIDs(r MembersReply) []string {
+	var ids []string
+	for _, m := range r.Members {
+		ids = append(ids, m.UserID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// The seed scenario: create A (owner o); invite a; remove a; invite a.
+func TestSeedScenario(t *testing.T) {
+	f := newFixture(t)
+	f.projector(Config{})
+	f.queries()
+
+	steps := []struct {
+		name string
+		cmd  group.Command
+		want []string
+	}{
+		{"create", group.Create{Name: "Group A", JoinPolicy: events.PolicyInviteOnly}, []string{"o"}},
+		{"invite a", group.Invite{UserIDs: []string{"a"}}, []string{"a", "o"}},
+		{"remove a", group.Remove{UserIDs: []string{"a"}}, []string{"o"}},
+		{"re-invite a", group.Invite{UserIDs: []string{"a"}}, []string{"a", "o"}},
+	}
+	for _, st := range steps {
+		v := f.do("A", "o", st.cmd)
+		var have MembersReply
+		// min_version: read your own write without polling.
+		if e := f.query(SubjectMembers, MembersRequest{GroupID: "A", MinVersion: v}, &have); e != nil {
+			t.Fatalf("%s: members: %+v", st.name, e)
+		}
+		if !slices.Equal(memberIDs(have), st.want) || have.Version != v {
+			t.Fatalf("%s: want %v at version %d, have %v at %d", st.name, st.want, v, memberIDs(have), have.Version)
+		}
+	}
+
+	var info GroupInfo
+	if e := f.query(SubjectGroup, GroupRequest{GroupID: "A"}, &info); e != nil {
+		t.Fatal(e)
+	}
+	if info.Owner != "o" || info.MemberCount != 2 || info.Version != 4 || info.JoinPolicy != events.PolicyInviteOnly || info.Name != "Group A" {
+		t.Fatalf("group info: %+v", info)
+	}
+
+	var a MemberReply
+	if e := f.query(SubjectMember, MemberRequest{GroupID: "A", UserID: "a"}, &a); e != nil {
+		t.Fatal(e)
+	}
+	if a.Role != events.RoleMember || a.Inviter != "o" || a.JoinedVersion != 4 {
+		t.Fatalf("member a: %+v", a)
+	}
+
+	var ch ChangesReply
+	if e := f.query(SubjectChanges, ChangesRequest{GroupID: "A", SinceVersion: 1}, &ch); e != nil {
+		t.Fatal(e)
+	}
+	var types []events.Type
+	for _, e := range ch.Changes {
+		types = append(types, e.Type)
+	}
+	if want := []events.Type{events.MemberInvited, events.MemberRemoved, events.MemberInvited}; !slices.Equal(types, want) || ch.More || ch.NextSinceVersion != 4 {
+		t.Fatalf("changes since 1: want %v, have %v (more %v, next %d)", want, types, ch.More, ch.NextSinceVersion)
+	}
+
+	for at, want := range map[uint64][]string{1: {"o"}, 2: {"a", "o"}, 3: {"o"}, 4: {"a", "o"}} {
+		var have MembersReply
+		if e := f.query(SubjectMembers, MembersRequest{GroupID: "A", AtVersion: at}, &have); e != nil {
+			t.Fatal(e)
+		}
+		if !slices.Equal(memberIDs(have), want) {
+			t.Fatalf("at_version %d: want %v, have %v", at, want, memberIDs(have))
+		}
+	}
+
+	var ug UserGroupsReply
+	if e := f.query(SubjectUserGroups, UserGroupsRequest{UserID: "a"}, &ug); e != nil {
+		t.Fatal(e)
+	}
+	if len(ug.Groups) != 1 || ug.Groups[0].GroupID != "A" || ug.Groups[0].JoinedVersion != 4 {
+		t.Fatalf("user groups of a: %+v", ug)
+	}
+	f.caughtUp(1, 10*time.Second)
+}
+
+func TestPaging(t *testing.T) {
+	f := newFixture(t)
+	f.projector(Config{})
+	f.queries()
+	var users []string
+	for i := range 25 {
+		users = append(users, fmt.Sprintf("u%02d", i))
+	}
+	f.do("P", "o", group.Create{Name: "P", JoinPolicy: events.PolicyOpen})
+	f.do("P", "o", group.Invite{UserIDs: users})
+	v := f.do("P", "o", group.SetRole{UserID: "u03", Role: events.RoleAdmin})
+	for i := range 3 {
+		f.do(fmt.Sprintf("Q%d", i), "u07", group.Create{Name: "Q"})
+	}
+
+	collect := func(req MembersRequest) []string {
+		var ids []string
+		for page := 0; ; page++ {
+			var r MembersReply
+			if e := f.query(SubjectMembers, req, &r); e != nil {
+				t.Fatalf("page %d: %+v", page, e)
+			}
+			if len(r.Members) > req.Limit {
+				t.Fatalf("page %d: %d members, limit %d", page, len(r.Members), req.Limit)
+			}
+			for _, m := range r.Members {
+				ids = append(ids, m.UserID)
+			}
+			if r.NextCursor == "" {
+				break
+			}
+			req.Cursor = r.NextCursor
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	want := append(slices.Clone(users), "o")
+	slices.Sort(want)
+	if have := collect(MembersRequest{GroupID: "P", Limit: 7, MinVersion: v}); !slices.Equal(have, want) {
+		t.Fatalf("live pages: want %v, have %v", want, have)
+	}
+	if have := collect(MembersRequest{GroupID: "P", Limit: 4, AtVersion: v}); !slices.Equal(have, want) {
+		t.Fatalf("at_version pages: want %v, have %v", want, have)
+	}
+	if have := collect(MembersRequest{GroupID: "P", Limit: 2, Role: events.RoleAdmin}); !slices.Equal(have, []string{"u03"}) {
+		t.Fatalf("admins: have %v", have)
+	}
+
+	// changes: pages of 10 over 26 events after version 0 (the create is one event).
+	var all []uint64
+	req := ChangesRequest{GroupID: "P", Limit: 10}
+	for {
+		var r ChangesReply
+		if e := f.query(SubjectChanges, req, &r); e != nil {
+			t.Fatal(e)
+		}
+		for _, e := range r.Changes {
+			all = append(all, e.Version)
+		}
+		if !r.More {
+			break
+		}
+		req.Cursor = r.NextCursor
+	}
+	if len(all) != 27 || all[0] != 1 || all[26] != 27 {
+		t.Fatalf("changes versions: %v", all)
+	}
+
+	testnats.Eventually(t, 5*time.Second, func() error {
+		var ug UserGroupsReply
+		if e := f.query(SubjectUserGroups, UserGroupsRequest{UserID: "u07", Limit: 2}, &ug); e != nil {
+			return fmt.Errorf("%+v", e)
+		}
+		n := len(ug.Groups)
+		for ug.NextCursor != "" {
+			cur := ug.NextCursor
+			ug = UserGroupsReply{}
+			if e := f.query(SubjectUserGroups, UserGroupsRequest{UserID: "u07", Limit: 2, Cursor: cur}, &ug); e != nil {
+				return fmt.Errorf("%+v", e)
+			}
+			n += len(ug.Groups)
+		}
+		if n != 4 {
+			return fmt.Errorf("u07 in %d groups, want 4", n)
+		}
+		return nil
+	})
+}
+
+func TestQueryErrors(t *testing.T) {
+	f := newFixture(t)
+	f.projector(Config{})
+	f.queries()
+	v := f.do("G", "o", group.Create{Name: "G"})
+	tests := []struct {
+		name    string
+		subject string
+		req     any
+		code    events.Code
+	}{
+		{"malformed json", SubjectGroup, `{"group_id":`, events.CodeInvalidArgument},
+		{"unknown field", SubjectGroup, `{"group_id":"G","extra":1}`, events.CodeInvalidArgument},
+		{"trailing data", SubjectGroup, `{"group_id":"G"} {}`, events.CodeInvalidArgument},
+		{"unsafe group id", SubjectMembers, MembersRequest{GroupID: "G.>"}, events.CodeInvalidArgument},
+		{"wildcard user id", SubjectMember, MemberRequest{GroupID: "G", UserID: "*"}, events.CodeInvalidArgument},
+		{"empty user id", SubjectUserGroups, UserGroupsRequest{}, events.CodeInvalidArgument},
+		{"bad role", SubjectMembers, MembersRequest{GroupID: "G", Role: "king"}, events.CodeInvalidArgument},
+		{"limit too big", SubjectMembers, MembersRequest{GroupID: "G", Limit: MaxPageSize + 1}, events.CodeInvalidArgument},
+		{"bad cursor", SubjectMembers, MembersRequest{GroupID: "G", Cursor: "zzz"}, events.CodeInvalidArgument},
+		{"bad changes cursor", SubjectChanges, ChangesRequest{GroupID: "G", Cursor: "s12"}, events.CodeInvalidArgument},
+		{"min_version without group", SubjectUserGroups, UserGroupsRequest{UserID: "o", MinVersion: 1}, events.CodeInvalidArgument},
+		{"oversize", SubjectGroup, `{"group_id":"` + string(make([]byte, maxQueryRequestSize)) + `"}`, events.CodeInvalidArgument},
+		{"unknown group", SubjectGroup, GroupRequest{GroupID: "nope"}, events.CodeNotFound},
+		{"not a member", SubjectMember, MemberRequest{GroupID: "G", UserID: "x"}, events.CodeNotFound},
+		{"changes of unknown group", SubjectChanges, ChangesRequest{GroupID: "nope"}, events.CodeNotFound},
+		{"at_version ahead", SubjectMembers, MembersRequest{GroupID: "G", AtVersion: v + 5, MinVersion: v}, events.CodeFailedPrecondition},
+		{"min_version never reached", SubjectGroup, GroupRequest{GroupID: "G", MinVersion: v + 1}, events.CodeTimeout},
+		{"min_version on unknown group", SubjectMember, MemberRequest{GroupID: "later", UserID: "o", MinVersion: 1}, events.CodeTimeout},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := f.query(tc.subject, tc.req, nil)
+			if e == nil || e.Code != string(tc.code) || e.Message == "" {
+				t.Fatalf("want error %s, have %+v", tc.code, e)
+			}
+		})
+	}
+}
