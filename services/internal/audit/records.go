@@ -66,7 +66,7 @@ type DeliveryAttempt struct {
 	URL             string            `json:"url"`
 	Format          string            `json:"format"` // standard | openim
 	Attempt         int               `json:"attempt"`
-	Trigger         string            `json:"trigger"` // scheduled | redelivery | resume | test
+	Trigger         string            `json:"trigger"`         // scheduled | redelivery | resume | test
 	RequestHeaders  map[string]string `json:"request_headers"` // never signatures or secrets
 	RequestSize     int               `json:"request_size"`
 	RequestHash     string            `json:"request_sha256"`

@@ -1,0 +1,90 @@
+package audit
+
+import (
+	"strings"
+	"time"
+)
+
+// table is one ClickHouse table of the trail. Inserts name every column
+// explicitly: ClickHouse 18.16 cannot append to a batch prepared with a
+// bare "INSERT INTO t" (see docs/adr/0022).
+type table struct {
+	name    string
+	columns []string
+}
+
+func (t *table) insert(db string) string {
+	return "INSERT INTO " + quoteIdent(db) + "." + t.name + " (" + strings.Join(t.columns, ", ") + ")"
+}
+
+var (
+	commandsTable = &table{name: "commands", columns: []string{
+		"id", "command_id", "subject", "group_id", "actor", "outcome", "error_code", "error_message",
+		"version", "latency_us", "received_at", "received_at_us", "payload_sha256", "payload_size",
+	}}
+	eventsTable = &table{name: "events", columns: []string{
+		"id", "type", "schema_version", "group_id", "version", "stream_seq", "command_id",
+		"correlation_id", "actor", "occurred_at", "occurred_at_us", "data",
+	}}
+	deliveryAttemptsTable = &table{name: "delivery_attempts", columns: []string{
+		"id", "event_id", "event_type", "group_id", "endpoint_id", "url", "format", "attempt", "trigger",
+		"request_header_names", "request_header_values", "request_size", "request_sha256",
+		"response_status", "response_header_names", "response_header_values", "response_body",
+		"success", "failure_class", "failure_message", "latency_us", "started_at", "started_at_us",
+		"next_attempt_at", "state",
+	}}
+	endpointChangesTable = &table{name: "endpoint_changes", columns: []string{
+		"id", "endpoint_id", "change", "actor", "automatic", "reason", "group_id", "endpoint", "at", "at_us",
+	}}
+	allTables = []*table{commandsTable, eventsTable, deliveryAttemptsTable, endpointChangesTable}
+)
+
+// toRow converts a validated record into its table's row; values have the
+// exact Go types of the columns.
+func toRow(r Record) (row, error) {
+	switch r := r.(type) {
+	case Command:
+		return row{table: commandsTable, id: r.ID, values: []any{
+			r.ID, r.CommandID, r.Subject, r.GroupID, r.Actor, r.Outcome, r.ErrorCode, r.ErrorMsg,
+			r.Version, r.LatencyUS, r.ReceivedAt.UTC(), r.ReceivedAt.UnixMicro(), r.PayloadHash, uint32(r.PayloadSize),
+		}}, nil
+	case Event:
+		return row{table: eventsTable, id: r.ID, values: []any{
+			r.ID, r.Type, uint16(r.SchemaVersion), r.GroupID, r.Version, r.StreamSeq, r.CommandID,
+			r.CorrelationID, r.Actor, r.OccurredAt.UTC(), r.OccurredAt.UnixMicro(), r.Data,
+		}}, nil
+	case DeliveryAttempt:
+		reqN, reqV := headerArrays(r.RequestHeaders)
+		respN, respV := headerArrays(r.ResponseHeaders)
+		var next *time.Time
+		if r.NextAttemptAt != nil {
+			t := r.NextAttemptAt.UTC()
+			next = &t
+		}
+		return row{table: deliveryAttemptsTable, id: r.ID, values: []any{
+			r.ID, r.EventID, r.EventType, r.GroupID, r.EndpointID, r.URL, r.Format, uint32(r.Attempt), r.Trigger,
+			reqN, reqV, uint32(r.RequestSize), r.RequestHash,
+			uint16(r.ResponseStatus), respN, respV, truncateUTF8(r.ResponseBody, MaxResponseBody),
+			boolU8(r.Success), r.FailureClass, r.FailureMsg, r.LatencyUS, r.StartedAt.UTC(), r.StartedAt.UnixMicro(),
+			next, r.State,
+		}}, nil
+	case EndpointChange:
+		return row{table: endpointChangesTable, id: r.ID, values: []any{
+			r.ID, r.EndpointID, r.Change, r.Actor, boolU8(r.Automatic), r.Reason, r.GroupID, r.Endpoint,
+			r.At.UTC(), r.At.UnixMicro(),
+		}}, nil
+	}
+	return row{}, malformed("unknown record type %T", r)
+}
+
+func boolU8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// quoteIdent quotes a database name for ClickHouse.
+func quoteIdent(s string) string {
+	return "`" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "`", "\\`") + "`"
+}
