@@ -78,11 +78,7 @@ func newCommandVerb(g *globals, s commandSpec) *cobra.Command {
 
 func printCommandReply(g *globals, raw json.RawMessage) error {
 	if g.json {
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return err
-		}
-		return g.printJSON(v)
+		return g.printRaw(raw)
 	}
 	var r struct {
 		GroupID string `json:"group_id"`

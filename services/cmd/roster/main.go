@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -135,6 +136,17 @@ func (g *globals) printJSON(v any) error {
 	enc := json.NewEncoder(g.out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// printRaw writes a JSON reply indented, keeping its field order.
+func (g *globals) printRaw(raw json.RawMessage) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return fmt.Errorf("unreadable reply: %w", err)
+	}
+	buf.WriteByte('\n')
+	_, err := g.out.Write(buf.Bytes())
+	return err
 }
 
 // findOrAdd returns root's subcommand named name, adding it when missing,
