@@ -1,0 +1,110 @@
+package webhook
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/audit"
+	"github.com/rosterhq/roster/services/internal/webhook/delivery"
+	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
+)
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// outcome is one HTTP attempt and its verdict.
+type outcome struct {
+	url      string
+	reqHdr   http.Header
+	reqBody  []byte
+	resp     delivery.Response
+	verdict  delivery.Verdict
+	started  time.Time
+	canceled bool // the dispatcher is stopping: not an attempt to record
+}
+
+// send makes one attempt to deliver ev to ep.
+func (d *Dispatcher) send(ctx context.Context, ep endpoint.Endpoint, ev events.Event) outcome {
+	msgID := delivery.MessageID(ep.ID, ev.ID)
+	var (
+		b   delivery.Built
+		err error
+	)
+	if ep.Format == endpoint.FormatOpenIM {
+		b, err = delivery.BuildOpenIM(ep.URL, msgID, ev)
+	} else {
+		b, err = delivery.BuildStandard(ep.URL, ev)
+	}
+	now := d.cfg.Now()
+	if err != nil {
+		// Only an unencodable event gets here; it will never encode.
+		return outcome{url: ep.URL, started: now, verdict: delivery.Verdict{Class: delivery.ClassInvalidResponse, Message: "cannot encode event: " + err.Error()}}
+	}
+	// Standard Webhooks headers go on both formats: OpenIM receivers
+	// ignore them, and they let any receiver verify and deduplicate.
+	delivery.SignHeaders(b.Headers, msgID, now, b.Body, ep.ActiveKeys(now))
+	resp := d.client.Do(ctx, delivery.Request{URL: b.URL, Headers: b.Headers, Body: b.Body, Timeout: time.Duration(ep.Timeout)})
+	o := outcome{url: b.URL, reqHdr: b.Headers, reqBody: b.Body, resp: resp, started: now}
+	if resp.Err != nil && ctx.Err() != nil {
+		o.canceled = true
+	}
+	if ep.Format == endpoint.FormatOpenIM {
+		o.verdict = delivery.JudgeOpenIM(resp)
+	} else {
+		o.verdict = delivery.JudgeStandard(resp)
+	}
+	d.metrics.latency.Observe(resp.Latency.Seconds())
+	class := string(o.verdict.Class)
+	if o.verdict.Success {
+		class = "success"
+	}
+	d.metrics.attempts.WithLabelValues(class).Inc()
+	return o
+}
+
+// record publishes the attempt to the audit trail.
+func (d *Dispatcher) record(id string, ep endpoint.Endpoint, ev events.Event, attempt int, trigger string, o outcome, next *time.Time, state string) {
+	sum := sha256.Sum256(o.reqBody)
+	d.cfg.Audit.Record(audit.DeliveryAttempt{
+		ID: id, EventID: ev.ID, EventType: string(ev.Type), GroupID: ev.GroupID, EndpointID: ep.ID,
+		URL: redactURL(o.url), Format: string(ep.Format), Attempt: attempt, Trigger: trigger,
+		RequestHeaders: flatten(o.reqHdr, delivery.HeaderSignature), RequestSize: len(o.reqBody),
+		RequestHash: hex.EncodeToString(sum[:]), ResponseStatus: o.resp.Status,
+		ResponseHeaders: flatten(o.resp.Headers), ResponseBody: string(o.resp.Body),
+		Success: o.verdict.Success, FailureClass: string(o.verdict.Class), FailureMsg: o.verdict.Message,
+		LatencyUS: o.resp.Latency.Microseconds(), StartedAt: o.started.UTC(), NextAttemptAt: next, State: state,
+	})
+}
+
+// redactURL drops user info and the query (where receivers put tokens):
+// audit rows never carry secrets.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
+}
+
+func flatten(h http.Header, drop ...string) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		skip := false
+		for _, d := range drop {
+			if strings.EqualFold(k, d) {
+				skip = true
+			}
+		}
+		if !skip {
+			out[strings.ToLower(k)] = strings.Join(vs, ", ")
+		}
+	}
+	return out
+}

@@ -1,0 +1,180 @@
+package webhook
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/rosterhq/roster/services/internal/audit"
+	"github.com/rosterhq/roster/services/internal/webhook/delivery"
+)
+
+// Config configures a Dispatcher.
+type Config struct {
+	NC    *nats.Conn
+	JS    jetstream.JetStream
+	Log   zerolog.Logger
+	Audit audit.Recorder
+	// Dial opens a dedicated NATS connection for Watermill's subscriber
+	// and publisher (closing them drains their connection, so they must
+	// not share NC). Default: connect to NC's current server URL.
+	Dial func() (*nats.Conn, error)
+	// Now is the clock (secret expiry, health, timestamps); tests inject one.
+	Now func() time.Time
+	// Rand returns uniform values in [0,1) for retry jitter.
+	Rand func() float64
+
+	// AllowCIDRs is the operator allowlist of otherwise refused ranges.
+	AllowCIDRs []string
+	// Resolver overrides DNS resolution (tests).
+	Resolver delivery.Resolver
+	// TLSConfig overrides the client TLS configuration (tests trust a CA).
+	TLSConfig *tls.Config
+	// ConnectTimeout bounds every TCP connect (default 5s).
+	ConnectTimeout time.Duration
+	// MaxResponseBody is the response-body cap (default 64 KiB).
+	MaxResponseBody int
+
+	// Retry is the default retry policy of endpoints without their own
+	// schedule (default: Svix's schedule, +-20% jitter).
+	Retry delivery.Policy
+	// Health says when an endpoint is paused automatically (default: 50
+	// consecutive failures or 24h of failures).
+	Health delivery.HealthPolicy
+	// HoldDelay is how long an ordered endpoint's job waits before looking
+	// again when an earlier job of its group is still pending (default
+	// 250ms; it grows up to MaxHoldDelay while the earlier job waits for
+	// its own retry).
+	HoldDelay    time.Duration
+	MaxHoldDelay time.Duration
+	// Concurrency is the most in-flight jobs per endpoint (default 16).
+	Concurrency int
+	// AckWait is JetStream's redelivery timer for an unacknowledged job
+	// (default 2m; must exceed the longest endpoint timeout).
+	AckWait time.Duration
+	// JobStateTTL is how long attempt state is kept after the last change
+	// (default 14 days): a job re-enqueued later is delivered again.
+	JobStateTTL time.Duration
+	// Replicas for the streams and buckets this package creates.
+	Replicas int
+	// Registerer for Prometheus metrics (default the global registry).
+	Registerer prometheus.Registerer
+	// DepthInterval is how often queue depth per endpoint is sampled.
+	DepthInterval time.Duration
+	// RedeliverLimit caps the events one redeliver request enqueues.
+	RedeliverLimit int
+	// Version is reported by the micro service.
+	Version string
+}
+
+func (c *Config) setDefaults() {
+	if c.Audit == nil {
+		c.Audit = audit.Nop{}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Float64
+	}
+	if c.Dial == nil && c.NC != nil {
+		nc := c.NC
+		c.Dial = func() (*nats.Conn, error) {
+			return nats.Connect(nc.ConnectedUrl(), nats.MaxReconnects(-1), nats.Name("roster-webhook-watermill"))
+		}
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = 5 * time.Second
+	}
+	if c.MaxResponseBody == 0 {
+		c.MaxResponseBody = delivery.DefaultMaxBody
+	}
+	if len(c.Retry.Schedule) == 0 {
+		c.Retry.Schedule = delivery.DefaultSchedule
+		if c.Retry.Jitter == 0 {
+			c.Retry.Jitter = 0.2
+		}
+	}
+	if c.Health == (delivery.HealthPolicy{}) {
+		c.Health = delivery.HealthPolicy{MaxConsecutiveFailures: 50, MaxFailingFor: 24 * time.Hour}
+	}
+	if c.HoldDelay == 0 {
+		c.HoldDelay = 250 * time.Millisecond
+	}
+	if c.MaxHoldDelay == 0 {
+		c.MaxHoldDelay = 30 * time.Second
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 16
+	}
+	if c.AckWait == 0 {
+		c.AckWait = 2 * time.Minute
+	}
+	if c.JobStateTTL == 0 {
+		c.JobStateTTL = 14 * 24 * time.Hour
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.Registerer == nil {
+		c.Registerer = prometheus.DefaultRegisterer
+	}
+	if c.DepthInterval == 0 {
+		c.DepthInterval = 5 * time.Second
+	}
+	if c.RedeliverLimit == 0 {
+		c.RedeliverLimit = 10000
+	}
+	if c.Version == "" {
+		c.Version = "0.1.0"
+	}
+}
+
+// Validate reports every problem with c.
+func (c Config) Validate() error {
+	var errs []error
+	if c.NC == nil {
+		errs = append(errs, errors.New("NC is required"))
+	}
+	if c.JS == nil {
+		errs = append(errs, errors.New("JS is required"))
+	}
+	for _, a := range c.AllowCIDRs {
+		if _, err := netip.ParsePrefix(a); err != nil {
+			errs = append(errs, fmt.Errorf("allow cidr %q: %w", a, err))
+		}
+	}
+	if err := c.Retry.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("retry: %w", err))
+	}
+	if c.Health.MaxConsecutiveFailures < 0 || c.Health.MaxFailingFor < 0 {
+		errs = append(errs, errors.New("health thresholds must not be negative"))
+	}
+	if c.HoldDelay < 0 || c.MaxHoldDelay < c.HoldDelay {
+		errs = append(errs, errors.New("hold delay must be >= 0 and <= max hold delay"))
+	}
+	if c.Concurrency < 1 || c.Concurrency > 1024 {
+		errs = append(errs, errors.New("concurrency must be 1..1024"))
+	}
+	if c.AckWait < time.Second {
+		errs = append(errs, errors.New("ack wait must be at least 1s"))
+	}
+	if c.MaxResponseBody < 0 {
+		errs = append(errs, errors.New("max response body must not be negative"))
+	}
+	if c.Replicas < 1 || c.Replicas > 5 {
+		errs = append(errs, errors.New("replicas must be 1..5"))
+	}
+	if c.RedeliverLimit < 1 {
+		errs = append(errs, errors.New("redeliver limit must be positive"))
+	}
+	return errors.Join(errs...)
+}

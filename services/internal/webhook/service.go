@@ -1,0 +1,470 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/webhook/delivery"
+	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
+)
+
+// Subjects of the roster-webhooks micro service (public contract).
+const (
+	SubjectPrefix    = "roster.webhook.endpoint."
+	SubjectRedeliver = "roster.webhook.redeliver"
+	// MaxRequestBytes bounds a request body.
+	MaxRequestBytes = 64 << 10
+	// DefaultRotationGrace is how long a rotated-out secret keeps signing.
+	DefaultRotationGrace = 24 * time.Hour
+)
+
+// Verbs lists the endpoint verbs (roster.webhook.endpoint.<verb>).
+var Verbs = []string{"create", "update", "get", "list", "delete", "pause", "resume", "rotate_secret", "test"}
+
+// serve runs the roster-webhooks micro service until ctx ends.
+func (d *Dispatcher) serve(ctx context.Context) error {
+	svc, err := micro.AddService(d.cfg.NC, micro.Config{
+		Name: ServiceName, Version: d.cfg.Version, QueueGroup: ServiceName,
+		Description: "Roster webhook endpoints: manage, test, redeliver",
+	})
+	if err != nil {
+		return fmt.Errorf("add service %s: %w", ServiceName, err)
+	}
+	defer func() { _ = svc.Stop() }()
+	handlers := map[string]func(context.Context, []byte) (any, error){
+		"create": d.handleCreate, "update": d.handleUpdate, "get": d.handleGet, "list": d.handleList,
+		"delete": d.handleDelete, "pause": d.handlePause, "resume": d.handleResume,
+		"rotate_secret": d.handleRotate, "test": d.handleTest,
+	}
+	for _, verb := range Verbs {
+		if err := svc.AddEndpoint(verb, d.wrap(ctx, handlers[verb]), micro.WithEndpointSubject(SubjectPrefix+verb)); err != nil {
+			return fmt.Errorf("add endpoint %s: %w", verb, err)
+		}
+	}
+	if err := svc.AddEndpoint("redeliver", d.wrap(ctx, d.handleRedeliver), micro.WithEndpointSubject(SubjectRedeliver)); err != nil {
+		return fmt.Errorf("add endpoint redeliver: %w", err)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+type errorReply struct {
+	Error struct {
+		Code    events.Code `json:"code"`
+		Message string      `json:"message"`
+	} `json:"error"`
+}
+
+// wrap turns a handler into a micro handler: bounded request size, typed
+// error replies {"error":{"code","message"}}.
+func (d *Dispatcher) wrap(ctx context.Context, h func(context.Context, []byte) (any, error)) micro.HandlerFunc {
+	return func(req micro.Request) {
+		rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		var (
+			res any
+			err error
+		)
+		if len(req.Data()) > MaxRequestBytes {
+			err = events.Errorf(events.CodeInvalidArgument, "request larger than %d bytes", MaxRequestBytes)
+		} else {
+			res, err = h(rctx, req.Data())
+		}
+		if err != nil {
+			var r errorReply
+			r.Error.Code, r.Error.Message = codeOf(err), err.Error()
+			if r.Error.Code == events.CodeInternal || r.Error.Code == events.CodeUnavailable {
+				d.log.Error().Err(err).Str("subject", req.Subject()).Msg("webhook request failed")
+			}
+			_ = req.RespondJSON(r)
+			return
+		}
+		_ = req.RespondJSON(res)
+	}
+}
+
+func codeOf(err error) events.Code {
+	switch {
+	case errors.Is(err, endpoint.ErrNotFound):
+		return events.CodeNotFound
+	case errors.Is(err, endpoint.ErrExists):
+		return events.CodeAlreadyExists
+	case errors.Is(err, endpoint.ErrContention):
+		return events.CodeConflict
+	case errors.Is(err, context.DeadlineExceeded):
+		return events.CodeUnavailable
+	}
+	return events.CodeOf(err)
+}
+
+// decodeStrict parses a request: one JSON object, no unknown fields.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return events.Errorf(events.CodeInvalidArgument, "malformed request: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return events.Errorf(events.CodeInvalidArgument, "malformed request: trailing data after the JSON object")
+	}
+	return nil
+}
+
+func invalid(err error) error {
+	return events.Errorf(events.CodeInvalidArgument, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+}
+
+// EndpointReply carries one endpoint (secret values removed); Secret is
+// set only by create and rotate_secret, the one time a secret is shown.
+type EndpointReply struct {
+	Endpoint endpoint.Endpoint `json:"endpoint"`
+	Secret   string            `json:"secret,omitempty"`
+}
+
+// CreateRequest is roster.webhook.endpoint.create.
+type CreateRequest struct {
+	Actor         string              `json:"actor"`
+	ID            string              `json:"id,omitempty"`
+	URL           string              `json:"url"`
+	Description   string              `json:"description,omitempty"`
+	EventTypes    []string            `json:"event_types,omitempty"`
+	GroupIDs      []string            `json:"group_ids,omitempty"`
+	Format        endpoint.Format     `json:"format,omitempty"`
+	Secret        string              `json:"secret,omitempty"`
+	Timeout       *endpoint.Duration  `json:"timeout,omitempty"`
+	RateLimit     float64             `json:"rate_limit,omitempty"`
+	RetrySchedule []endpoint.Duration `json:"retry_schedule,omitempty"`
+	Ordered       bool                `json:"ordered,omitempty"`
+	Paused        bool                `json:"paused,omitempty"`
+}
+
+func (d *Dispatcher) handleCreate(ctx context.Context, data []byte) (any, error) {
+	var r CreateRequest
+	if err := decodeStrict(data, &r); err != nil {
+		return nil, err
+	}
+	if err := events.ValidateID("actor", r.Actor); err != nil {
+		return nil, err
+	}
+	now := d.cfg.Now().UTC()
+	if r.ID == "" {
+		r.ID = "ep_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	}
+	if r.Format == "" {
+		r.Format = endpoint.FormatStandard
+	}
+	if len(r.EventTypes) == 0 {
+		r.EventTypes = []string{"*"}
+	}
+	secret := r.Secret
+	if secret == "" {
+		s, err := delivery.GenerateSecret()
+		if err != nil {
+			return nil, err
+		}
+		secret = s
+	}
+	timeout := endpoint.Duration(endpoint.DefaultTimeout)
+	if r.Timeout != nil {
+		timeout = *r.Timeout
+	}
+	ep := endpoint.Endpoint{
+		ID: r.ID, URL: r.URL, Description: r.Description, EventTypes: r.EventTypes, GroupIDs: r.GroupIDs,
+		Format: r.Format, Secrets: []endpoint.Secret{{Value: secret, CreatedAt: now}}, Timeout: timeout,
+		RateLimit: r.RateLimit, RetrySchedule: r.RetrySchedule, Ordered: r.Ordered, State: endpoint.StateActive,
+		CreatedAt: now, UpdatedAt: now, CreatedBy: r.Actor,
+	}
+	if r.Paused {
+		ep.State, ep.PausedAt, ep.PausedBy, ep.PausedReason = endpoint.StatePaused, &now, r.Actor, "created paused"
+	}
+	if err := ep.Validate(); err != nil {
+		return nil, invalid(err)
+	}
+	// The endpoint receives events stored from now on.
+	info, err := d.events.Info(ctx)
+	if err != nil {
+		return nil, events.Errorf(events.CodeUnavailable, "read %s: %v", events.StreamName, err)
+	}
+	ep.StartSeq = info.State.LastSeq
+	rev, err := d.store.Create(ctx, ep)
+	if err != nil {
+		return nil, err
+	}
+	d.recordChange(ep, "created", r.Actor, false, "")
+	// Read-your-writes: once create replies, this dispatcher's fan-out
+	// sees the endpoint.
+	_ = d.cache.WaitRevision(ctx, rev)
+	return EndpointReply{Endpoint: ep.Redacted(), Secret: secret}, nil
+}
+
+// UpdateRequest is roster.webhook.endpoint.update: only the given fields
+// change.
+type UpdateRequest struct {
+	Actor         string               `json:"actor"`
+	ID            string               `json:"id"`
+	URL           *string              `json:"url,omitempty"`
+	Description   *string              `json:"description,omitempty"`
+	EventTypes    *[]string            `json:"event_types,omitempty"`
+	GroupIDs      *[]string            `json:"group_ids,omitempty"`
+	Format        *endpoint.Format     `json:"format,omitempty"`
+	Timeout       *endpoint.Duration   `json:"timeout,omitempty"`
+	RateLimit     *float64             `json:"rate_limit,omitempty"`
+	RetrySchedule *[]endpoint.Duration `json:"retry_schedule,omitempty"`
+	Ordered       *bool                `json:"ordered,omitempty"`
+}
+
+func (d *Dispatcher) handleUpdate(ctx context.Context, data []byte) (any, error) {
+	var r UpdateRequest
+	if err := decodeStrict(data, &r); err != nil {
+		return nil, err
+	}
+	if err := errors.Join(events.ValidateID("actor", r.Actor), events.ValidateID("id", r.ID)); err != nil {
+		return nil, invalid(err)
+	}
+	now := d.cfg.Now().UTC()
+	ep, rev, changed, err := d.store.Update(ctx, r.ID, func(e *endpoint.Endpoint) error {
+		set(&e.URL, r.URL)
+		set(&e.Description, r.Description)
+		set(&e.EventTypes, r.EventTypes)
+		set(&e.GroupIDs, r.GroupIDs)
+		set(&e.Format, r.Format)
+		set(&e.Timeout, r.Timeout)
+		set(&e.RateLimit, r.RateLimit)
+		set(&e.RetrySchedule, r.RetrySchedule)
+		set(&e.Ordered, r.Ordered)
+		e.UpdatedAt = now
+		if err := e.Validate(); err != nil {
+			return invalid(err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if changed {
+		d.recordChange(ep, "updated", r.Actor, false, "")
+		_ = d.cache.WaitRevision(ctx, rev)
+	}
+	return EndpointReply{Endpoint: ep.Redacted()}, nil
+}
+
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// IDRequest names one endpoint (get, delete, pause, resume, test).
+type IDRequest struct {
+	Actor  string `json:"actor,omitempty"`
+	ID     string `json:"id"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (d *Dispatcher) idRequest(data []byte, needActor bool) (IDRequest, error) {
+	var r IDRequest
+	if err := decodeStrict(data, &r); err != nil {
+		return r, err
+	}
+	errs := []error{events.ValidateID("id", r.ID)}
+	if needActor {
+		errs = append(errs, events.ValidateID("actor", r.Actor))
+	}
+	if len(r.Reason) > 1024 {
+		errs = append(errs, errors.New("reason: longer than 1024 bytes"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return r, invalid(err)
+	}
+	return r, nil
+}
+
+func (d *Dispatcher) handleGet(ctx context.Context, data []byte) (any, error) {
+	r, err := d.idRequest(data, false)
+	if err != nil {
+		return nil, err
+	}
+	ep, _, err := d.store.Get(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	return EndpointReply{Endpoint: ep.Redacted()}, nil
+}
+
+// ListReply is roster.webhook.endpoint.list's reply.
+type ListReply struct {
+	Endpoints []endpoint.Endpoint `json:"endpoints"`
+}
+
+func (d *Dispatcher) handleList(ctx context.Context, data []byte) (any, error) {
+	var r struct{}
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := decodeStrict(data, &r); err != nil {
+			return nil, err
+		}
+	}
+	eps, err := d.store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := ListReply{Endpoints: make([]endpoint.Endpoint, 0, len(eps))}
+	for _, ep := range eps {
+		out.Endpoints = append(out.Endpoints, ep.Redacted())
+	}
+	return out, nil
+}
+
+func (d *Dispatcher) handleDelete(ctx context.Context, data []byte) (any, error) {
+	r, err := d.idRequest(data, true)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := d.store.Delete(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	d.recordChange(ep, "deleted", r.Actor, false, r.Reason)
+	_ = d.cache.WaitFor(ctx, func(_ uint64, get func(string) (endpoint.Endpoint, bool)) bool {
+		_, ok := get(r.ID)
+		return !ok
+	})
+	return EndpointReply{Endpoint: ep.Redacted()}, nil
+}
+
+func (d *Dispatcher) handlePause(ctx context.Context, data []byte) (any, error) {
+	r, err := d.idRequest(data, true)
+	if err != nil {
+		return nil, err
+	}
+	ep, _, err := d.setPaused(ctx, r.ID, true, r.Actor, false, r.Reason)
+	if err != nil {
+		return nil, err
+	}
+	return EndpointReply{Endpoint: ep.Redacted()}, nil
+}
+
+func (d *Dispatcher) handleResume(ctx context.Context, data []byte) (any, error) {
+	r, err := d.idRequest(data, true)
+	if err != nil {
+		return nil, err
+	}
+	ep, _, err := d.setPaused(ctx, r.ID, false, r.Actor, false, r.Reason)
+	if err != nil {
+		return nil, err
+	}
+	return EndpointReply{Endpoint: ep.Redacted()}, nil
+}
+
+// RotateRequest is roster.webhook.endpoint.rotate_secret.
+type RotateRequest struct {
+	Actor  string `json:"actor"`
+	ID     string `json:"id"`
+	Secret string `json:"secret,omitempty"`
+	// Grace is how long the previous secrets keep signing (default 24h;
+	// "0s" retires them at once).
+	Grace *endpoint.Duration `json:"grace,omitempty"`
+}
+
+func (d *Dispatcher) handleRotate(ctx context.Context, data []byte) (any, error) {
+	var r RotateRequest
+	if err := decodeStrict(data, &r); err != nil {
+		return nil, err
+	}
+	errs := []error{events.ValidateID("actor", r.Actor), events.ValidateID("id", r.ID)}
+	grace := DefaultRotationGrace
+	if r.Grace != nil {
+		grace = time.Duration(*r.Grace)
+		if grace < 0 || grace > 30*24*time.Hour {
+			errs = append(errs, errors.New("grace: must be in [0s, 720h]"))
+		}
+	}
+	if r.Secret == "" {
+		s, err := delivery.GenerateSecret()
+		if err != nil {
+			return nil, err
+		}
+		r.Secret = s
+	} else if _, err := delivery.ParseSecret(r.Secret); err != nil {
+		errs = append(errs, fmt.Errorf("secret: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, invalid(err)
+	}
+	now := d.cfg.Now().UTC()
+	ep, rev, _, err := d.store.Update(ctx, r.ID, func(e *endpoint.Endpoint) error {
+		expires := now.Add(grace)
+		kept := []endpoint.Secret{{Value: r.Secret, CreatedAt: now}}
+		for _, s := range e.Secrets {
+			if s.ExpiresAt != nil && !now.Before(*s.ExpiresAt) {
+				continue // already retired
+			}
+			if s.ExpiresAt == nil || s.ExpiresAt.After(expires) {
+				s.ExpiresAt = &expires
+			}
+			if grace > 0 {
+				kept = append(kept, s)
+			}
+		}
+		e.Secrets, e.UpdatedAt = kept, now
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.recordChange(ep, "secret_rotated", r.Actor, false, "")
+	_ = d.cache.WaitRevision(ctx, rev)
+	return EndpointReply{Endpoint: ep.Redacted(), Secret: r.Secret}, nil
+}
+
+// TestReply is roster.webhook.endpoint.test's reply: one synchronous
+// attempt of a synthetic "webhook.test" event.
+type TestReply struct {
+	Success      bool   `json:"success"`
+	Status       int    `json:"status,omitempty"`
+	FailureClass string `json:"failure_class,omitempty"`
+	FailureMsg   string `json:"failure_message,omitempty"`
+	LatencyMS    int64  `json:"latency_ms"`
+	WebhookID    string `json:"webhook_id"`
+	ResponseBody string `json:"response_body,omitempty"` // first 1 KiB
+}
+
+func (d *Dispatcher) handleTest(ctx context.Context, data []byte) (any, error) {
+	r, err := d.idRequest(data, true)
+	if err != nil {
+		return nil, err
+	}
+	ep, _, err := d.store.Get(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	ev := events.Event{
+		ID: uuid.NewString(), Type: "webhook.test", SchemaVersion: 1, OccurredAt: d.cfg.Now().UTC(),
+		Actor: r.Actor, Data: json.RawMessage(`{"message":"Roster webhook test"}`),
+	}
+	o := d.send(ctx, ep, ev)
+	state := StateExhausted
+	if o.verdict.Success {
+		state = StateSucceeded
+	}
+	// Test attempts are recorded but do not count toward endpoint health.
+	d.record(uuid.NewString(), ep, ev, 1, TriggerTest, o, nil, state)
+	body := o.resp.Body
+	if len(body) > 1024 {
+		body = body[:1024]
+	}
+	return TestReply{
+		Success: o.verdict.Success, Status: o.resp.Status, FailureClass: string(o.verdict.Class),
+		FailureMsg: o.verdict.Message, LatencyMS: o.resp.Latency.Milliseconds(),
+		WebhookID: delivery.MessageID(ep.ID, ev.ID), ResponseBody: string(body),
+	}, nil
+}

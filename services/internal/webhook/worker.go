@@ -1,0 +1,310 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+
+	"github.com/rosterhq/roster/services/internal/webhook/delivery"
+	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
+)
+
+// worker consumes one endpoint's jobs through its own durable pull
+// consumer, so a slow, failing or paused endpoint never delays another.
+type worker struct {
+	d      *Dispatcher
+	id     string
+	log    zerolog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	cc     jetstream.ConsumeContext
+	// handle is the job handler wrapped in Watermill middleware.
+	handle message.HandlerFunc
+
+	mu      sync.Mutex
+	lanes   map[string][]jetstream.Msg // ordered endpoints: queued jobs per subject (group)
+	health  delivery.Health
+	limiter *rate.Limiter
+	limit   float64
+	wg      sync.WaitGroup
+}
+
+type msgKey struct{}
+
+// startWorker starts consuming endpoint id's jobs.
+func (d *Dispatcher) startWorker(ctx context.Context, id string) (*worker, error) {
+	cons, err := d.ensureConsumer(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	w := &worker{d: d, id: id, ctx: wctx, cancel: cancel, lanes: map[string][]jetstream.Msg{},
+		log: d.log.With().Str("endpoint_id", id).Logger()}
+	// Watermill's middleware runs the job handling: a panic becomes an
+	// error (the job is retried later, the worker lives on).
+	w.handle = middleware.Recoverer(w.core)
+	w.cc, err = cons.Consume(w.onMsg,
+		jetstream.PullMaxMessages(d.cfg.Concurrency),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+				w.log.Debug().Err(err).Msg("consume")
+			}
+		}))
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("consume %s: %w", consumerName(id), err)
+	}
+	return w, nil
+}
+
+// ensureConsumer creates or updates endpoint id's durable consumer.
+func (d *Dispatcher) ensureConsumer(ctx context.Context, id string) (jetstream.Consumer, error) {
+	cons, err := d.deliveries.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       consumerName(id),
+		Description:   "Roster webhook deliveries of endpoint " + id,
+		FilterSubject: DeliverySubjectPrefix + id + ".>",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       d.cfg.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: d.cfg.Concurrency,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", consumerName(id), err)
+	}
+	return cons, nil
+}
+
+// stop stops fetching. abort also cancels in-flight attempts (deletion,
+// shutdown); a pause lets them finish.
+func (w *worker) stop(abort bool) {
+	w.cc.Stop()
+	if abort {
+		w.cancel()
+	}
+}
+
+func (w *worker) wait() { w.wg.Wait() }
+
+// onMsg is called by the consumer, one message at a time, in delivery
+// order. Unordered endpoints handle every job concurrently (bounded by the
+// consumer's MaxAckPending); ordered ones queue jobs per group and handle
+// each group's queue in order.
+func (w *worker) onMsg(msg jetstream.Msg) {
+	ep, ok := w.d.cache.Get(w.id)
+	if !ok || !ep.Ordered {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			w.run(msg)
+		}()
+		return
+	}
+	subj := msg.Subject()
+	w.mu.Lock()
+	q, running := w.lanes[subj]
+	w.lanes[subj] = append(q, msg)
+	w.mu.Unlock()
+	if !running {
+		w.wg.Add(1)
+		go w.lane(subj)
+	}
+}
+
+func (w *worker) lane(subj string) {
+	defer w.wg.Done()
+	for {
+		w.mu.Lock()
+		q := w.lanes[subj]
+		if len(q) == 0 {
+			delete(w.lanes, subj)
+			w.mu.Unlock()
+			return
+		}
+		msg := q[0]
+		w.lanes[subj] = q[1:]
+		w.mu.Unlock()
+		w.run(msg)
+	}
+}
+
+// run passes msg through the middleware chain; an error left over (a
+// recovered panic) retries the job later.
+func (w *worker) run(msg jetstream.Msg) {
+	wm := message.NewMessage(msg.Headers().Get("Nats-Msg-Id"), msg.Data())
+	wm.SetContext(context.WithValue(w.ctx, msgKey{}, msg))
+	if _, err := w.handle(wm); err != nil {
+		w.log.Error().Err(err).Str("subject", msg.Subject()).Msg("delivery job failed; retrying later")
+		_ = msg.NakWithDelay(w.d.cfg.MaxHoldDelay)
+	}
+}
+
+// core handles one job: hold it, deliver it, or retire it. It decides
+// acknowledgement itself because JetStream's per-message NakWithDelay
+// carries the retry schedule.
+func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
+	msg := wm.Context().Value(msgKey{}).(jetstream.Msg)
+	ctx := w.ctx
+	d := w.d
+	var j job
+	if err := json.Unmarshal(msg.Data(), &j); err != nil {
+		w.log.Error().Err(err).Msg("undecodable delivery job: terminated")
+		return nil, msg.Term()
+	}
+	ep, ok := d.cache.Get(j.EndpointID)
+	if !ok {
+		return nil, msg.Ack() // the endpoint was deleted
+	}
+	if ep.Paused() {
+		// Held, not dropped: the consumer stops while paused and the job
+		// comes back after resume.
+		return nil, msg.NakWithDelay(d.cfg.HoldDelay)
+	}
+	meta, err := msg.Metadata()
+	if err != nil {
+		return nil, err
+	}
+	if ep.Ordered {
+		if hold, delay := w.heldBack(ctx, msg.Subject(), meta.Sequence.Stream); hold {
+			d.metrics.held.Inc()
+			return nil, msg.NakWithDelay(delay)
+		}
+	}
+	key := j.stateKey()
+	st, rev, err := d.jobs.get(ctx, key)
+	if err != nil {
+		return nil, msg.NakWithDelay(d.cfg.HoldDelay)
+	}
+	switch {
+	case st.Generation != j.Generation && rev != 0 && !st.terminal():
+		// Another series for this event is still live (a redelivery of an
+		// event not yet settled): that one delivers it.
+		return nil, msg.Ack()
+	case st.Generation != j.Generation:
+		st = jobState{Generation: j.Generation}
+	case st.terminal():
+		return nil, msg.DoubleAck(ctx) // settled earlier: the ack was lost
+	}
+	now := d.cfg.Now()
+	if st.NextAttemptAt != nil && st.NextAttemptAt.After(now) {
+		// Redelivered early (a restart, an AckWait expiry): wait out the
+		// schedule.
+		return nil, msg.NakWithDelay(st.NextAttemptAt.Sub(now))
+	}
+	if err := w.throttle(ctx, ep); err != nil {
+		return nil, msg.Nak()
+	}
+	_ = msg.InProgress()
+	trigger := j.Trigger
+	if trigger == TriggerScheduled && ep.ResumedAt != nil && ep.ResumedAt.After(j.EnqueuedAt) {
+		trigger = TriggerResume
+	}
+	attempt := st.Attempts + 1
+	o := d.send(ctx, ep, j.Event)
+	if o.canceled {
+		return nil, msg.Nak() // shutting down: not an attempt
+	}
+	now = d.cfg.Now()
+	next := jobState{Generation: st.Generation, Attempts: attempt, LastClass: string(o.verdict.Class), UpdatedAt: now.UTC()}
+	var delay time.Duration
+	if o.verdict.Success {
+		next.State = StateSucceeded
+	} else {
+		ra := delivery.RetryAfter(o.resp.Status, o.resp.Headers, now)
+		dl, again := ep.Policy(d.cfg.Retry).Next(attempt, ra, d.cfg.Rand)
+		if again {
+			at := now.Add(dl).UTC()
+			next.State, next.NextAttemptAt, delay = StateRetrying, &at, dl
+		} else {
+			next.State = StateExhausted
+		}
+	}
+	// Record first, then save state, then acknowledge: a crash before the
+	// save repeats this attempt under the same attempt id (deduplicated by
+	// the audit tables); a crash after it finds the job settled.
+	d.record(attemptID(j, attempt), ep, j.Event, attempt, trigger, o, next.NextAttemptAt, next.State)
+	if err := d.jobs.put(ctx, key, next, rev); err != nil {
+		w.log.Warn().Err(err).Str("event_id", j.Event.ID).Msg("saving attempt state")
+		return nil, msg.NakWithDelay(d.cfg.HoldDelay)
+	}
+	w.observe(ctx, ep, o)
+	switch next.State {
+	case StateSucceeded:
+		return nil, msg.DoubleAck(ctx)
+	case StateExhausted:
+		w.log.Warn().Str("event_id", j.Event.ID).Int("attempts", attempt).Str("class", next.LastClass).
+			Msg("delivery exhausted; redeliver to send it again")
+		return nil, msg.DoubleAck(ctx)
+	}
+	return nil, msg.NakWithDelay(delay)
+}
+
+// heldBack reports whether an earlier job of the same subject (endpoint
+// and group) is still queued: the work queue deletes a job when it is
+// acknowledged, so the subject's first message is its oldest unsettled
+// job. The delay follows that job's own schedule.
+func (w *worker) heldBack(ctx context.Context, subject string, seq uint64) (bool, time.Duration) {
+	d := w.d
+	head, err := d.deliveries.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(subject))
+	if err != nil || head.Sequence >= seq {
+		return false, 0
+	}
+	delay := d.cfg.HoldDelay
+	var hj job
+	if json.Unmarshal(head.Data, &hj) == nil {
+		if st, _, err := d.jobs.get(ctx, hj.stateKey()); err == nil && st.NextAttemptAt != nil {
+			if until := st.NextAttemptAt.Sub(d.cfg.Now()); until > delay {
+				delay = until + d.cfg.HoldDelay
+			}
+		}
+	}
+	return true, min(delay, d.cfg.MaxHoldDelay)
+}
+
+// throttle applies the endpoint's rate limit.
+func (w *worker) throttle(ctx context.Context, ep endpoint.Endpoint) error {
+	w.mu.Lock()
+	if ep.RateLimit != w.limit || (w.limiter == nil && ep.RateLimit > 0) {
+		w.limit = ep.RateLimit
+		w.limiter = nil
+		if ep.RateLimit > 0 {
+			w.limiter = rate.NewLimiter(rate.Limit(ep.RateLimit), max(1, int(ep.RateLimit)))
+		}
+	}
+	l := w.limiter
+	w.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	return l.Wait(ctx)
+}
+
+// observe feeds the health policy and pauses the endpoint when it says so
+// (and at once on 410 Gone, as Standard Webhooks recommends).
+func (w *worker) observe(ctx context.Context, ep endpoint.Endpoint, o outcome) {
+	w.mu.Lock()
+	pause, reason := w.health.Observe(o.verdict.Success, w.d.cfg.Now(), w.d.cfg.Health)
+	w.mu.Unlock()
+	if o.resp.Status == http.StatusGone {
+		pause, reason = true, "receiver answered 410 Gone"
+	}
+	if !pause {
+		return
+	}
+	if o.verdict.Class != delivery.ClassNone {
+		reason += " (last: " + string(o.verdict.Class) + ")"
+	}
+	if err := w.d.autoPause(ctx, ep.ID, reason); err != nil {
+		w.log.Error().Err(err).Msg("automatic pause failed")
+	}
+}
