@@ -1,0 +1,221 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Filter narrows an audit query. Empty fields do not filter.
+type Filter struct {
+	GroupID    string
+	Actor      string // commands, events, endpoint changes: who
+	EndpointID string // deliveries, endpoint changes
+	EventID    string // events (id), deliveries (event_id)
+	EventType  string
+	Status     string // commands: outcome; deliveries: state; endpoint changes: change
+	Class      string // deliveries: failure_class
+	Since      time.Time
+	Until      time.Time
+	Limit      int // default 100, at most 10000
+}
+
+type where struct {
+	clauses []string
+	args    []any
+}
+
+func (w *where) eq(col, v string) {
+	if v != "" {
+		w.clauses = append(w.clauses, col+" = ?")
+		w.args = append(w.args, v)
+	}
+}
+
+func (w *where) timeRange(usCol string, f Filter) {
+	if !f.Since.IsZero() {
+		w.clauses = append(w.clauses, usCol+" >= ?")
+		w.args = append(w.args, f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		w.clauses = append(w.clauses, usCol+" < ?")
+		w.args = append(w.args, f.Until.UnixMicro())
+	}
+}
+
+func (w *where) sql() string {
+	if len(w.clauses) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.clauses, " AND ")
+}
+
+func (f Filter) limit() int {
+	switch {
+	case f.Limit <= 0:
+		return 100
+	case f.Limit > 10000:
+		return 10000
+	}
+	return f.Limit
+}
+
+// Reader answers audit queries. Every query reads with FINAL, so copies a
+// redelivery wrote are never shown.
+type Reader struct {
+	Conn driver.Conn
+	DB   string
+}
+
+func (r Reader) from(t *table) string { return quoteIdent(r.DB) + "." + t.name + " FINAL" }
+
+// Commands lists commands, newest first.
+func (r Reader) Commands(ctx context.Context, f Filter) ([]Command, error) {
+	var w where
+	w.eq("group_id", f.GroupID)
+	w.eq("actor", f.Actor)
+	w.eq("outcome", f.Status)
+	w.timeRange("received_at_us", f)
+	q := "SELECT id, command_id, subject, group_id, actor, outcome, error_code, error_message, version, latency_us, received_at_us, payload_sha256, payload_size FROM " +
+		r.from(commandsTable) + w.sql() + fmt.Sprintf(" ORDER BY received_at_us DESC, id LIMIT %d", f.limit())
+	rows, err := r.Conn.Query(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("query commands: %w", err)
+	}
+	defer rows.Close()
+	var out []Command
+	for rows.Next() {
+		var c Command
+		var us int64
+		var size uint32
+		if err := rows.Scan(&c.ID, &c.CommandID, &c.Subject, &c.GroupID, &c.Actor, &c.Outcome, &c.ErrorCode, &c.ErrorMsg,
+			&c.Version, &c.LatencyUS, &us, &c.PayloadHash, &size); err != nil {
+			return nil, fmt.Errorf("query commands: %w", err)
+		}
+		c.ReceivedAt, c.PayloadSize = time.UnixMicro(us).UTC(), int(size)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Events lists events, oldest first (a group's history reads in order).
+func (r Reader) Events(ctx context.Context, f Filter) ([]Event, error) {
+	var w where
+	w.eq("group_id", f.GroupID)
+	w.eq("actor", f.Actor)
+	w.eq("id", f.EventID)
+	w.eq("type", f.EventType)
+	w.timeRange("occurred_at_us", f)
+	q := "SELECT id, type, schema_version, group_id, version, stream_seq, command_id, correlation_id, actor, occurred_at_us, data FROM " +
+		r.from(eventsTable) + w.sql() + fmt.Sprintf(" ORDER BY occurred_at_us, group_id, version LIMIT %d", f.limit())
+	rows, err := r.Conn.Query(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("query events: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var sv uint16
+		var us int64
+		if err := rows.Scan(&e.ID, &e.Type, &sv, &e.GroupID, &e.Version, &e.StreamSeq, &e.CommandID, &e.CorrelationID, &e.Actor, &us, &e.Data); err != nil {
+			return nil, fmt.Errorf("query events: %w", err)
+		}
+		e.SchemaVersion, e.OccurredAt = int(sv), time.UnixMicro(us).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Deliveries lists delivery attempts, oldest first.
+func (r Reader) Deliveries(ctx context.Context, f Filter) ([]DeliveryAttempt, error) {
+	var w where
+	w.eq("group_id", f.GroupID)
+	w.eq("endpoint_id", f.EndpointID)
+	w.eq("event_id", f.EventID)
+	w.eq("event_type", f.EventType)
+	w.eq("state", f.Status)
+	w.eq("failure_class", f.Class)
+	w.timeRange("started_at_us", f)
+	q := "SELECT id, event_id, event_type, group_id, endpoint_id, url, format, attempt, trigger, " +
+		"request_header_names, request_header_values, request_size, request_sha256, response_status, " +
+		"response_header_names, response_header_values, response_body, success, failure_class, failure_message, " +
+		"latency_us, started_at_us, next_attempt_at, state FROM " +
+		r.from(deliveryAttemptsTable) + w.sql() + fmt.Sprintf(" ORDER BY started_at_us, id LIMIT %d", f.limit())
+	rows, err := r.Conn.Query(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("query deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []DeliveryAttempt
+	for rows.Next() {
+		var (
+			d                    DeliveryAttempt
+			attempt, reqSize     uint32
+			status               uint16
+			success              uint8
+			us                   int64
+			reqN, reqV, resN, rV []string
+			next                 *time.Time
+		)
+		if err := rows.Scan(&d.ID, &d.EventID, &d.EventType, &d.GroupID, &d.EndpointID, &d.URL, &d.Format, &attempt, &d.Trigger,
+			&reqN, &reqV, &reqSize, &d.RequestHash, &status, &resN, &rV, &d.ResponseBody, &success, &d.FailureClass,
+			&d.FailureMsg, &d.LatencyUS, &us, &next, &d.State); err != nil {
+			return nil, fmt.Errorf("query deliveries: %w", err)
+		}
+		d.Attempt, d.RequestSize, d.ResponseStatus, d.Success = int(attempt), int(reqSize), int(status), success == 1
+		d.StartedAt = time.UnixMicro(us).UTC()
+		d.RequestHeaders, d.ResponseHeaders = zipHeaders(reqN, reqV), zipHeaders(resN, rV)
+		if next != nil {
+			t := next.UTC()
+			d.NextAttemptAt = &t
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// EndpointChanges lists endpoint changes, oldest first.
+func (r Reader) EndpointChanges(ctx context.Context, f Filter) ([]EndpointChange, error) {
+	var w where
+	w.eq("group_id", f.GroupID)
+	w.eq("endpoint_id", f.EndpointID)
+	w.eq("actor", f.Actor)
+	w.eq("change", f.Status)
+	w.timeRange("at_us", f)
+	q := "SELECT id, endpoint_id, change, actor, automatic, reason, group_id, endpoint, at_us FROM " +
+		r.from(endpointChangesTable) + w.sql() + fmt.Sprintf(" ORDER BY at_us, id LIMIT %d", f.limit())
+	rows, err := r.Conn.Query(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("query endpoint changes: %w", err)
+	}
+	defer rows.Close()
+	var out []EndpointChange
+	for rows.Next() {
+		var c EndpointChange
+		var auto uint8
+		var us int64
+		if err := rows.Scan(&c.ID, &c.EndpointID, &c.Change, &c.Actor, &auto, &c.Reason, &c.GroupID, &c.Endpoint, &us); err != nil {
+			return nil, fmt.Errorf("query endpoint changes: %w", err)
+		}
+		c.Automatic, c.At = auto == 1, time.UnixMicro(us).UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func zipHeaders(names, values []string) map[string]string {
+	if len(names) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(names))
+	for i, n := range names {
+		if i < len(values) {
+			m[n] = values[i]
+		}
+	}
+	return m
+}
