@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+
+	"github.com/rosterhq/roster/services/internal/audit"
+)
+
+func init() {
+	register(service{
+		name:  "auditsink",
+		short: "Write audit records (ROSTER_AUDIT) and events (ROSTER_EVENTS) to ClickHouse (--clickhouse-dsn)",
+		build: func(ctx context.Context, e *env) ([]component, error) {
+			s, err := audit.NewSink(audit.SinkConfig{
+				JS:         e.js,
+				Log:        e.log,
+				ClickHouse: audit.ClickHouseConfig{DSN: e.opts.clickhouseDSN},
+				Stream:     audit.StreamConfig{Replicas: e.opts.replicas},
+			})
+			if err != nil {
+				return nil, err
+			}
+			return []component{{name: "auditsink", run: s.Run}}, nil
+		},
+	})
+	// Every service of the process records through one publisher to
+	// ROSTER_AUDIT. It runs for the life of the process: records buffered
+	// when the process exits are lost (events never are: the sink reads them
+	// from ROSTER_EVENTS; docs/adr/0020).
+	recorderFactory = func(e *env) (audit.Recorder, error) {
+		p, err := audit.NewPublisher(audit.PublisherConfig{
+			JS: e.js, Log: e.log, Stream: audit.StreamConfig{Replicas: e.opts.replicas},
+		})
+		if err != nil {
+			return nil, err
+		}
+		go func() { _ = p.Run(context.Background()) }()
+		return p, nil
+	}
+}
