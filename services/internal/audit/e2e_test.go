@@ -101,4 +101,3 @@ func TestSinkWritesEveryTableOnce(t *testing.T) {
 		t.Errorf("webhook-signature: want %q in the row, have %q", RedactedValue, sig)
 	}
 }
-

@@ -1,0 +1,164 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/rosterhq/roster/services/internal/natsx/natstest"
+)
+
+func TestBackoffDelay(t *testing.T) {
+	b := Backoff{Min: 100 * time.Millisecond, Max: time.Second}
+	for _, tc := range []struct {
+		name    string
+		attempt int
+		want    time.Duration
+	}{
+		{name: "first", attempt: 0, want: 100 * time.Millisecond},
+		{name: "doubles", attempt: 2, want: 400 * time.Millisecond},
+		{name: "capped", attempt: 4, want: time.Second},
+		{name: "stays capped", attempt: 1000, want: time.Second},
+	} {
+		if have := b.Delay(tc.attempt); have != tc.want {
+			t.Errorf("%s: want %s, have %s", tc.name, tc.want, have)
+		}
+	}
+}
+
+func TestDecodeRecord(t *testing.T) {
+	good, _ := json.Marshal(SampleAttempt(1, "ep1"))
+	tests := []struct {
+		name    string
+		kind    Kind
+		data    string
+		wantErr error
+		reason  string
+	}{
+		{name: "valid attempt", kind: KindDeliveryAttempt, data: string(good)},
+		{name: "not json", kind: KindCommand, data: "{", wantErr: ErrMalformed, reason: "decode"},
+		{name: "trailing data", kind: KindDeliveryAttempt, data: string(good) + "x", wantErr: ErrMalformed, reason: "after the JSON value"},
+		{name: "unknown field", kind: KindCommand, data: `{"id":"x","extra":1}`, wantErr: ErrMalformed, reason: "unknown field"},
+		{name: "every problem reported", kind: KindCommand, data: `{"id":"","outcome":"maybe"}`, wantErr: ErrMalformed, reason: "id: must not be empty; subject: must not be empty; outcome"},
+		{name: "event without version", kind: KindEvent, data: `{"id":"e","type":"t","group_id":"g","occurred_at":"2026-01-01T00:00:00Z"}`, wantErr: ErrMalformed, reason: "version"},
+		{name: "bad state", kind: KindDeliveryAttempt, data: strings.Replace(string(good), `"retrying"`, `"lost"`, 1), wantErr: ErrMalformed, reason: "state"},
+		{name: "unknown kind", kind: "bogus", data: `{}`, wantErr: ErrMalformed, reason: "unknown record kind"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := DecodeRecord(tc.kind, []byte(tc.data))
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("want %v, have %v", tc.wantErr, err)
+			}
+			if err != nil && !strings.Contains(err.Error(), tc.reason) {
+				t.Errorf("want the error to say %q, have %q", tc.reason, err)
+			}
+		})
+	}
+}
+
+func TestHeaderArraysRedactSecrets(t *testing.T) {
+	names, values := headerArrays(map[string]string{"Webhook-Signature": "v1,abc", "b": "2", "Authorization": "Bearer x"})
+	want := map[string]string{"Authorization": RedactedValue, "Webhook-Signature": RedactedValue, "b": "2"}
+	if len(names) != 3 || names[0] != "Authorization" || names[2] != "b" {
+		t.Fatalf("want names sorted, have %v", names)
+	}
+	for i, n := range names {
+		if values[i] != want[n] {
+			t.Errorf("%s: want %q, have %q", n, want[n], values[i])
+		}
+	}
+}
+
+func TestTruncateUTF8(t *testing.T) {
+	if have := truncateUTF8("aé", 2); have != "a" {
+		t.Errorf("want the split rune dropped, have %q", have)
+	}
+	if have := truncateUTF8("abc", 5); have != "abc" {
+		t.Errorf("want short strings kept, have %q", have)
+	}
+}
+
+func TestSinkConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  SinkConfig
+		want string
+	}{
+		{name: "no JetStream", cfg: SinkConfig{}, want: "JS is required"},
+		{name: "backoff beyond ack wait", cfg: SinkConfig{AckWait: 2 * time.Second, Backoff: Backoff{Min: time.Second, Max: 5 * time.Second}}, want: "below ack wait"},
+		{name: "bad database", cfg: SinkConfig{ClickHouse: ClickHouseConfig{Database: "x;drop"}}, want: "only letters"},
+		{name: "bad batch", cfg: SinkConfig{BatchSize: -1}, want: "batch size"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewSink(tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("want an error containing %q, have %v", tc.want, err)
+			}
+		})
+	}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	ch := NewTestClickHouse(t) // applied once there
+	res, err := Migrate(context.Background(), ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Applied) != 0 || len(res.Present) == 0 {
+		t.Errorf("second run: want nothing applied and every version present, have %+v", res)
+	}
+}
+
+// BenchmarkRecord measures what a command pays to audit: Record with a
+// running Publisher, beside a synchronous JetStream publish of the same
+// record (what writing the trail inline would cost) and a bare async
+// publish. Run: go test -run x -bench . ./internal/audit/
+func BenchmarkRecord(b *testing.B) {
+	ns := natstest.Start(b)
+	if _, err := Provision(context.Background(), ns.JS, StreamConfig{}); err != nil {
+		b.Fatal(err)
+	}
+	rec := SampleCommand(0, "A")
+	data, _ := json.Marshal(rec)
+
+	b.Run("Publisher.Record", func(b *testing.B) {
+		p := StartPublisher(b, ns.JS)
+		dropped := testutil.ToFloat64(metricDropped)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			rec.ID = "r" + strconv.Itoa(i)
+			p.Record(rec)
+		}
+		b.StopTimer()
+		FlushPublisher(b, p)
+		// A burst faster than JetStream acks overflows the buffer: say so.
+		b.ReportMetric((testutil.ToFloat64(metricDropped)-dropped)/float64(b.N), "dropped/op")
+	})
+	b.Run("baseline/sync-publish", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := ns.JS.Publish(context.Background(), Subject(KindCommand), data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("baseline/async-publish", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := ns.JS.PublishAsync(Subject(KindCommand), data); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		<-ns.JS.PublishAsyncComplete()
+	})
+}
