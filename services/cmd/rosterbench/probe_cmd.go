@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rosterhq/roster/events"
+)
+
+// cmdOptions sizes the command-throughput probe.
+type cmdOptions struct {
+	Clients    int
+	Groups     int
+	Warmup     time.Duration
+	Duration   time.Duration
+	SyncAlways bool
+}
+
+type cmdResult struct {
+	Roster, Baseline loadResult
+	Payload          int // commit body bytes, used for the baseline
+	Lat              summary
+	BaseLat          summary
+}
+
+// runCmdProbe measures invite/remove commands through roster-groups over
+// NATS request/reply against plain JetStream appends with
+// Nats-Expected-Last-Subject-Sequence, on one server, same clients, same
+// payload size. Client c owns the groups g with g%Clients == c, in both
+// runs, so neither run has cross-client conflicts on a subject.
+func runCmdProbe(ctx context.Context, o cmdOptions, prof *profiler, label string) (cmdResult, error) {
+	var res cmdResult
+	env, err := startNATS(o.SyncAlways)
+	if err != nil {
+		return res, err
+	}
+	defer env.close()
+	stop, err := runGroups(ctx, env.url(), nil)
+	if err != nil {
+		return res, err
+	}
+	defer func() { _ = stop() }()
+	pool, err := newConnPool(env.url(), o.Clients)
+	if err != nil {
+		return res, err
+	}
+	defer pool.close()
+
+	name := func(g int) string { return fmt.Sprintf("bench-%06d", g) }
+	if err := createGroups(ctx, pool, o.Groups, name, func(int) []string { return nil }, label); err != nil {
+		return res, err
+	}
+	owned := make([][]int, o.Clients)
+	for g := range o.Groups {
+		owned[g%o.Clients] = append(owned[g%o.Clients], g)
+	}
+	for c, gs := range owned {
+		if len(gs) == 0 {
+			return res, fmt.Errorf("client %d owns no group: give --groups >= --clients", c)
+		}
+	}
+	// member[g] says whether the bench user is in group g; each group is
+	// touched by its owning client only.
+	member := make([]bool, o.Groups)
+
+	// Size the baseline's payload from real commits: one invite and one
+	// remove, read back from the stream.
+	if res.Payload, err = samplePayload(ctx, pool, name(0)); err != nil {
+		return res, err
+	}
+
+	// Baseline first, on its own stream of the same server and storage.
+	if _, err := pool.jss[0].CreateStream(ctx, jetstream.StreamConfig{
+		Name: "BENCH_BASELINE", Subjects: []string{"bench.base.>"}, Storage: jetstream.FileStorage,
+		Duplicates: 2 * time.Minute, Discard: jetstream.DiscardNew,
+	}); err != nil {
+		return res, fmt.Errorf("baseline stream: %w", err)
+	}
+	payload := make([]byte, res.Payload)
+	for i := range payload {
+		payload[i] = 'x'
+	}
+	last := make([]uint64, o.Groups)
+	progress("%s: baseline, %d clients, %d-byte appends with expected last subject sequence", label, o.Clients, res.Payload)
+	res.Baseline = closedLoop(ctx, o.Clients, o.Warmup, o.Duration, func(ctx context.Context, c, i int) error {
+		g := owned[c][i%len(owned[c])]
+		ack, err := pool.jss[c].Publish(ctx, "bench.base."+name(g), payload, jetstream.WithExpectLastSequencePerSubject(last[g]))
+		if err != nil {
+			return err
+		}
+		last[g] = ack.Sequence
+		return nil
+	})
+
+	progress("%s: Roster, %d clients over %d groups, member.invite/member.remove", label, o.Clients, o.Groups)
+	stopProf := prof.start(label)
+	res.Roster = closedLoop(ctx, o.Clients, o.Warmup, o.Duration, func(ctx context.Context, c, i int) error {
+		g := owned[c][i%len(owned[c])]
+		verb := "member.invite"
+		if member[g] {
+			verb = "member.remove"
+		}
+		cctx, cancel := timeoutCtx(ctx, 10*time.Second)
+		defer cancel()
+		_, err := command(cctx, pool.ncs[c], verb, usersReq{GroupID: name(g), Actor: owner, UserIDs: []string{"bench-user"}})
+		switch {
+		case err == nil:
+			member[g] = !member[g]
+		case verb == "member.invite" && codeOf(err) == string(events.CodeAlreadyExists):
+			member[g] = true // an earlier attempt timed out on our side but landed
+		case verb == "member.remove" && codeOf(err) == string(events.CodeNotFound):
+			member[g] = false
+		}
+		return err
+	})
+	stopProf()
+	res.Lat = summarize(res.Roster.Lat)
+	res.BaseLat = summarize(res.Baseline.Lat)
+	if res.Roster.Ops == 0 {
+		return res, fmt.Errorf("no command succeeded: %w", errors.Join(res.Roster.Err))
+	}
+	return res, nil
+}
+
+// samplePayload invites and removes a user on group g and returns the
+// mean body size of the two commits.
+func samplePayload(ctx context.Context, pool *connPool, g string) (int, error) {
+	stream, err := pool.jss[0].Stream(ctx, events.StreamName)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, verb := range []string{"member.invite", "member.remove"} {
+		cctx, cancel := timeoutCtx(ctx, 10*time.Second)
+		_, err := command(cctx, pool.ncs[0], verb, usersReq{GroupID: g, Actor: owner, UserIDs: []string{"sample-user"}})
+		cancel()
+		if err != nil {
+			return 0, fmt.Errorf("sample %s: %w", verb, err)
+		}
+		m, err := stream.GetLastMsgForSubject(ctx, events.Subject(g))
+		if err != nil {
+			return 0, err
+		}
+		total += len(m.Data)
+	}
+	return total / 2, nil
+}

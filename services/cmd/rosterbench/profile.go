@@ -1,0 +1,39 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+)
+
+// profiler writes a CPU profile of a probe's measured phase when --profile
+// names a directory. Everything runs in one process (NATS server, services,
+// load generator), so the profile shows where the machine's time goes, not
+// just the service's share.
+type profiler struct{ dir string }
+
+func (p *profiler) start(label string) (stop func()) {
+	if p == nil || p.dir == "" {
+		return func() {}
+	}
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		progress("profile: %v", err)
+		return func() {}
+	}
+	path := filepath.Join(p.dir, label+".cpu.pprof")
+	f, err := os.Create(path)
+	if err != nil {
+		progress("profile: %v", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		progress("profile: %v", err)
+		_ = f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+		progress("profile: wrote %s", path)
+	}
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+)
+
+// Report holds the figures scripts/bench prints as its last line. The JSON
+// keys are a public contract (issue 6); a probe whose component is missing
+// or that failed leaves its keys null, never a made-up number.
+type Report struct {
+	CmdPerS         *float64 `json:"cmd_per_s"`
+	CmdBaselinePerS *float64 `json:"cmd_baseline_per_s"`
+	CmdRatio        *float64 `json:"cmd_ratio"`
+	CmdP50Ms        *float64 `json:"cmd_p50_ms"`
+	CmdP99Ms        *float64 `json:"cmd_p99_ms"`
+
+	BiggroupColdMs    *float64 `json:"biggroup_cold_ms"`
+	BiggroupWarmP99Ms *float64 `json:"biggroup_warm_p99_ms"`
+
+	RebuildPerS         *float64 `json:"rebuild_per_s"`
+	RebuildBaselinePerS *float64 `json:"rebuild_baseline_per_s"`
+	RebuildRatio        *float64 `json:"rebuild_ratio"`
+
+	DispatchPerS            *float64 `json:"dispatch_per_s"`
+	DispatchWithHangingPerS *float64 `json:"dispatch_with_hanging_per_s"`
+	DispatchBaselinePerS    *float64 `json:"dispatch_baseline_per_s"`
+	DispatchRatio           *float64 `json:"dispatch_ratio"`
+
+	AuditPerS         *float64 `json:"audit_per_s"`
+	AuditBaselinePerS *float64 `json:"audit_baseline_per_s"`
+	AuditRatio        *float64 `json:"audit_ratio"`
+
+	E2EP50Ms *float64 `json:"e2e_p50_ms"`
+	E2EP99Ms *float64 `json:"e2e_p99_ms"`
+
+	RSSMB *float64 `json:"rss_mb"`
+}
+
+// num returns a pointer to v rounded for printing; NaN and Inf become nil
+// (JSON has no such numbers, and they are never a measurement).
+func num(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	r := math.Round(v*1000) / 1000
+	return &r
+}
+
+// ratio is figure/baseline, nil when either is missing or the baseline is 0.
+func ratio(figure, baseline *float64) *float64 {
+	if figure == nil || baseline == nil || *baseline == 0 {
+		return nil
+	}
+	return num(*figure / *baseline)
+}
+
+// row is one line of the readable table.
+type row struct {
+	Probe    string
+	Figure   string
+	Baseline string
+	Ratio    string
+	Target   string
+	Note     string
+}
+
+// table collects the rows probes add, in order.
+type table struct{ rows []row }
+
+func (t *table) add(r row) { t.rows = append(t.rows, r) }
+
+// missing records a probe that produced no figure, and why.
+func (t *table) missing(probe, target, why string) {
+	t.add(row{Probe: probe, Figure: "null", Baseline: "-", Ratio: "-", Target: target, Note: why})
+}
+
+func (t *table) write(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "probe\tRoster\tbaseline (same run)\tratio\ttarget\tnote")
+	fmt.Fprintln(tw, "-----\t------\t-------------------\t-----\t------\t----")
+	for _, r := range t.rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Probe, dash(r.Figure), dash(r.Baseline), dash(r.Ratio), dash(r.Target), r.Note)
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "-"
+	}
+	return s
+}
+
+// fmtRate prints an operations-per-second figure.
+func fmtRate(v float64, unit string) string { return fmt.Sprintf("%.0f %s/s", v, unit) }
+
+func fmtRatio(r *float64) string {
+	if r == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", *r)
+}
+
+func fmtMs(v float64) string { return fmt.Sprintf("%.2f ms", v) }
+
+// writeJSON prints the report as one line.
+func (r *Report) writeJSON(w io.Writer) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
