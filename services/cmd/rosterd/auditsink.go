@@ -24,17 +24,13 @@ func init() {
 		},
 	})
 	// Every service of the process records through one publisher to
-	// ROSTER_AUDIT. It runs for the life of the process: records buffered
-	// when the process exits are lost (events never are: the sink reads them
-	// from ROSTER_EVENTS; docs/adr/0020).
+	// ROSTER_AUDIT. runServices runs it on its own context, stopped only
+	// after every other component has returned, so the records of the last
+	// requests are drained too (events never depend on it: the sink reads
+	// them from ROSTER_EVENTS; docs/adr/0020).
 	recorderFactory = func(e *env) (audit.Recorder, error) {
-		p, err := audit.NewPublisher(audit.PublisherConfig{
+		return audit.NewPublisher(audit.PublisherConfig{
 			JS: e.js, Log: e.log, Stream: audit.StreamConfig{Replicas: e.opts.replicas},
 		})
-		if err != nil {
-			return nil, err
-		}
-		go func() { _ = p.Run(context.Background()) }()
-		return p, nil
 	}
 }

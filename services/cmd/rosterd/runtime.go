@@ -164,6 +164,19 @@ func runServices(ctx context.Context, e *env, names []string) error {
 		comps = append(comps, *m)
 	}
 	e.log.Info().Strs("services", names).Msg("roster running")
+	// The audit publisher outlives the other components: it starts first
+	// and stops last, draining what they recorded on their way out.
+	if r, ok := e.recorder.(interface{ Run(context.Context) error }); ok {
+		pubCtx, stopPub := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := r.Run(pubCtx); err != nil {
+				e.log.Error().Err(err).Msg("audit publisher stopped")
+			}
+		}()
+		defer func() { stopPub(); <-done }()
+	}
 	return runComponents(ctx, e.log, comps)
 }
 

@@ -20,9 +20,13 @@ type PublisherConfig struct {
 	// Stream is ROSTER_AUDIT's configuration when the publisher creates it.
 	Stream StreamConfig
 	// Buffer is how many records may wait in memory for JetStream (default
-	// 16384). When it is full, Record drops the record and counts it in
-	// roster_audit_dropped_total rather than slow the caller down.
+	// 16384). When it is full, Record waits up to OverflowWait for room
+	// (backpressure: JetStream is then the bottleneck of the command too),
+	// and only then drops the record, counted in roster_audit_dropped_total.
 	Buffer int
+	// OverflowWait bounds how long Record blocks on a full buffer (default
+	// 2s; negative: never block).
+	OverflowWait time.Duration
 	// MaxInFlight bounds unacknowledged asynchronous publishes (default 1024).
 	MaxInFlight int
 	// AckTimeout is how long one publish may wait for its ack (default 5s)
@@ -39,6 +43,9 @@ func (c *PublisherConfig) setDefaults() {
 	c.Stream.setDefaults()
 	if c.Buffer == 0 {
 		c.Buffer = 16384
+	}
+	if c.OverflowWait == 0 {
+		c.OverflowWait = 2 * time.Second
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 1024
@@ -112,8 +119,9 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	}, nil
 }
 
-// Record implements Recorder. It is safe for concurrent use and never
-// blocks.
+// Record implements Recorder. It is safe for concurrent use and does not
+// wait on the network; it blocks (up to OverflowWait) only when the buffer
+// is full.
 func (p *Publisher) Record(r Record) {
 	if r == nil {
 		return
@@ -130,13 +138,24 @@ func (p *Publisher) Record(r Record) {
 		return
 	}
 	p.pending.Add(1)
+	o := outgoing{subject: Subject(r.AuditKind()), id: r.AuditID(), data: data}
 	select {
-	case p.queue <- outgoing{subject: Subject(r.AuditKind()), id: r.AuditID(), data: data}:
+	case p.queue <- o:
+		return
 	default:
-		p.pending.Add(-1)
-		metricDropped.Inc()
-		p.log.Warn().Str("kind", string(r.AuditKind())).Str("id", r.AuditID()).Msg("audit buffer full; record dropped")
 	}
+	if p.cfg.OverflowWait > 0 {
+		t := time.NewTimer(p.cfg.OverflowWait)
+		defer t.Stop()
+		select {
+		case p.queue <- o:
+			return
+		case <-t.C:
+		}
+	}
+	p.pending.Add(-1)
+	metricDropped.Inc()
+	p.log.Warn().Str("kind", string(r.AuditKind())).Str("id", r.AuditID()).Msg("audit buffer full; record dropped")
 }
 
 // Pending is the number of records recorded but not yet acknowledged by
