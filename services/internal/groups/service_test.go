@@ -420,6 +420,10 @@ func TestLargeGroupLoadsFromSnapshot(t *testing.T) {
 		mustOK(t, send(t, srv.NC, "roster.cmd.member.invite", map[string]any{"group_id": "BIG", "actor": "o", "user_ids": ids}))
 	}
 	stop()
+	// Each 1,000-user invite is one commit: atomic, never half applied.
+	if commits := streamCommits(t, srv, "BIG"); len(commits) != batches+1 || len(commits[1].Commit.Events) != 1000 {
+		t.Fatalf("want %d commits of which the invites hold 1000 events, have %d", batches+1, len(commits))
+	}
 	obs, err := srv.JS.ObjectStore(context.Background(), groups.SnapshotBucket)
 	if err != nil {
 		t.Fatal(err)
