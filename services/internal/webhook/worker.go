@@ -32,6 +32,7 @@ type worker struct {
 	handle message.HandlerFunc
 
 	mu      sync.Mutex
+	stopped bool
 	lanes   map[string][]jetstream.Msg // ordered endpoints: queued jobs per subject (group)
 	health  delivery.Health
 	limiter *rate.Limiter
@@ -88,7 +89,12 @@ func (d *Dispatcher) ensureConsumer(ctx context.Context, id string) (jetstream.C
 // stop stops fetching. abort also cancels in-flight attempts (deletion,
 // shutdown); a pause lets them finish.
 func (w *worker) stop(abort bool) {
-	w.cc.Stop()
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
+	// Drain hands buffered jobs to onMsg, which gives them straight back
+	// (instead of leaving them to the AckWait timer).
+	w.cc.Drain()
 	if abort {
 		w.cancel()
 	}
@@ -102,6 +108,12 @@ func (w *worker) wait() { w.wg.Wait() }
 // each group's queue in order.
 func (w *worker) onMsg(msg jetstream.Msg) {
 	ep, ok := w.d.cache.Get(w.id)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		_ = msg.Nak()
+		return
+	}
 	if !ok || !ep.Ordered {
 		w.wg.Add(1)
 		go func() {
@@ -111,10 +123,8 @@ func (w *worker) onMsg(msg jetstream.Msg) {
 		return
 	}
 	subj := msg.Subject()
-	w.mu.Lock()
 	q, running := w.lanes[subj]
 	w.lanes[subj] = append(q, msg)
-	w.mu.Unlock()
 	if !running {
 		w.wg.Add(1)
 		go w.lane(subj)
