@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rosterhq/roster/services/internal/natsx"
+	"github.com/rosterhq/roster/services/internal/webhook"
+)
+
+func init() {
+	register(service{
+		name:  "dispatcher",
+		short: "Deliver events to webhook endpoints and serve roster-webhooks (roster.webhook.>)",
+		build: func(ctx context.Context, e *env) ([]component, error) {
+			d, err := webhook.New(ctx, webhook.Config{
+				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "dispatcher").Logger(),
+				Audit: e.audit(),
+				// Watermill closes its connections on shutdown: give it
+				// its own, with the process's credentials.
+				Dial: func() (*nats.Conn, error) {
+					return natsx.Connect(e.opts.clientConfig("rosterd-dispatcher-watermill"))
+				},
+				AllowCIDRs: e.opts.webhookAllow,
+				Replicas:   e.opts.replicas,
+			})
+			if err != nil {
+				return nil, err
+			}
+			return []component{{name: "dispatcher", run: d.Run}}, nil
+		},
+	})
+}
