@@ -242,4 +242,3 @@ func parseVmRSS(status []byte) (float64, error) {
 	}
 	return 0, errors.New("rss: no VmRSS line")
 }
-

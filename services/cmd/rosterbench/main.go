@@ -29,6 +29,8 @@ type options struct {
 	cmdSync    bool
 	big        bigOptions
 	mem        memOptions
+	rebuild    rebuildOptions
+	dispatch   dispatchOptions
 	clickhouse string
 }
 
@@ -74,6 +76,10 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.big.Members, "big-members", 100_000, "large group: members")
 	fs.IntVar(&o.big.ColdRuns, "big-cold-runs", 3, "large group: fresh processes, one cold invite each (median reported)")
 	fs.IntVar(&o.big.WarmOps, "big-warm-ops", 2000, "large group: warm invites/removes timed")
+	fs.IntVar(&o.rebuild.Events, "rebuild-events", 1_000_000, "rebuild: events in the stream (one per commit)")
+	fs.IntVar(&o.rebuild.EventsPerGroup, "rebuild-group-events", 100, "rebuild: events per group (a create with 10 members, then single invites)")
+	fs.IntVar(&o.dispatch.Events, "dispatch-events", 10_000, "dispatch: events appended per phase (each healthy endpoint receives all of them)")
+	fs.DurationVar(&o.dispatch.Timeout, "dispatch-timeout", 3*time.Minute, "dispatch: stop waiting for deliveries after this (the rate then counts what arrived)")
 	fs.IntVar(&o.mem.Groups, "mem-groups", 1_000_000, "memory: groups created")
 	fs.IntVar(&o.mem.Members, "mem-members", 10, "memory: members per group, owner included")
 	fs.IntVar(&o.mem.Workers, "mem-workers", 32, "memory: concurrent create requests")
@@ -91,6 +97,7 @@ func parseFlags(args []string) (options, error) {
 			"clients": "4", "groups": "16", "warmup": "200ms", "duration": "1s", "sync-always-pass": "true",
 			"big-members": "3000", "big-cold-runs": "1", "big-warm-ops": "50",
 			"mem-groups": "300", "mem-workers": "8",
+			"rebuild-events": "2000", "dispatch-events": "200", "dispatch-timeout": "30s",
 		}
 		for k, v := range smoke {
 			if !set[k] {
@@ -109,6 +116,12 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.big.Members < 2 || o.big.ColdRuns < 1 || o.big.WarmOps < 1 {
 		errs = append(errs, errors.New("--big-members >= 2, --big-cold-runs >= 1, --big-warm-ops >= 1"))
+	}
+	if o.rebuild.Events < 1 || o.rebuild.EventsPerGroup < 1 {
+		errs = append(errs, errors.New("--rebuild-events and --rebuild-group-events must be positive"))
+	}
+	if o.dispatch.Events < 1 || o.dispatch.Timeout <= 0 {
+		errs = append(errs, errors.New("--dispatch-events and --dispatch-timeout must be positive"))
 	}
 	if o.mem.Groups < 1 || o.mem.Members < 1 || o.mem.Members > 1001 || o.mem.Workers < 1 {
 		errs = append(errs, errors.New("--mem-groups >= 1, --mem-members 1..1001, --mem-workers >= 1"))
@@ -150,10 +163,10 @@ func run(ctx context.Context, o options) (*Report, *table) {
 		probeBig(ctx, o, prof, rep, tab)
 	}
 	if o.wants("rebuild") {
-		tab.missing("projection rebuild", "ratio >= 0.5", "not measured yet: the probe is not written")
+		probeRebuild(ctx, o, prof, rep, tab)
 	}
 	if o.wants("dispatch") {
-		tab.missing("dispatch", "ratio >= 0.5; hanging within 20%", "not measured yet: the probe is not written")
+		probeDispatch(ctx, o, prof, rep, tab)
 	}
 	if o.wants("audit") {
 		tab.missing("audit", "ratio >= 0.3", "not measured yet: the probe is not written")
@@ -238,4 +251,48 @@ func probeMem(ctx context.Context, o options, rep *Report, tab *table) {
 		note += "; REDUCED size: the issue asks for 1,000,000 (--mem-groups 1000000)"
 	}
 	tab.add(row{Probe: "memory (RSS)", Figure: fmt.Sprintf("%.0f MB", r.ServicesMB), Note: note})
+}
+
+func probeRebuild(ctx context.Context, o options, prof *profiler, rep *Report, tab *table) {
+	const target = "ratio >= 0.5"
+	r, err := runRebuildProbe(ctx, o.rebuild, prof)
+	if err != nil {
+		progress("rebuild: %v", err)
+		tab.missing("projection rebuild", target, "failed: "+firstLine(err))
+		return
+	}
+	rep.RebuildPerS = num(r.rate())
+	rep.RebuildBaselinePerS = num(r.baseRate())
+	rep.RebuildRatio = ratio(rep.RebuildPerS, rep.RebuildBaselinePerS)
+	tab.add(row{Probe: "projection rebuild", Figure: fmtRate(r.rate(), "event"), Baseline: fmtRate(r.baseRate(), "msg"),
+		Ratio: fmtRatio(rep.RebuildRatio), Target: target,
+		Note: fmt.Sprintf("%d events in %d commits (one event each), %d per group; membership.Rebuild into file-backed KV in %s; ordered-consumer read in %s",
+			r.Events, r.Commits, o.rebuild.EventsPerGroup, r.Took.Round(time.Millisecond), r.BaseTook.Round(time.Millisecond))})
+}
+
+func probeDispatch(ctx context.Context, o options, prof *profiler, rep *Report, tab *table) {
+	const target = "ratio >= 0.5"
+	r, err := runDispatchProbe(ctx, o.dispatch, prof)
+	if err != nil {
+		progress("dispatch: %v", err)
+		tab.missing("dispatch, one healthy endpoint", target, "failed: "+firstLine(err))
+		return
+	}
+	rep.DispatchPerS = num(r.Healthy)
+	rep.DispatchWithHangingPerS = num(r.Hanging)
+	rep.DispatchBaselinePerS = num(r.Baseline)
+	rep.DispatchRatio = ratio(rep.DispatchPerS, rep.DispatchBaselinePerS)
+	note := fmt.Sprintf("%d events appended -> delivered, from first append to last delivery; bodies %d B", o.dispatch.Events, r.BodyBytes)
+	if !r.HealthyDone {
+		note += fmt.Sprintf("; INCOMPLETE: %d of %d arrived within %s", r.HealthyN, o.dispatch.Events, o.dispatch.Timeout)
+	}
+	tab.add(row{Probe: "dispatch, one healthy endpoint", Figure: fmtRate(r.Healthy, "delivery"), Baseline: fmtRate(r.Baseline, "POST"),
+		Ratio: fmtRatio(rep.DispatchRatio), Target: target, Note: note + fmt.Sprintf("; baseline: plain POSTs of the same bodies, concurrency %d", r.Concurrency)})
+	hr := ratio(rep.DispatchWithHangingPerS, rep.DispatchPerS)
+	hnote := fmt.Sprintf("deliveries/s to the nine healthy endpoints (%d events each) while the tenth never answers", o.dispatch.Events)
+	if !r.HangingDone {
+		hnote += fmt.Sprintf("; INCOMPLETE: %d of %d arrived within %s", r.HangingN, 9*o.dispatch.Events, o.dispatch.Timeout)
+	}
+	tab.add(row{Probe: "dispatch, 10 endpoints, 1 hangs", Figure: fmtRate(r.Hanging, "delivery"), Baseline: fmtRate(r.Healthy, "delivery") + " (healthy)",
+		Ratio: fmtRatio(hr), Target: "ratio >= 0.8", Note: hnote})
 }

@@ -18,10 +18,10 @@ type bigOptions struct {
 }
 
 type bigResult struct {
-	Cold     []time.Duration // one per fresh process
-	ColdMed  time.Duration
-	Warm     summary
-	Build    time.Duration
+	Cold      []time.Duration // one per fresh process
+	ColdMed   time.Duration
+	Warm      summary
+	Build     time.Duration
 	SnapBytes uint64 // size of the snapshot the cold loads read
 }
 
