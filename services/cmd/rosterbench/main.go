@@ -31,7 +31,7 @@ type options struct {
 	mem        memOptions
 	rebuild    rebuildOptions
 	dispatch   dispatchOptions
-	clickhouse string
+	audit      auditOptions
 }
 
 func main() {
@@ -83,7 +83,9 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.mem.Groups, "mem-groups", 1_000_000, "memory: groups created")
 	fs.IntVar(&o.mem.Members, "mem-members", 10, "memory: members per group, owner included")
 	fs.IntVar(&o.mem.Workers, "mem-workers", 32, "memory: concurrent create requests")
-	fs.StringVar(&o.clickhouse, "clickhouse", os.Getenv("ROSTER_CLICKHOUSE_DSN"), "audit: ClickHouse DSN (scripts/bench starts one)")
+	fs.StringVar(&o.audit.DSN, "clickhouse", os.Getenv("ROSTER_CLICKHOUSE_DSN"), "audit: ClickHouse DSN (scripts/bench starts one)")
+	fs.IntVar(&o.audit.Rows, "audit-rows", 200_000, "audit: command records moved from ROSTER_AUDIT into ClickHouse")
+	fs.DurationVar(&o.audit.Timeout, "audit-timeout", 3*time.Minute, "audit: stop waiting for rows after this (the rate then counts what arrived)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -98,6 +100,7 @@ func parseFlags(args []string) (options, error) {
 			"big-members": "3000", "big-cold-runs": "1", "big-warm-ops": "50",
 			"mem-groups": "300", "mem-workers": "8",
 			"rebuild-events": "2000", "dispatch-events": "200", "dispatch-timeout": "30s",
+			"audit-rows": "2000",
 		}
 		for k, v := range smoke {
 			if !set[k] {
@@ -122,6 +125,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.dispatch.Events < 1 || o.dispatch.Timeout <= 0 {
 		errs = append(errs, errors.New("--dispatch-events and --dispatch-timeout must be positive"))
+	}
+	if o.audit.Rows < 1 || o.audit.Timeout <= 0 {
+		errs = append(errs, errors.New("--audit-rows and --audit-timeout must be positive"))
 	}
 	if o.mem.Groups < 1 || o.mem.Members < 1 || o.mem.Members > 1001 || o.mem.Workers < 1 {
 		errs = append(errs, errors.New("--mem-groups >= 1, --mem-members 1..1001, --mem-workers >= 1"))
@@ -169,7 +175,7 @@ func run(ctx context.Context, o options) (*Report, *table) {
 		probeDispatch(ctx, o, prof, rep, tab)
 	}
 	if o.wants("audit") {
-		tab.missing("audit", "ratio >= 0.3", "not measured yet: the probe is not written")
+		probeAudit(ctx, o, prof, rep, tab)
 	}
 	if o.wants("e2e") {
 		tab.missing("end to end", "p99 < 50 ms", "not measured yet: the probe is not written")
@@ -295,4 +301,23 @@ func probeDispatch(ctx context.Context, o options, prof *profiler, rep *Report, 
 	}
 	tab.add(row{Probe: "dispatch, 10 endpoints, 1 hangs", Figure: fmtRate(r.Hanging, "delivery"), Baseline: fmtRate(r.Healthy, "delivery") + " (healthy)",
 		Ratio: fmtRatio(hr), Target: "ratio >= 0.8", Note: hnote})
+}
+
+func probeAudit(ctx context.Context, o options, prof *profiler, rep *Report, tab *table) {
+	const target = "ratio >= 0.3"
+	r, err := runAuditProbe(ctx, o.audit, prof)
+	if err != nil {
+		progress("audit: %v", err)
+		tab.missing("audit", target, "failed: "+firstLine(err))
+		return
+	}
+	rep.AuditPerS = num(r.Rate)
+	rep.AuditBaselinePerS = num(r.Baseline)
+	rep.AuditRatio = ratio(rep.AuditPerS, rep.AuditBaselinePerS)
+	note := fmt.Sprintf("%d command records ROSTER_AUDIT -> audit.Sink -> ClickHouse in %s (sink defaults: batches of 1000, flush 1s); baseline: clickhouse-go batches of %d in %s",
+		o.audit.Rows, r.Took.Round(time.Millisecond), r.Batch, r.BaseTook.Round(time.Millisecond))
+	if !r.Done {
+		note += fmt.Sprintf("; INCOMPLETE: %d rows within %s", r.Rows, o.audit.Timeout)
+	}
+	tab.add(row{Probe: "audit", Figure: fmtRate(r.Rate, "row"), Baseline: fmtRate(r.Baseline, "row"), Ratio: fmtRatio(rep.AuditRatio), Target: target, Note: note})
 }
