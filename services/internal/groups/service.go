@@ -246,21 +246,31 @@ func CommandNames() []string {
 }
 
 // handler hands each request to its own goroutine (micro calls handlers
-// one at a time per endpoint), bounded by MaxInFlight.
+// one at a time per endpoint), bounded by MaxInFlight. The goroutine
+// answers on the request's reply subject itself: micro's Request may not be
+// used after the handler returned. Consequently micro's own stats count
+// requests but not errors or latency; roster_commands_total and
+// roster_command_duration_seconds carry those.
 func (s *Service) handler(name string) micro.HandlerFunc {
 	return func(req micro.Request) {
+		data, reply := req.Data(), req.Reply()
+		corr := ""
+		if h := req.Headers(); h != nil {
+			corr = nats.Header(h).Get(CorrelationHeader)
+		}
 		s.sem <- struct{}{}
 		s.wg.Add(1)
 		go func() {
 			defer func() { <-s.sem; s.wg.Done() }()
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 			defer cancel()
-			corr := ""
-			if h := req.Headers(); h != nil {
-				corr = h.Get(CorrelationHeader)
+			res := s.Execute(ctx, name, data, corr)
+			if reply == "" {
+				return // published without a reply subject: nobody to answer
 			}
-			res := s.Execute(ctx, name, req.Data(), corr)
-			s.respond(req, res)
+			if err := s.cfg.NC.PublishMsg(replyMsg(reply, res)); err != nil {
+				s.cfg.Log.Warn().Err(err).Str("command", name).Msg("reply failed")
+			}
 		}()
 	}
 }
@@ -272,27 +282,28 @@ type Result struct {
 	Duplicate bool
 }
 
-func (s *Service) respond(req micro.Request, res Result) {
+// replyMsg encodes a result as micro does: a failure carries the micro
+// error headers (Nats-Service-Error-Code, Nats-Service-Error) and our typed
+// body {"error":{"code","message"}}.
+func replyMsg(subject string, res Result) *nats.Msg {
+	msg := nats.NewMsg(subject)
 	if res.Err != nil {
 		code := events.CodeOf(res.Err)
-		msg := res.Err.Error()
+		text := res.Err.Error()
 		var de *events.Error
 		if errors.As(res.Err, &de) {
-			msg = de.Message
+			text = de.Message
 		}
-		body, _ := json.Marshal(ErrorReply{Error: ErrorBody{Code: code, Message: msg}})
-		if err := req.Error(statusOf(code), string(code)+": "+msg, body); err != nil {
-			s.cfg.Log.Warn().Err(err).Msg("reply failed")
-		}
-		return
+		msg.Data, _ = json.Marshal(ErrorReply{Error: ErrorBody{Code: code, Message: text}})
+		msg.Header.Set(micro.ErrorCodeHeader, statusOf(code))
+		msg.Header.Set(micro.ErrorHeader, string(code)+": "+text)
+		return msg
 	}
-	var opts []micro.RespondOpt
+	msg.Data, _ = json.Marshal(res.Reply)
 	if res.Duplicate {
-		opts = append(opts, micro.WithHeaders(micro.Headers{DuplicateHeader: []string{"true"}}))
+		msg.Header.Set(DuplicateHeader, "true")
 	}
-	if err := req.RespondJSON(res.Reply, opts...); err != nil {
-		s.cfg.Log.Warn().Err(err).Msg("reply failed")
-	}
+	return msg
 }
 
 // statusOf maps a code to the micro error header's numeric code.
