@@ -195,7 +195,9 @@ func run(ctx context.Context, o options) (*Report, *table) {
 
 func probeCmd(ctx context.Context, o options, prof *profiler, rep *Report, tab *table) {
 	const target = "ratio >= 0.5"
-	r, err := runCmdProbe(ctx, o.cmd, prof, "cmd")
+	fo := o.cmd
+	fo.Floor = true
+	r, err := runCmdProbe(ctx, fo, prof, "cmd")
 	if err != nil {
 		progress("cmd: %v", err)
 		tab.missing("command throughput", target, "failed: "+firstLine(err))
@@ -212,6 +214,9 @@ func probeCmd(ctx context.Context, o options, prof *profiler, rep *Report, tab *
 	}
 	tab.add(row{Probe: "command throughput", Figure: fmtRate(r.Roster.rate(), "cmd"), Baseline: fmtRate(r.Baseline.rate(), "append"),
 		Ratio: fmtRatio(rep.CmdRatio), Target: target, Note: note})
+	fr := num(r.Floor.rate())
+	tab.add(row{Probe: "  floor: request/reply + OCC append", Figure: fmtRate(r.Roster.rate(), "cmd"), Baseline: fmtRate(r.Floor.rate(), "req"),
+		Ratio: fmtRatio(ratio(rep.CmdPerS, fr)), Note: fmt.Sprintf("diagnostic: Roster vs a trivial responder doing the same two hops (p50/p99 %s / %s); table only", fmtMs(ms(summarize(r.Floor.Lat).P50)), fmtMs(ms(summarize(r.Floor.Lat).P99)))})
 	tab.add(row{Probe: "  command latency p50 / p99", Figure: fmtMs(ms(r.Lat.P50)) + " / " + fmtMs(ms(r.Lat.P99)),
 		Baseline: fmtMs(ms(r.BaseLat.P50)) + " / " + fmtMs(ms(r.BaseLat.P99)), Note: "per request, at the concurrency above"})
 	if !o.cmdSync {

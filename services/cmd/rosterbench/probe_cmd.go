@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rosterhq/roster/events"
@@ -18,10 +21,15 @@ type cmdOptions struct {
 	Warmup     time.Duration
 	Duration   time.Duration
 	SyncAlways bool
+	Floor      bool // also measure the request/reply + append floor
 }
 
 type cmdResult struct {
 	Roster, Baseline loadResult
+	// Floor is a diagnostic, not a contract figure: request/reply to a
+	// trivial responder that makes one OCC append per request, i.e. the
+	// transport Roster's command path is built on, without Roster's code.
+	Floor            loadResult
 	Payload          int // commit body bytes, used for the baseline
 	Lat              summary
 	BaseLat          summary
@@ -96,6 +104,12 @@ func runCmdProbe(ctx context.Context, o cmdOptions, prof *profiler, label string
 		return nil
 	})
 
+	if o.Floor {
+		if res.Floor, err = runFloor(ctx, env.url(), pool, o, owned, name, payload); err != nil {
+			return res, err
+		}
+	}
+
 	progress("%s: Roster, %d clients over %d groups, member.invite/member.remove", label, o.Clients, o.Groups)
 	stopProf := prof.start(label)
 	res.Roster = closedLoop(ctx, o.Clients, o.Warmup, o.Duration, func(ctx context.Context, c, i int) error {
@@ -148,4 +162,59 @@ func samplePayload(ctx context.Context, pool *connPool, g string) (int, error) {
 		total += len(m.Data)
 	}
 	return total / 2, nil
+}
+
+// runFloor measures clients doing NATS request/reply to a responder that
+// appends one message of the commit's size with the expected-sequence
+// check and replies with as many bytes: Roster's two hops without
+// decoding, deciding or folding anything.
+func runFloor(ctx context.Context, url string, pool *connPool, o cmdOptions, owned [][]int, name func(int) string, payload []byte) (loadResult, error) {
+	nc, js, err := connect(url, "rosterbench-floor")
+	if err != nil {
+		return loadResult{}, err
+	}
+	defer nc.Close()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: "BENCH_FLOOR", Subjects: []string{"bench.floorev.>"}, Storage: jetstream.FileStorage,
+		Duplicates: 2 * time.Minute, Discard: jetstream.DiscardNew,
+	}); err != nil {
+		return loadResult{}, fmt.Errorf("floor stream: %w", err)
+	}
+	var mu sync.Mutex
+	last := map[string]uint64{}
+	sub, err := nc.QueueSubscribe("bench.floor.>", "floor", func(m *nats.Msg) {
+		go func() {
+			g := strings.TrimPrefix(m.Subject, "bench.floor.")
+			mu.Lock()
+			seq := last[g]
+			mu.Unlock()
+			pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			ack, err := js.Publish(pctx, "bench.floorev."+g, payload, jetstream.WithExpectLastSequencePerSubject(seq))
+			if err != nil {
+				_ = m.Respond([]byte(`{"error":{"code":"unavailable"}}`))
+				return
+			}
+			mu.Lock()
+			last[g] = ack.Sequence
+			mu.Unlock()
+			_ = m.Respond(payload)
+		}()
+	})
+	if err != nil {
+		return loadResult{}, err
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	req := []byte(`{"group_id":"bench-000000","actor":"owner","user_ids":["bench-user"]}`)
+	progress("cmd: floor, request/reply to a responder doing one OCC append, %d clients", o.Clients)
+	return closedLoop(ctx, o.Clients, o.Warmup, max(o.Duration/2, time.Second), func(ctx context.Context, c, i int) error {
+		g := owned[c][i%len(owned[c])]
+		cctx, cancel := timeoutCtx(ctx, 10*time.Second)
+		defer cancel()
+		m, err := pool.ncs[c].RequestWithContext(cctx, "bench.floor."+name(g), req)
+		if err == nil && len(m.Data) > 0 && m.Data[0] == '{' {
+			err = fmt.Errorf("floor: %s", m.Data)
+		}
+		return err
+	}), nil
 }
