@@ -29,10 +29,10 @@ type cmdResult struct {
 	// Floor is a diagnostic, not a contract figure: request/reply to a
 	// trivial responder that makes one OCC append per request, i.e. the
 	// transport Roster's command path is built on, without Roster's code.
-	Floor            loadResult
-	Payload          int // commit body bytes, used for the baseline
-	Lat              summary
-	BaseLat          summary
+	Floor   loadResult
+	Payload int // commit body bytes, used for the baseline
+	Lat     summary
+	BaseLat summary
 }
 
 // runCmdProbe measures invite/remove commands through roster-groups over
