@@ -180,12 +180,17 @@ func (r *repository) snapshot(a *aggregate) {
 	if r.snaps == nil {
 		return
 	}
+	// The snapshot records its own version: a process that loads it must
+	// see that it is current, or it would write the same snapshot again on
+	// every cold load (a full encode of the group on the command's path).
+	prev := a.SnapshotVersion
+	a.SnapshotVersion = a.State.Version
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(snapshotFile{Format: snapshotFormat, Agg: *a}); err != nil {
+		a.SnapshotVersion = prev
 		r.log.Warn().Err(err).Str("group_id", a.State.ID).Msg("snapshot encode failed")
 		return
 	}
-	a.SnapshotVersion = a.State.Version
 	id, version := a.State.ID, a.State.Version
 	data := s2.EncodeBetter(nil, buf.Bytes())
 	r.snapWG.Add(1)

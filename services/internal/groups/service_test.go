@@ -432,7 +432,11 @@ func TestLargeGroupLoadsFromSnapshot(t *testing.T) {
 		_, err := obs.GetInfo(context.Background(), "BIG")
 		return err
 	})
-	startService(t, srv, nil)
+	snap, err := obs.GetInfo(context.Background(), "BIG")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopCold := startService(t, srv, nil)
 	before := testutil.ToFloat64(groups.LoadedEvents)
 	r := mustOK(t, send(t, srv.NC, "roster.cmd.member.remove", map[string]any{"group_id": "BIG", "actor": "o", "user_ids": []string{"u3_7"}}))
 	// The snapshot (taken at or after version 500) leaves a tail of at most
@@ -444,4 +448,11 @@ func TestLargeGroupLoadsFromSnapshot(t *testing.T) {
 		t.Fatalf("want version %d, have %d", batches*1000+2, r.Version)
 	}
 	wantCode(t, send(t, srv.NC, "roster.cmd.member.invite", map[string]any{"group_id": "BIG", "actor": "o", "user_ids": []string{"u4_999"}}), "already_exists")
+	// Loading a current snapshot must not write it again: that would
+	// re-encode the whole group on every cold load (stopping waits for
+	// background snapshot writes).
+	stopCold()
+	if again, err := obs.GetInfo(context.Background(), "BIG"); err != nil || again.NUID != snap.NUID {
+		t.Errorf("cold load rewrote the snapshot it had just read (err %v)", err)
+	}
 }
