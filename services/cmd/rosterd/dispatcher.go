@@ -23,6 +23,7 @@ func init() {
 					return natsx.Connect(e.opts.clientConfig("rosterd-dispatcher-watermill"))
 				},
 				AllowCIDRs: e.opts.webhookAllow,
+				Health:     e.opts.webhookHealth,
 				Replicas:   e.opts.replicas,
 			})
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rosterhq/roster/services/internal/audit"
 	"github.com/rosterhq/roster/services/internal/natsx"
+	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 )
 
 // options are the flags every rosterd subcommand shares. Each has an
@@ -35,6 +36,9 @@ type options struct {
 	// webhookAllow lists CIDRs the webhook dispatcher may deliver to even
 	// though they are private or loopback (the dev stack adds loopback).
 	webhookAllow []string
+	// webhookHealth is when the dispatcher pauses an endpoint by itself
+	// (zero: its default). Not a flag: "dev --demo" lowers it.
+	webhookHealth delivery.HealthPolicy
 }
 
 func envOr(key, def string) string {
