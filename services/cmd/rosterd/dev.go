@@ -70,10 +70,10 @@ func runDev(cmd *cobra.Command, o *options, d *devOptions) error {
 	}
 	defer e.nc.Close()
 	e.dev = true
-	fmt.Fprintf(cmd.OutOrStdout(), devBanner, o.natsURL, dir, o.natsURL, o.natsURL)
 	if d.demo {
 		return runDemo(cmd.Context(), e)
 	}
+	fmt.Fprintf(cmd.OutOrStdout(), devBanner, o.natsURL, dir, o.natsURL, o.natsURL)
 	return runServices(cmd.Context(), e, serviceNames())
 }
 
