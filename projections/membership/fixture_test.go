@@ -126,16 +126,24 @@ func appendCommit(ctx context.Context, js jetstream.JetStream, c events.Commit, 
 // the test ends.
 type running struct {
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{}
+	err    error
 }
 
+// stop cancels the component and returns what its run returned.
 func (r *running) stop(t *testing.T) error {
 	t.Helper()
 	r.cancel()
+	return r.wait(t, 20*time.Second)
+}
+
+// wait returns what the component's run returned once it has ended.
+func (r *running) wait(t *testing.T, timeout time.Duration) error {
+	t.Helper()
 	select {
-	case err := <-r.done:
-		return err
-	case <-time.After(20 * time.Second):
+	case <-r.done:
+		return r.err
+	case <-time.After(timeout):
 		t.Fatal("component did not stop")
 		return nil
 	}
@@ -144,8 +152,11 @@ func (r *running) stop(t *testing.T) error {
 func start(t *testing.T, run func(ctx context.Context) error) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- run(ctx) }()
+	r := &running{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		r.err = run(ctx)
+		close(r.done)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		<-r.done

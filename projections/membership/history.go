@@ -73,6 +73,9 @@ func (h history) each(ctx context.Context, groupID string, from, last uint64, fn
 		if err != nil {
 			return fmt.Errorf("read %s: %w", groupID, err)
 		}
+		if meta.Sequence.Stream > last {
+			return nil // the group has no commit in [from, last]
+		}
 		var c events.Commit
 		if err := json.Unmarshal(msg.Data(), &c); err != nil {
 			return fmt.Errorf("decode commit %d: %w", meta.Sequence.Stream, err)

@@ -245,12 +245,17 @@ func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func
 	if err != nil {
 		return err
 	}
+	stream, err := p.cfg.JS.Stream(ctx, events.StreamName)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", events.StreamName, err)
+	}
 	p.stats.gen.Store(gen.Number)
 	r := &genRunner{
 		p: p, log: p.cfg.Log.With().Uint64("generation", gen.Number).Logger(),
 		m:     &model{gen: gen.Number, bucket: kv.Bucket(), js: p.cfg.JS, kv: kv},
 		pre:   "$KV." + kv.Bucket() + ".",
 		cache: newStateCache(p.cfg.MaxCachedMembers),
+		hist:  history{stream: stream},
 	}
 	in := make(chan jetstream.Msg, 2*p.cfg.BatchSize)
 	stop := make(chan struct{})
@@ -266,7 +271,23 @@ func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", DurableName(gen.Number), err)
 	}
-	defer cc.Stop()
+	crashed := false
+	defer func() {
+		cc.Stop()
+		if crashed {
+			return
+		}
+		// Hand back what was delivered but not folded, so whoever consumes
+		// next gets it now rather than after AckWait.
+		for {
+			select {
+			case m := <-in:
+				_ = m.Nak()
+			default:
+				return
+			}
+		}
+	}()
 	for {
 		var batch []jetstream.Msg
 		select {
@@ -287,6 +308,7 @@ func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func
 		if err := r.apply(ctx, batch); err != nil {
 			var crash *crashError
 			if errors.As(err, &crash) {
+				crashed = true
 				return err
 			}
 			if ctx.Err() != nil {
@@ -316,6 +338,7 @@ type genRunner struct {
 	m     *model
 	pre   string
 	cache *stateCache
+	hist  history
 }
 
 // pending is one commit of a batch and what became of it.
@@ -338,7 +361,7 @@ func (r *genRunner) apply(ctx context.Context, batch []jetstream.Msg) error {
 		items   = make([]pending, 0, len(batch))
 		failed  = map[string]bool{}
 		dirty   = map[string]map[string]bool{} // group -> touched users
-		order   []string                         // dirty groups in first-touch order
+		order   []string                       // dirty groups in first-touch order
 		lastSeq uint64
 		lastPen uint64
 		evCount uint64
@@ -371,53 +394,46 @@ func (r *genRunner) apply(ctx context.Context, batch []jetstream.Msg) error {
 		if err != nil {
 			return err
 		}
-		switch first := c.Events[0].Version; {
-		case it.seq <= h.appliedSeq || first <= h.state.Version:
+		first := c.Events[0].Version
+		if it.seq <= h.appliedSeq || first <= h.state.Version {
 			r.p.stats.redelivered.Add(1)
 			it.ok = true
-		case first != h.state.Version+1:
-			r.log.Warn().Str("group", c.GroupID).Uint64("seq", it.seq).Uint64("version", first).
-				Uint64("have", h.state.Version).Msg("commit arrived before its predecessor; retrying")
-			failed[c.GroupID] = true
-			r.cache.evict(c.GroupID)
-		default:
-			before := weight(h)
-			touched := dirty[c.GroupID]
-			if touched == nil {
-				touched = map[string]bool{}
-			}
-			var applyErr error
-			for _, e := range c.Events {
-				d, err := h.state.Apply(e)
-				if err != nil {
-					applyErr = err
-					break
-				}
-				for _, u := range d.Upserted {
-					touched[u] = true
-				}
-				for _, u := range d.Removed {
-					touched[u] = true
-				}
-			}
-			if applyErr != nil {
-				r.log.Error().Err(applyErr).Str("group", c.GroupID).Uint64("seq", it.seq).Msg("cannot fold commit")
-				failed[c.GroupID] = true
-				r.cache.evict(c.GroupID) // its state is half-folded
-				break
-			}
-			r.cache.resize(before, weight(h))
-			if dirty[c.GroupID] == nil {
-				dirty[c.GroupID] = touched
-				order = append(order, c.GroupID)
-			}
-			h.appliedSeq = it.seq
-			if h.firstSeq == 0 {
-				h.firstSeq = it.seq
-			}
-			evCount += uint64(len(c.Events))
-			it.ok = true
+			items = append(items, it)
+			continue
 		}
+		touched := dirty[c.GroupID]
+		if touched == nil {
+			touched = map[string]bool{}
+		}
+		before := weight(h)
+		err = nil
+		if first != h.state.Version+1 {
+			// Its predecessors are not applied yet (they are being
+			// redelivered after a crash, or were nacked): read them from the
+			// stream instead of waiting for redelivery in the right order.
+			err = r.catchUp(ctx, h, c.GroupID, it.seq, touched)
+		}
+		if err == nil {
+			err = fold(h, c, touched)
+		}
+		if err != nil {
+			r.log.Error().Err(err).Str("group", c.GroupID).Uint64("seq", it.seq).Msg("cannot fold commit; retrying")
+			failed[c.GroupID] = true
+			r.cache.evict(c.GroupID) // its state may be half-folded
+			items = append(items, it)
+			continue
+		}
+		r.cache.resize(before, weight(h))
+		if dirty[c.GroupID] == nil {
+			dirty[c.GroupID] = touched
+			order = append(order, c.GroupID)
+		}
+		h.appliedSeq = it.seq
+		if h.firstSeq == 0 {
+			h.firstSeq = it.seq
+		}
+		evCount += uint64(len(c.Events))
+		it.ok = true
 		items = append(items, it)
 	}
 	// A group that failed in this batch is written by none of its commits:
@@ -452,6 +468,48 @@ func (r *genRunner) apply(ctx context.Context, batch []jetstream.Msg) error {
 	}
 	st.pending.Store(lastPen)
 	return nil
+}
+
+// fold applies commit c to h and records the members it touched.
+func fold(h *hot, c events.Commit, touched map[string]bool) error {
+	if first := c.Events[0].Version; first != h.state.Version+1 {
+		return fmt.Errorf("commit %s of %s starts at version %d, group is at %d", c.CommandID, c.GroupID, first, h.state.Version)
+	}
+	for _, e := range c.Events {
+		d, err := h.state.Apply(e)
+		if err != nil {
+			return err
+		}
+		for _, u := range d.Upserted {
+			touched[u] = true
+		}
+		for _, u := range d.Removed {
+			touched[u] = true
+		}
+	}
+	return nil
+}
+
+// catchUp folds the group's commits the model lacks before stream
+// sequence seq, read from the stream.
+func (r *genRunner) catchUp(ctx context.Context, h *hot, groupID string, seq uint64, touched map[string]bool) error {
+	from := h.appliedSeq + 1
+	if h.appliedSeq == 0 {
+		from = 1
+	}
+	return r.hist.each(ctx, groupID, from, seq-1, func(s uint64, c events.Commit) (bool, error) {
+		if len(c.Events) == 0 || c.Events[0].Version <= h.state.Version {
+			return true, nil
+		}
+		if err := fold(h, c, touched); err != nil {
+			return false, err
+		}
+		h.appliedSeq = s
+		if h.firstSeq == 0 {
+			h.firstSeq = s
+		}
+		return true, nil
+	})
 }
 
 // load returns the hot state of groupID, reading it from the model when it

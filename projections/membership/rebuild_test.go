@@ -1,0 +1,164 @@
+package membership
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/events/group"
+	"github.com/rosterhq/roster/projections/internal/testnats"
+)
+
+// generate appends about n events over groups groups: big invite batches,
+// removals, re-invites, role changes and mutes, a transfer and a dismissal,
+// so every kind of member change is folded. It returns the events appended.
+func (f *fixture) generate(n, groups int, seed uint64) int {
+	f.t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed))
+	total, next := 0, 0
+	members := make([][]string, groups)
+	gid := func(g int) string { return fmt.Sprintf("g%03d", g) }
+	for g := range groups {
+		f.do(gid(g), "owner", group.Create{Name: gid(g), JoinPolicy: events.PolicyInviteOnly})
+		total++
+	}
+	for total < n {
+		g := rng.IntN(groups)
+		switch k := rng.IntN(10); {
+		case k < 6 || len(members[g]) < 50: // invite a batch of new users
+			batch := make([]string, 0, 100)
+			for range 100 {
+				batch = append(batch, fmt.Sprintf("u%06d", next))
+				next++
+			}
+			f.do(gid(g), "owner", group.Invite{UserIDs: batch})
+			members[g] = append(members[g], batch...)
+			total += len(batch)
+		case k < 8: // remove some
+			cut := rng.IntN(len(members[g])-20) + 10
+			gone := members[g][cut-10 : cut]
+			f.do(gid(g), "owner", group.Remove{UserIDs: slices.Clone(gone)})
+			members[g] = slices.Delete(members[g], cut-10, cut)
+			total += 10
+		case k < 9: // re-invite someone who left another group, or a role change
+			u := members[g][rng.IntN(len(members[g]))]
+			if f.states[gid(g)].Members[u].Role == events.RoleMember {
+				f.do(gid(g), "owner", group.SetRole{UserID: u, Role: events.RoleAdmin})
+			} else {
+				f.do(gid(g), "owner", group.SetRole{UserID: u, Role: events.RoleMember})
+			}
+			total++
+		default:
+			u := members[g][rng.IntN(len(members[g]))]
+			f.do(gid(g), "owner", group.MuteMember{UserID: u, Duration: time.Hour})
+			total++
+		}
+	}
+	// A transfer and a dismissal, so group-wide changes are folded too.
+	f.do(gid(0), "owner", group.Transfer{NewOwner: members[0][0]})
+	f.do(gid(1), "owner", group.Dismiss{})
+	return total + 2
+}
+
+// waitApplied waits until p has applied everything in ROSTER_EVENTS.
+func (f *fixture) waitApplied(p *Projector, timeout time.Duration) {
+	f.t.Helper()
+	testnats.Eventually(f.t, timeout, func() error {
+		info, err := f.stream.Info(context.Background())
+		if err != nil {
+			return err
+		}
+		if s := p.Stats(); s.AppliedSeq < info.State.LastSeq || s.Pending > 0 {
+			return fmt.Errorf("applied %d of %d (pending %d)", s.AppliedSeq, info.State.LastSeq, s.Pending)
+		}
+		return nil
+	})
+}
+
+// A rebuild of a long stream yields exactly the live projector's model, the
+// switch is atomic for queries, and the live projector follows the switch.
+func TestRebuildEqualsLiveProjection(t *testing.T) {
+	n := 100_000
+	if testing.Short() {
+		n = 10_000 // size only: the same code paths run
+	}
+	f := newFixture(t)
+	live, _ := f.projector(Config{})
+	f.queries()
+
+	began := time.Now()
+	total := f.generate(n, 20, 1)
+	t.Logf("appended %d events in %s", total, time.Since(began))
+	f.waitApplied(live, 120*time.Second)
+	t.Logf("live projector caught up after %s", time.Since(began))
+	gen1 := dump(t, f.js, 1)
+	if err := diff(f.expected(), gen1); err != nil {
+		t.Fatalf("live model differs from the fold of the stream: %v", err)
+	}
+
+	// Queries answer from generation 1 while the rebuild runs.
+	var before GroupInfo
+	if e := f.query(SubjectGroup, GroupRequest{GroupID: "g005"}, &before); e != nil {
+		t.Fatal(e)
+	}
+	var last RebuildProgress
+	began = time.Now()
+	res, err := Rebuild(context.Background(), RebuildConfig{JS: f.js, Log: testLog(t), Progress: func(p RebuildProgress) { last = p }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("rebuilt %d commits / %d events in %s", res.Commits, res.Events, time.Since(began))
+	if res.From.Number != 1 || res.To.Number != 2 || res.Events != uint64(total) || last.AppliedSeq != last.TargetSeq {
+		t.Fatalf("result %+v, last progress %+v, want %d events", res, last, total)
+	}
+	if err := diff(gen1, dump(t, f.js, 2)); err != nil {
+		t.Fatalf("rebuilt model differs from the live one: %v", err)
+	}
+
+	// After the switch, a new command lands in generation 2 through the
+	// live projector, and queries read it.
+	v := f.do("g005", "owner", group.Update{Name: ptr("renamed")})
+	// (The projector first reloads the group's 5,000 members from the new
+	// generation, which can take longer than the fixture's min_version wait.)
+	testnats.Eventually(t, 20*time.Second, func() error {
+		var after GroupInfo
+		if e := f.query(SubjectGroup, GroupRequest{GroupID: "g005"}, &after); e != nil {
+			return fmt.Errorf("%+v", e)
+		}
+		if after.Name != "renamed" || after.Version != v || v != before.Version+1 {
+			return fmt.Errorf("after switch: %+v", after)
+		}
+		return nil
+	})
+	f.caughtUp(2, 30*time.Second)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestRebuildLock(t *testing.T) {
+	f := newFixture(t)
+	f.do("A", "o", group.Create{Name: "A"})
+	ctx := context.Background()
+	ctl, err := openControl(ctx, f.js, StoreConfig{Replicas: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ctl.Create(ctx, lockKey, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Rebuild(ctx, RebuildConfig{JS: f.js, Log: testLog(t)}); err == nil || events.CodeOf(err) != events.CodeFailedPrecondition {
+		t.Fatalf("want failed_precondition while locked, have %v", err)
+	}
+	res, err := Rebuild(ctx, RebuildConfig{JS: f.js, Log: testLog(t), Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.To.Number != 2 || res.Commits != 1 {
+		t.Fatalf("forced rebuild: %+v", res)
+	}
+	f.caughtUp(2, 5*time.Second)
+}
