@@ -381,6 +381,14 @@ func (q *Queries) handleMembers(ctx context.Context, data []byte) (any, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	var after uint64
+	if r.AtVersion > 0 {
+		if r.Cursor != "" && !strings.HasPrefix(r.Cursor, "u") {
+			errs = append(errs, events.Errorf(events.CodeInvalidArgument, "cursor: %q is not a cursor of this query", r.Cursor))
+		}
+	} else if after, err = seqCursor("s", r.Cursor); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return nil, errs[0]
 	}
@@ -394,10 +402,6 @@ func (q *Queries) handleMembers(ctx context.Context, data []byte) (any, error) {
 	}
 	if r.AtVersion > 0 {
 		return q.membersAt(ctx, info, r, limit)
-	}
-	after, err := seqCursor("s", r.Cursor)
-	if err != nil {
-		return nil, err
 	}
 	out := MembersReply{GroupID: r.GroupID, Version: info.Version, Members: []Member{}}
 	next, more, err := m.scan(ctx, memberPrefix(r.GroupID), after, limit, func(key string, val []byte) (bool, error) {
@@ -421,9 +425,6 @@ func (q *Queries) handleMembers(ctx context.Context, data []byte) (any, error) {
 }
 
 func (q *Queries) membersAt(ctx context.Context, info GroupInfo, r MembersRequest, limit int) (any, error) {
-	if r.Cursor != "" && !strings.HasPrefix(r.Cursor, "u") {
-		return nil, events.Errorf(events.CodeInvalidArgument, "cursor: %q is not a cursor of this query", r.Cursor)
-	}
 	after := strings.TrimPrefix(r.Cursor, "u")
 	h, err := q.history(ctx)
 	if err != nil {
