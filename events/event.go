@@ -57,10 +57,14 @@ type Event struct {
 // produced. One commit is one JetStream message, so its events are appended
 // atomically (all or none) under one optimistic-concurrency check.
 type Commit struct {
-	CommandID string  `json:"command_id"`
-	Command   string  `json:"command"`
-	GroupID   string  `json:"group_id"`
-	Events    []Event `json:"events"`
+	CommandID string `json:"command_id"`
+	// GeneratedCommandID is true when the caller gave no command_id and the
+	// service made one up: nobody can retry with it, so it is not indexed
+	// for idempotency.
+	GeneratedCommandID bool    `json:"generated_command_id,omitempty"`
+	Command            string  `json:"command"`
+	GroupID            string  `json:"group_id"`
+	Events             []Event `json:"events"`
 }
 
 // LastVersion is the group's version after the commit.

@@ -41,8 +41,26 @@ func (a *aggregate) apply(seq uint64, c events.Commit, maxCommands int) error {
 			return fmt.Errorf("commit at %d: %w", seq, err)
 		}
 	}
+	a.record(seq, c, maxCommands)
+	return nil
+}
+
+// applyOwn folds a commit this process just appended, from the typed data
+// it was built from (changes[i] made c.Events[i]), without decoding it again.
+func (a *aggregate) applyOwn(seq uint64, c events.Commit, changes []group.Change, maxCommands int) error {
+	for i, e := range c.Events {
+		if _, err := a.State.ApplyDecoded(e, changes[i].Data); err != nil {
+			return fmt.Errorf("commit at %d: %w", seq, err)
+		}
+	}
+	a.record(seq, c, maxCommands)
+	return nil
+}
+
+// record moves the OCC token and indexes the command for idempotency.
+func (a *aggregate) record(seq uint64, c events.Commit, maxCommands int) {
 	a.Seq = seq
-	if c.CommandID != "" {
+	if c.CommandID != "" && !c.GeneratedCommandID {
 		if _, seen := a.Commands[c.CommandID]; !seen {
 			a.Order = append(a.Order, c.CommandID)
 		}
@@ -52,5 +70,4 @@ func (a *aggregate) apply(seq uint64, c events.Commit, maxCommands int) error {
 			a.Order = a.Order[1:]
 		}
 	}
-	return nil
 }

@@ -62,7 +62,8 @@ type Config struct {
 	// MaxConflictRetries bounds reload-and-redecide rounds on OCC conflicts.
 	MaxConflictRetries int
 	// CommandIndex bounds the per-group idempotency index to the most
-	// recent N accepted commands.
+	// recent N accepted commands that carried a caller's command_id
+	// (default 10,000: far beyond any retry policy, and small in snapshots).
 	CommandIndex int
 	// MaxRequestBytes rejects larger requests as invalid_argument.
 	MaxRequestBytes int
@@ -93,7 +94,7 @@ func (c *Config) setDefaults() {
 		c.MaxConflictRetries = 8
 	}
 	if c.CommandIndex == 0 {
-		c.CommandIndex = 100_000
+		c.CommandIndex = 10_000
 	}
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = 256 << 10
@@ -375,7 +376,7 @@ func (s *Service) Execute(ctx context.Context, name string, data []byte, correla
 	}
 	if p.CommandID == "" {
 		// No idempotency asked for; the id still names the commit.
-		p.CommandID = uuid.NewString()
+		p.CommandID, p.generated = uuid.NewString(), true
 	}
 	if correlationID == "" {
 		correlationID = p.CommandID
@@ -449,7 +450,7 @@ func (s *Service) execute(ctx context.Context, name string, p parsed, correlatio
 			}
 			return s.replay(ctx, p, rec)
 		}
-		if err := agg.apply(res.Seq, commit, s.cfg.CommandIndex); err != nil {
+		if err := agg.applyOwn(res.Seq, commit, changes, s.cfg.CommandIndex); err != nil {
 			// The stored commit is the truth; our copy is suspect.
 			s.repo.evict(p.GroupID)
 			return Result{Err: events.Errorf(events.CodeInternal, "fold own commit: %v", err)}
@@ -472,7 +473,7 @@ func (s *Service) replay(ctx context.Context, p parsed, rec commandRecord) Resul
 }
 
 func buildCommit(st *group.State, name string, p parsed, correlationID string, changes []group.Change, now time.Time) (events.Commit, error) {
-	c := events.Commit{CommandID: p.CommandID, Command: name, GroupID: p.GroupID, Events: make([]events.Event, 0, len(changes))}
+	c := events.Commit{CommandID: p.CommandID, GeneratedCommandID: p.generated, Command: name, GroupID: p.GroupID, Events: make([]events.Event, 0, len(changes))}
 	at := now.UTC()
 	for i, ch := range changes {
 		data, err := json.Marshal(ch.Data)

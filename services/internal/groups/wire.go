@@ -89,6 +89,8 @@ type (
 type parsed struct {
 	envelope
 	cmd group.Command
+	// generated: the caller gave no command_id; the service made one up.
+	generated bool
 }
 
 // parser decodes one command's request body.
