@@ -30,14 +30,12 @@ func (h history) head(ctx context.Context, groupID string) (uint64, uint64, erro
 	if err != nil {
 		return 0, 0, fmt.Errorf("last commit of %s: %w", groupID, err)
 	}
-	var v uint64
-	if s := m.Header.Get("Roster-Version"); s != "" {
-		v, err = strconv.ParseUint(s, 10, 64)
-	}
-	if s := m.Header.Get("Roster-Version"); s == "" || err != nil {
-		var c events.Commit
-		if err := json.Unmarshal(m.Data, &c); err != nil {
-			return 0, 0, fmt.Errorf("decode commit %d: %w", m.Sequence, err)
+	// The Roster-Version header saves decoding the body.
+	v, perr := strconv.ParseUint(m.Header.Get("Roster-Version"), 10, 64)
+	if perr != nil {
+		c, err := decodeCommit(m.Data)
+		if err != nil {
+			return 0, 0, fmt.Errorf("commit %d: %w", m.Sequence, err)
 		}
 		v = c.LastVersion()
 	}
@@ -76,9 +74,9 @@ func (h history) each(ctx context.Context, groupID string, from, last uint64, fn
 		if meta.Sequence.Stream > last {
 			return nil // the group has no commit in [from, last]
 		}
-		var c events.Commit
-		if err := json.Unmarshal(msg.Data(), &c); err != nil {
-			return fmt.Errorf("decode commit %d: %w", meta.Sequence.Stream, err)
+		c, err := decodeCommit(msg.Data())
+		if err != nil {
+			return fmt.Errorf("commit %d: %w", meta.Sequence.Stream, err)
 		}
 		more, err := fn(meta.Sequence.Stream, c)
 		if err != nil || !more || meta.Sequence.Stream >= last {
@@ -158,4 +156,16 @@ func (h history) changes(ctx context.Context, groupID string, since, from uint64
 		return nil, 0, 0, false, err
 	}
 	return out, nextSeq, since, since < head, nil
+}
+
+// decodeCommit parses a commit message body (the event store's format).
+func decodeCommit(data []byte) (events.Commit, error) {
+	var c events.Commit
+	if err := json.Unmarshal(data, &c); err != nil {
+		return c, fmt.Errorf("decode commit: %w", err)
+	}
+	if c.GroupID == "" || len(c.Events) == 0 {
+		return c, errors.New("decode commit: no group or no events")
+	}
+	return c, nil
 }

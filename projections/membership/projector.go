@@ -374,8 +374,8 @@ func (r *genRunner) apply(ctx context.Context, batch []jetstream.Msg) error {
 		}
 		it := pending{msg: msg, seq: meta.Sequence.Stream}
 		lastSeq, lastPen = max(lastSeq, it.seq), meta.NumPending
-		var c events.Commit
-		if err := json.Unmarshal(msg.Data(), &c); err != nil || c.GroupID == "" || len(c.Events) == 0 {
+		c, err := decodeCommit(msg.Data())
+		if err != nil {
 			// The log is immutable: a commit we cannot read stays in front
 			// of its group until a fixed projector reads it. Never skip it,
 			// or every later commit of the group would be folded on a
