@@ -95,10 +95,11 @@ func TestRebuildEqualsLiveProjection(t *testing.T) {
 	t.Logf("appended %d events in %s", total, time.Since(began))
 	f.waitApplied(live, 120*time.Second)
 	t.Logf("live projector caught up after %s", time.Since(began))
-	gen1 := dump(t, f.js, 1)
-	if err := diff(f.expected(), gen1); err != nil {
+	want := f.expected()
+	if err := diff(want, dump(t, f.js, 1)); err != nil {
 		t.Fatalf("live model differs from the fold of the stream: %v", err)
 	}
+	t.Logf("live model checked after %s", time.Since(began))
 
 	// Queries answer from generation 1 while the rebuild runs.
 	var before GroupInfo
@@ -115,7 +116,7 @@ func TestRebuildEqualsLiveProjection(t *testing.T) {
 	if res.From.Number != 1 || res.To.Number != 2 || res.Events != uint64(total) || last.AppliedSeq != last.TargetSeq {
 		t.Fatalf("result %+v, last progress %+v, want %d events", res, last, total)
 	}
-	if err := diff(gen1, dump(t, f.js, 2)); err != nil {
+	if err := diff(want, dump(t, f.js, 2)); err != nil {
 		t.Fatalf("rebuilt model differs from the live one: %v", err)
 	}
 
@@ -134,9 +135,14 @@ func TestRebuildEqualsLiveProjection(t *testing.T) {
 		}
 		return nil
 	})
-	// The update wrote its info key last, so the model is complete now.
-	if err := diff(f.expected(), dump(t, f.js, 2)); err != nil {
-		t.Fatalf("generation 2 after the switch: %v", err)
+	// The live projector now writes generation 2 and left generation 1 alone.
+	kv1, err := f.js.KeyValue(context.Background(), BucketName(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _, err := (&model{gen: 1, bucket: BucketName(1), js: f.js, kv: kv1}).info(context.Background(), "g005")
+	if err != nil || old.Version != before.Version {
+		t.Fatalf("generation 1 changed after the switch: %+v (%v)", old, err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -151,6 +152,22 @@ type model struct {
 	bucket string
 	js     jetstream.JetStream
 	kv     jetstream.KeyValue
+
+	mu     sync.Mutex
+	stream jetstream.Stream // the bucket's stream, for scans; opened once
+}
+
+func (m *model) kvStream(ctx context.Context) (jetstream.Stream, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stream == nil {
+		s, err := m.js.Stream(ctx, "KV_"+m.bucket)
+		if err != nil {
+			return nil, err
+		}
+		m.stream = s
+	}
+	return m.stream, nil
 }
 
 func openModel(ctx context.Context, js jetstream.JetStream, g Generation) (*model, error) {
@@ -203,7 +220,7 @@ func (m *model) member(ctx context.Context, groupID, userID string) (Member, err
 // of a 100,000-member group to sort them. A key rewritten while a client
 // pages moves to the end, so it can appear twice but is never skipped.
 func (m *model) scan(ctx context.Context, prefix string, afterSeq uint64, limit int, keep func(key string, val []byte) (bool, error)) (uint64, bool, error) {
-	stream, err := m.js.Stream(ctx, "KV_"+m.bucket)
+	stream, err := m.kvStream(ctx)
 	if err != nil {
 		return afterSeq, false, fmt.Errorf("scan %s: %w", m.bucket, err)
 	}
