@@ -57,6 +57,15 @@ type Config struct {
 	MaxHoldDelay time.Duration
 	// Concurrency is the most in-flight jobs per endpoint (default 16).
 	Concurrency int
+	// FanoutBatch is the most commits fanned out together (default 256):
+	// their jobs are published asynchronously and the commits acknowledged
+	// once every job is stored.
+	FanoutBatch int
+	// FanoutAckWait is the fan-out consumer's redelivery timer for a commit
+	// (default 10s; a batch being retried is kept in progress). A
+	// dispatcher that stops pulling hands the fan-out over after about
+	// FanoutAckWait + 7s (ADR 0010).
+	FanoutAckWait time.Duration
 	// AckWait is JetStream's redelivery timer for an unacknowledged job
 	// (default 2m; must exceed the longest endpoint timeout).
 	AckWait time.Duration
@@ -115,6 +124,12 @@ func (c *Config) setDefaults() {
 	if c.Concurrency == 0 {
 		c.Concurrency = 16
 	}
+	if c.FanoutBatch == 0 {
+		c.FanoutBatch = 256
+	}
+	if c.FanoutAckWait == 0 {
+		c.FanoutAckWait = 10 * time.Second
+	}
 	if c.AckWait == 0 {
 		c.AckWait = 2 * time.Minute
 	}
@@ -163,6 +178,12 @@ func (c Config) Validate() error {
 	}
 	if c.Concurrency < 1 || c.Concurrency > 1024 {
 		errs = append(errs, errors.New("concurrency must be 1..1024"))
+	}
+	if c.FanoutBatch < 1 || c.FanoutBatch > 4096 {
+		errs = append(errs, errors.New("fan-out batch must be 1..4096"))
+	}
+	if c.FanoutAckWait < time.Second {
+		errs = append(errs, errors.New("fan-out ack wait must be at least 1s"))
 	}
 	if c.AckWait < time.Second {
 		errs = append(errs, errors.New("ack wait must be at least 1s"))

@@ -76,12 +76,14 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) config(mod func(*webhook.Config)) webhook.Config {
 	cfg := webhook.Config{
 		NC: h.srv.NC, JS: h.srv.JS, Log: zerolog.New(zerolog.NewTestWriter(h.t)).Level(zerolog.WarnLevel), Audit: h.rec,
-		AllowCIDRs:    []string{"127.0.0.0/8"}, // receivers run on loopback: allowlisted explicitly
-		Retry:         fastRetry,
-		Health:        delivery.HealthPolicy{MaxConsecutiveFailures: 1000},
-		HoldDelay:     10 * time.Millisecond,
-		MaxHoldDelay:  200 * time.Millisecond,
-		AckWait:       5 * time.Second,
+		AllowCIDRs:   []string{"127.0.0.0/8"}, // receivers run on loopback: allowlisted explicitly
+		Retry:        fastRetry,
+		Health:       delivery.HealthPolicy{MaxConsecutiveFailures: 1000},
+		HoldDelay:    10 * time.Millisecond,
+		MaxHoldDelay: 200 * time.Millisecond,
+		AckWait:      5 * time.Second,
+		// A killed dispatcher's fan-out is taken over within about 5s.
+		FanoutAckWait: 2 * time.Second,
 		Registerer:    prometheus.NewRegistry(),
 		DepthInterval: 50 * time.Millisecond,
 	}

@@ -70,6 +70,17 @@ type job struct {
 	// redelivery, which starts a new attempt series for the same event.
 	Generation string    `json:"generation,omitempty"`
 	EnqueuedAt time.Time `json:"enqueued_at"`
+	// Refanned: the fan-out had been handed this job's commit before, so
+	// an earlier copy of the job may exist (and attempt state with it).
+	Refanned bool `json:"refanned,omitempty"`
+}
+
+// fresh reports whether no attempt state can exist for the job: the
+// fan-out's first job for the event (its commit was handed out for the
+// first time, so no other copy was ever published), delivered by
+// JetStream for the first time (no earlier attempt of this message).
+func (j job) fresh(numDelivered uint64) bool {
+	return numDelivered == 1 && j.Generation == "" && !j.Refanned && j.Trigger == TriggerScheduled
 }
 
 func (j job) msgID() string {

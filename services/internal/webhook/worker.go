@@ -38,7 +38,15 @@ type worker struct {
 	limiter *rate.Limiter
 	limit   float64
 	wg      sync.WaitGroup
+	// slots bounds the endpoint's HTTP attempts in flight to Concurrency;
+	// the consumer hands out more jobs than that (prefetch) so that the
+	// JetStream round trips of one job overlap another's HTTP attempt.
+	slots chan struct{}
 }
+
+// prefetch is how many jobs per HTTP slot an endpoint's consumer may have
+// outstanding (MaxAckPending = prefetch x Concurrency).
+const prefetch = 4
 
 type msgKey struct{}
 
@@ -50,12 +58,14 @@ func (d *Dispatcher) startWorker(ctx context.Context, id string) (*worker, error
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	w := &worker{d: d, id: id, ctx: wctx, cancel: cancel, lanes: map[string][]jetstream.Msg{},
-		log: d.log.With().Str("endpoint_id", id).Logger()}
+		log: d.log.With().Str("endpoint_id", id).Logger(), slots: make(chan struct{}, d.cfg.Concurrency)}
 	// Watermill's middleware runs the job handling: a panic becomes an
 	// error (the job is retried later, the worker lives on).
 	w.handle = middleware.Recoverer(w.core)
+	w.wg.Add(1)
+	go w.keepLanes()
 	w.cc, err = cons.Consume(w.onMsg,
-		jetstream.PullMaxMessages(d.cfg.Concurrency),
+		jetstream.PullMaxMessages(prefetch*d.cfg.Concurrency),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 				w.log.Debug().Err(err).Msg("consume")
@@ -77,7 +87,7 @@ func (d *Dispatcher) ensureConsumer(ctx context.Context, id string) (jetstream.C
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       d.cfg.AckWait,
 		MaxDeliver:    -1,
-		MaxAckPending: d.cfg.Concurrency,
+		MaxAckPending: prefetch * d.cfg.Concurrency,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
@@ -131,6 +141,35 @@ func (w *worker) onMsg(msg jetstream.Msg) {
 	}
 }
 
+// keepLanes keeps the jobs queued in an ordered endpoint's lanes in
+// progress: a lane runs one job at a time, so the last of a group's jobs
+// can wait longer than AckWait, and a redelivered copy would run twice.
+func (w *worker) keepLanes() {
+	defer w.wg.Done()
+	tick := time.NewTicker(w.d.cfg.AckWait / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		w.mu.Lock()
+		var queued []jetstream.Msg
+		for _, q := range w.lanes {
+			queued = append(queued, q...)
+		}
+		stopped := w.stopped
+		w.mu.Unlock()
+		if stopped && len(queued) == 0 {
+			return
+		}
+		for _, m := range queued {
+			_ = m.InProgress()
+		}
+	}
+}
+
 func (w *worker) lane(subj string) {
 	defer w.wg.Done()
 	for {
@@ -164,6 +203,7 @@ func (w *worker) run(msg jetstream.Msg) {
 // carries the retry schedule.
 func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 	msg := wm.Context().Value(msgKey{}).(jetstream.Msg)
+	got := time.Now()
 	ctx := w.ctx
 	d := w.d
 	var j job
@@ -191,9 +231,16 @@ func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 		}
 	}
 	key := j.stateKey()
-	st, rev, err := d.jobs.get(ctx, key)
-	if err != nil {
-		return nil, msg.NakWithDelay(d.cfg.HoldDelay)
+	// A fresh job has no state to read (job.fresh): one KV round trip
+	// less on the common path.
+	var (
+		st  jobState
+		rev uint64
+	)
+	if !j.fresh(meta.NumDelivered) {
+		if st, rev, err = d.jobs.get(ctx, key); err != nil {
+			return nil, msg.NakWithDelay(d.cfg.HoldDelay)
+		}
 	}
 	switch {
 	case st.Generation != j.Generation && rev != 0 && !st.terminal():
@@ -211,16 +258,19 @@ func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 		// schedule.
 		return nil, msg.NakWithDelay(st.NextAttemptAt.Sub(now))
 	}
-	if err := w.throttle(ctx, ep); err != nil {
+	if err := w.throttle(ctx, ep, msg); err != nil {
 		return nil, msg.Nak()
 	}
-	_ = msg.InProgress()
+	if err := w.acquire(ctx, msg, got); err != nil {
+		return nil, msg.Nak()
+	}
 	trigger := j.Trigger
 	if trigger == TriggerScheduled && ep.ResumedAt != nil && ep.ResumedAt.After(j.EnqueuedAt) {
 		trigger = TriggerResume
 	}
 	attempt := st.Attempts + 1
 	o := d.send(ctx, ep, j.Event)
+	<-w.slots
 	if o.canceled {
 		return nil, msg.Nak() // shutting down: not an attempt
 	}
@@ -243,20 +293,67 @@ func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 	// save repeats this attempt under the same attempt id (deduplicated by
 	// the audit tables); a crash after it finds the job settled.
 	d.record(attemptID(j, attempt), ep, j.Event, attempt, trigger, o, next.NextAttemptAt, next.State)
-	if err := d.jobs.put(ctx, key, next, rev); err != nil {
-		w.log.Warn().Err(err).Str("event_id", j.Event.ID).Msg("saving attempt state")
-		return nil, msg.NakWithDelay(d.cfg.HoldDelay)
+	// A first attempt that succeeded needs no state: the acknowledgement
+	// (DoubleAck: confirmed) retires the job, and until it is confirmed a
+	// redelivered job finds no state and repeats attempt 1 under the same
+	// attempt id, exactly as a crash before the save would (ADR 0013).
+	// State that exists (earlier failures, another generation's check)
+	// is always brought to its terminal value.
+	if !(rev == 0 && next.State == StateSucceeded) {
+		if err := d.jobs.put(ctx, key, next, rev); err != nil {
+			w.log.Warn().Err(err).Str("event_id", j.Event.ID).Msg("saving attempt state")
+			return nil, msg.NakWithDelay(d.cfg.HoldDelay)
+		}
 	}
 	w.observe(ctx, ep, o)
 	switch next.State {
 	case StateSucceeded:
-		return nil, msg.DoubleAck(ctx)
+		return nil, w.retire(ctx, msg, ep)
 	case StateExhausted:
 		w.log.Warn().Str("event_id", j.Event.ID).Int("attempts", attempt).Str("class", next.LastClass).
 			Msg("delivery exhausted; redeliver to send it again")
-		return nil, msg.DoubleAck(ctx)
+		return nil, w.retire(ctx, msg, ep)
 	}
 	return nil, msg.NakWithDelay(delay)
+}
+
+// retire acknowledges a settled job. Ordered endpoints wait for the
+// server's confirmation, so the group's next job sees the deletion
+// (ADR 0012); elsewhere a lost ack only redelivers the job, which then
+// repeats its last attempt under the same attempt id or, when its state
+// was saved, finds it settled (ADR 0013).
+func (w *worker) retire(ctx context.Context, msg jetstream.Msg, ep endpoint.Endpoint) error {
+	if ep.Ordered {
+		return msg.DoubleAck(ctx)
+	}
+	return msg.Ack()
+}
+
+// acquire waits for one of the endpoint's HTTP slots. A job waiting behind
+// slow attempts is kept in progress so its AckWait does not run out.
+func (w *worker) acquire(ctx context.Context, msg jetstream.Msg, since time.Time) error {
+	select {
+	case w.slots <- struct{}{}:
+		if time.Since(since) > w.d.cfg.AckWait/4 {
+			_ = msg.InProgress() // the rate limit made it wait
+		}
+		return nil
+	default:
+	}
+	tick := time.NewTicker(w.d.cfg.AckWait / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case w.slots <- struct{}{}:
+			// The attempt's own timeout starts now: give it a full AckWait.
+			_ = msg.InProgress()
+			return nil
+		case <-tick.C:
+			_ = msg.InProgress()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // heldBack reports whether an earlier job of the same subject (endpoint
@@ -281,8 +378,9 @@ func (w *worker) heldBack(ctx context.Context, subject string, seq uint64) (bool
 	return true, min(delay, d.cfg.MaxHoldDelay)
 }
 
-// throttle applies the endpoint's rate limit.
-func (w *worker) throttle(ctx context.Context, ep endpoint.Endpoint) error {
+// throttle applies the endpoint's rate limit. A job waiting for its turn
+// is kept in progress so its AckWait does not run out.
+func (w *worker) throttle(ctx context.Context, ep endpoint.Endpoint, msg jetstream.Msg) error {
 	w.mu.Lock()
 	if ep.RateLimit != w.limit || (w.limiter == nil && ep.RateLimit > 0) {
 		w.limit = ep.RateLimit
@@ -296,7 +394,26 @@ func (w *worker) throttle(ctx context.Context, ep endpoint.Endpoint) error {
 	if l == nil {
 		return nil
 	}
-	return l.Wait(ctx)
+	r := l.Reserve()
+	delay := r.Delay()
+	if delay == 0 {
+		return nil
+	}
+	at := time.NewTimer(delay)
+	defer at.Stop()
+	tick := time.NewTicker(w.d.cfg.AckWait / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-at.C:
+			return nil
+		case <-tick.C:
+			_ = msg.InProgress()
+		case <-ctx.Done():
+			r.Cancel()
+			return ctx.Err()
+		}
+	}
 }
 
 // observe feeds the health policy and pauses the endpoint when it says so
