@@ -44,40 +44,45 @@ type row struct {
 // DecodeRecord parses a record published on roster.audit.<kind> and checks
 // that every table column can hold it. It is the sink's only way in, so a
 // record that passes always fits its table.
+//
+// JSON is read strictly (unknown fields and trailing data are errors). The
+// records audit.Publisher writes take a one-pass fast path (fastjson.go);
+// anything else goes through encoding/json, which decides and explains.
 func DecodeRecord(kind Kind, data []byte) (Record, error) {
-	var r Record
-	switch kind {
-	case KindCommand:
-		var c Command
-		if err := strictJSON(data, &c); err != nil {
+	r, ok := fastDecode(kind, data)
+	if !ok {
+		var err error
+		if r, err = strictDecode(kind, data); err != nil {
 			return nil, err
 		}
-		r = c
-	case KindEvent:
-		var e Event
-		if err := strictJSON(data, &e); err != nil {
-			return nil, err
-		}
-		r = e
-	case KindDeliveryAttempt:
-		var d DeliveryAttempt
-		if err := strictJSON(data, &d); err != nil {
-			return nil, err
-		}
-		r = d
-	case KindEndpointChange:
-		var e EndpointChange
-		if err := strictJSON(data, &e); err != nil {
-			return nil, err
-		}
-		r = e
-	default:
-		return nil, malformed("unknown record kind %q", kind)
 	}
 	if err := Validate(r); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// strictDecode decodes with encoding/json, unknown fields disallowed.
+func strictDecode(kind Kind, data []byte) (Record, error) {
+	switch kind {
+	case KindCommand:
+		var c Command
+		err := strictJSON(data, &c)
+		return c, err
+	case KindEvent:
+		var e Event
+		err := strictJSON(data, &e)
+		return e, err
+	case KindDeliveryAttempt:
+		var d DeliveryAttempt
+		err := strictJSON(data, &d)
+		return d, err
+	case KindEndpointChange:
+		var e EndpointChange
+		err := strictJSON(data, &e)
+		return e, err
+	}
+	return nil, malformed("unknown record kind %q", kind)
 }
 
 func strictJSON(data []byte, v any) error {

@@ -46,9 +46,10 @@ type SinkConfig struct {
 	// Sleep waits between retries; tests inject one (default: a timer).
 	Sleep func(ctx context.Context, d time.Duration) error
 
-	// afterInsert runs after a batch is in ClickHouse and before it is
+	// beforeInsert runs before each insert attempt (tests cut ClickHouse
+	// there); afterInsert after a batch is in ClickHouse and before it is
 	// acknowledged (tests kill the sink there).
-	afterInsert func()
+	beforeInsert, afterInsert func()
 }
 
 func (c *SinkConfig) setDefaults() {
@@ -237,8 +238,49 @@ type item struct {
 	rows []row
 }
 
+// consume runs one consumer as a pipeline of three goroutines, so that
+// ClickHouse, JetStream and the CPU work at the same time:
+//
+//	read:  fetch a batch and decode it          (batch n+1)
+//	write: insert a batch into ClickHouse        (batch n)
+//	ack:   acknowledge a batch ClickHouse took   (batch n-1)
+//
+// A batch reaches the acker only after its insert returned, so no message
+// is acknowledged before ClickHouse accepted it. The channels are
+// unbuffered: the reader holds at most one decoded batch ahead of the
+// writer (and keeps it from being redelivered while it waits), so an
+// outage pulls no more messages out of JetStream than one batch beyond
+// the one being retried.
 func (s *Sink) consume(ctx context.Context, cons jetstream.Consumer, name string, decode func(jetstream.Msg) ([]row, error)) error {
 	log := s.log.With().Str("consumer", name).Logger()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	decoded := make(chan []item)
+	written := make(chan []item)
+	var wg sync.WaitGroup
+	var readErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer close(decoded)
+		readErr = s.read(ctx, cons, log, decode, decoded)
+	}()
+	go func() {
+		defer wg.Done()
+		s.ack(log, written)
+	}()
+	writeErr := s.write(ctx, decoded, written)
+	close(written)
+	cancel() // stops the reader if the writer gave up first
+	wg.Wait()
+	// Both stop only when ctx ends (their errors are then ctx's, or a
+	// dead-letter publish cut short by it).
+	return errors.Join(ignoreCancel(writeErr), ignoreCancel(readErr))
+}
+
+// read fetches batches and decodes them, dead-lettering the messages that
+// can never be written, and hands each batch to the writer.
+func (s *Sink) read(ctx context.Context, cons jetstream.Consumer, log zerolog.Logger, decode func(jetstream.Msg) ([]row, error), out chan<- []item) error {
 	for ctx.Err() == nil {
 		// One fetch is one batch: it returns when BatchSize messages came
 		// or FlushInterval passed, whichever is first.
@@ -254,7 +296,7 @@ func (s *Sink) consume(ctx context.Context, cons jetstream.Consumer, name string
 			}
 			continue
 		}
-		var items []item
+		items := make([]item, 0, s.cfg.BatchSize)
 		for msg := range batch.Messages() {
 			rows, err := decode(msg)
 			if err != nil {
@@ -275,12 +317,62 @@ func (s *Sink) consume(ctx context.Context, cons jetstream.Consumer, name string
 		if len(items) == 0 {
 			continue
 		}
+		if err := s.handOver(ctx, items, out); err != nil {
+			return err // the unacknowledged messages will be redelivered
+		}
+	}
+	return ctx.Err()
+}
+
+// handOver waits until the writer takes items. While the writer is busy
+// (a slow insert, or retries during an outage) it tells JetStream the
+// messages are still being worked on, so they are not redelivered to
+// another sink meanwhile.
+func (s *Sink) handOver(ctx context.Context, items []item, out chan<- []item) error {
+	select { // the common case: the writer is already waiting
+	case out <- items:
+		return nil
+	default:
+	}
+	tick := time.NewTicker(s.cfg.AckWait / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case out <- items:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			for _, it := range items {
+				_ = it.msg.InProgress()
+			}
+		}
+	}
+}
+
+// write inserts each batch (retrying, or isolating refused records) and
+// passes it on to be acknowledged.
+func (s *Sink) write(ctx context.Context, in <-chan []item, out chan<- []item) error {
+	for items := range in {
 		if err := s.store(ctx, items); err != nil {
 			return err // ctx ended: the unacknowledged messages will be redelivered
 		}
 		if s.cfg.afterInsert != nil {
 			s.cfg.afterInsert()
 		}
+		// The acker never blocks for long, so this send does not either; a
+		// batch that is in ClickHouse is always acknowledged, even when ctx
+		// ends right now.
+		out <- items
+	}
+	return ctx.Err()
+}
+
+// ack acknowledges batches that ClickHouse accepted, until in is closed
+// (not when ctx ends: a batch that reached it is in ClickHouse, and an ack
+// sent now saves a redelivery). Acks are fire-and-forget publishes.
+func (s *Sink) ack(log zerolog.Logger, in <-chan []item) {
+	for items := range in {
 		for _, it := range items {
 			// A lost ack only means a redelivery, which the tables absorb.
 			if err := it.msg.Ack(); err != nil && !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
@@ -288,7 +380,6 @@ func (s *Sink) consume(ctx context.Context, cons jetstream.Consumer, name string
 			}
 		}
 	}
-	return ctx.Err()
 }
 
 // store writes items, retrying while ClickHouse is unreachable. When
@@ -297,6 +388,9 @@ func (s *Sink) consume(ctx context.Context, cons jetstream.Consumer, name string
 // or dead-lettered, or ctx ended.
 func (s *Sink) store(ctx context.Context, items []item) error {
 	for attempt := 0; ; attempt++ {
+		if s.cfg.beforeInsert != nil {
+			s.cfg.beforeInsert()
+		}
 		err := s.insert(ctx, items)
 		if err == nil {
 			return nil

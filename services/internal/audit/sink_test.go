@@ -271,3 +271,70 @@ func TestSinkDeadLetters(t *testing.T) {
 	}
 	WaitRows(t, conn, ch.Database, "commands", 1, 10*time.Second)
 }
+
+// TestSinkHoldsOneBatchAheadDuringOutage: while ClickHouse is down, the
+// sink holds the batch it retries and at most one decoded batch ahead of
+// it, acknowledges none of them, and keeps both from being redelivered
+// (longer than the ack wait); when ClickHouse returns, every record is
+// inserted exactly once.
+func TestSinkHoldsOneBatchAheadDuringOutage(t *testing.T) {
+	ns := natstest.Start(t)
+	ch := NewTestClickHouse(t)
+	conn := OpenTestClickHouse(t, ch)
+	px := newProxy(t, clickhouseAddr(t, ch))
+	viaProxy := ch
+	viaProxy.DSN = "clickhouse://" + px.addr
+	viaProxy.DialTimeout = 200 * time.Millisecond
+
+	pub := StartPublisher(t, ns.JS)
+	const n, batch = 100, 20
+	for i := range n {
+		pub.Record(SampleCommand(i, "A"))
+	}
+	FlushPublisher(t, pub)
+	inserted := testutil.ToFloat64(metricRows.WithLabelValues("commands"))
+	failures := testutil.ToFloat64(metricInsertErrors.WithLabelValues("transient"))
+	// ClickHouse goes down just before the first insert (the sink's
+	// start-up migration needs it up).
+	cfg := SinkConfig{ClickHouse: viaProxy, BatchSize: batch, AckWait: time.Second,
+		Backoff: Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}}
+	var cutOnce sync.Once
+	cfg.beforeInsert = func() { cutOnce.Do(px.cut) }
+	StartSink(t, ns.JS, cfg)
+
+	// Retry for well over the ack wait: 15 failures with this backoff take
+	// more than 2 s.
+	natstest.Eventually(t, 20*time.Second, func() error {
+		if have := testutil.ToFloat64(metricInsertErrors.WithLabelValues("transient")) - failures; have < 15 {
+			return fmt.Errorf("want 15 failed inserts, have %v", have)
+		}
+		return nil
+	})
+	stream, err := ns.JS.Stream(context.Background(), StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := stream.Consumer(context.Background(), "roster-auditsink")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := cons.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.AckFloor.Stream != 0 {
+		t.Errorf("want nothing acknowledged while ClickHouse is down, have ack floor %d", info.AckFloor.Stream)
+	}
+	if info.NumAckPending != 2*batch {
+		t.Errorf("want 2 batches held (retried + one ahead), have %d messages", info.NumAckPending)
+	}
+	if info.NumRedelivered != 0 {
+		t.Errorf("want no redelivery while the sink holds the batches, have %d", info.NumRedelivered)
+	}
+
+	px.restore(t)
+	WaitRows(t, conn, ch.Database, "commands", n, 30*time.Second)
+	if have := testutil.ToFloat64(metricRows.WithLabelValues("commands")) - inserted; have != n {
+		t.Errorf("want each record inserted once, have %v rows inserted for %d records", have, n)
+	}
+}
