@@ -46,7 +46,7 @@ type worker struct {
 
 // prefetch is how many jobs per HTTP slot an endpoint's consumer may have
 // outstanding (MaxAckPending = prefetch x Concurrency).
-const prefetch = 4
+const prefetch = 8
 
 type msgKey struct{}
 

@@ -70,8 +70,13 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		DialContext:           cfg.Guard.DialContext,
 		TLSClientConfig:       cfg.TLSConfig,
 		TLSHandshakeTimeout:   10 * time.Second,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   16,
+		// Several endpoints often share one host (one receiver, several
+		// paths), each with up to Concurrency attempts in flight: a small
+		// per-host idle pool would close most connections after one
+		// request and dial anew (seen in the dispatch benchmark). Idle
+		// connections are only kept, never a limit on open ones.
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		ForceAttemptHTTP2:     true,
