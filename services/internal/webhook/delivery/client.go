@@ -66,10 +66,10 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return nil, fmt.Errorf("webhook client config: %w", err)
 	}
 	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           cfg.Guard.DialContext,
-		TLSClientConfig:       cfg.TLSConfig,
-		TLSHandshakeTimeout:   10 * time.Second,
+		Proxy:               nil,
+		DialContext:         cfg.Guard.DialContext,
+		TLSClientConfig:     cfg.TLSConfig,
+		TLSHandshakeTimeout: 10 * time.Second,
 		// Several endpoints often share one host (one receiver, several
 		// paths), each with up to Concurrency attempts in flight: a small
 		// per-host idle pool would close most connections after one
