@@ -14,6 +14,7 @@ type hot struct {
 	appliedSeq uint64
 	firstSeq   uint64
 	elem       *list.Element
+	w          int // weight accounted in the cache
 }
 
 // stateCache keeps hot group states, bounded by the total number of members
@@ -43,12 +44,15 @@ func (c *stateCache) put(id string, h *hot) {
 	c.evict(id)
 	h.elem = c.lru.PushFront(id)
 	c.byID[id] = h
-	c.members += weight(h)
+	h.w = weight(h)
+	c.members += h.w
 }
 
-// resize accounts for a group whose member count changed by folding; it
-// must be called with the weight the group had before.
-func (c *stateCache) resize(before, after int) { c.members += after - before }
+// resize accounts for a group whose member count changed by folding.
+func (c *stateCache) resize(h *hot) {
+	c.members += weight(h) - h.w
+	h.w = weight(h)
+}
 
 // trim drops the least recently used groups until the cache fits, but never
 // the ones in keep (the groups of the batch being written).
@@ -64,7 +68,7 @@ func (c *stateCache) trim(keep map[string]bool) {
 
 func (c *stateCache) evict(id string) {
 	if h := c.byID[id]; h != nil {
-		c.members -= weight(h)
+		c.members -= h.w
 		c.lru.Remove(h.elem)
 		delete(c.byID, id)
 	}

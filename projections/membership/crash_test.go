@@ -110,7 +110,8 @@ func TestConcurrentCommandsWhileProjectorRestarts(t *testing.T) {
 	go func() { wg.Wait(); close(writing) }()
 	restarts := 0
 	for stop := false; !stop; restarts++ {
-		_, run := f.projector(Config{BatchSize: 16, AckWait: 500 * time.Millisecond})
+		// A tiny cache: groups are evicted and reloaded from the model all the time.
+		_, run := f.projector(Config{BatchSize: 16, AckWait: 500 * time.Millisecond, MaxCachedMembers: 300})
 		select {
 		case <-writing:
 			stop = true

@@ -327,6 +327,9 @@ func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func
 	}
 }
 
+// writeTimeout bounds the writes of one batch.
+const writeTimeout = 30 * time.Second
+
 // crashError stops the projector without acknowledging anything (tests).
 type crashError struct{ stage string }
 
@@ -392,6 +395,11 @@ func (r *genRunner) apply(ctx context.Context, batch []jetstream.Msg) error {
 		}
 		h, err := r.load(ctx, c.GroupID)
 		if err != nil {
+			// States folded so far in this batch are ahead of the model
+			// and must not survive: the batch comes back as a whole.
+			for _, g := range order {
+				r.cache.evict(g)
+			}
 			return err
 		}
 		first := c.Events[0].Version
@@ -405,7 +413,6 @@ func (r *genRunner) apply(ctx context.Context, batch []jetstream.Msg) error {
 		if touched == nil {
 			touched = map[string]bool{}
 		}
-		before := weight(h)
 		err = nil
 		if first != h.state.Version+1 {
 			// Its predecessors are not applied yet (they are being
@@ -423,7 +430,7 @@ func (r *genRunner) apply(ctx context.Context, batch []jetstream.Msg) error {
 			items = append(items, it)
 			continue
 		}
-		r.cache.resize(before, weight(h))
+		r.cache.resize(h)
 		if dirty[c.GroupID] == nil {
 			dirty[c.GroupID] = touched
 			order = append(order, c.GroupID)
@@ -548,6 +555,10 @@ func (r *genRunner) load(ctx context.Context, groupID string) (*hot, error) {
 
 // write stores the touched member and index keys, then the info keys.
 func (r *genRunner) write(ctx context.Context, order []string, dirty map[string]map[string]bool) error {
+	// Async publish acks have no deadline of their own: a lost ack must
+	// fail the batch (it is retried), not stall the projector.
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
 	w := asyncWriter{js: r.p.cfg.JS}
 	for _, g := range order {
 		touched := dirty[g]

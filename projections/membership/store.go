@@ -248,24 +248,30 @@ func (m *model) scan(ctx context.Context, prefix string, afterSeq uint64, limit 
 		defer cancel()
 		_ = stream.DeleteConsumer(dctx, cons.CachedInfo().Name)
 	}()
-	remaining := cons.CachedInfo().NumPending
+	// No-wait fetches: a key rewritten during the scan removes its old
+	// message (history 1), so a count taken up front can overstate what is
+	// left, and a waiting fetch would then sit until its expiry.
 	seen, kept := afterSeq, 0
-	for remaining > 0 && (limit < 0 || kept < limit) {
-		n := min(remaining, 512)
-		batch, err := cons.Fetch(int(n), jetstream.FetchContext(ctx))
+	if cons.CachedInfo().NumPending == 0 {
+		return seen, false, nil
+	}
+	for {
+		batch, err := cons.FetchNoWait(512)
 		if err != nil {
 			return seen, true, fmt.Errorf("scan %s: %w", m.bucket, err)
 		}
 		got := 0
 		for msg := range batch.Messages() {
 			got++
-			remaining--
 			meta, err := msg.Metadata()
 			if err != nil {
 				return seen, true, fmt.Errorf("scan %s: %w", m.bucket, err)
 			}
 			seen = meta.Sequence.Stream
 			if op := msg.Headers().Get("KV-Operation"); op != "" {
+				if meta.NumPending == 0 {
+					return seen, false, nil
+				}
 				continue // a delete or purge marker: the key is gone
 			}
 			key := strings.TrimPrefix(msg.Subject(), "$KV."+m.bucket+".")
@@ -275,17 +281,19 @@ func (m *model) scan(ctx context.Context, prefix string, afterSeq uint64, limit 
 			}
 			if ok {
 				kept++
-				if limit >= 0 && kept >= limit {
-					break
-				}
+			}
+			if meta.NumPending == 0 {
+				return seen, false, nil
+			}
+			if limit >= 0 && kept >= limit {
+				return seen, true, nil
 			}
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
 			return seen, true, fmt.Errorf("scan %s: %w", m.bucket, err)
 		}
 		if got == 0 {
-			return seen, true, fmt.Errorf("scan %s: no messages although %d pending", m.bucket, remaining)
+			return seen, false, nil
 		}
 	}
-	return seen, remaining > 0, nil
 }
