@@ -144,6 +144,46 @@ func TestRebuildEqualsLiveProjection(t *testing.T) {
 	if err != nil || old.Version != before.Version {
 		t.Fatalf("generation 1 changed after the switch: %+v (%v)", old, err)
 	}
+
+	// Large groups are cheap: one member change to a group of thousands
+	// writes three keys (member, user index, group info).
+	big := ""
+	for g, st := range f.states {
+		if big == "" || len(st.Members) > len(f.states[big].Members) {
+			big = g
+		}
+	}
+	kvStream, err := f.js.Stream(context.Background(), "KV_"+BucketName(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := func(cmd group.Command) uint64 {
+		t.Helper()
+		before, err := kvStream.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := f.do(big, "owner", cmd)
+		testnats.Eventually(t, 20*time.Second, func() error {
+			var gi GroupInfo
+			if e := f.query(SubjectGroup, GroupRequest{GroupID: big}, &gi); e != nil || gi.Version < v {
+				return fmt.Errorf("%s not at version %d yet (%+v)", big, v, e)
+			}
+			return nil
+		})
+		after, err := kvStream.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return after.State.LastSeq - before.State.LastSeq
+	}
+	writes(group.Invite{UserIDs: []string{"newcomer"}}) // the group's state is hot from here on
+	for _, cmd := range []group.Command{group.Remove{UserIDs: []string{"newcomer"}}, group.Invite{UserIDs: []string{"newcomer2"}}} {
+		if n := writes(cmd); n != 3 {
+			t.Fatalf("%s in a %d-member group wrote %d keys, want 3", cmd.Kind(), len(f.states[big].Members), n)
+		}
+	}
+	t.Logf("one change to %s (%d members) writes 3 keys", big, len(f.states[big].Members))
 }
 
 func ptr[T any](v T) *T { return &v }
