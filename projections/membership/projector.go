@@ -327,6 +327,10 @@ func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func
 	}
 }
 
+// poisonDelay spaces out retries of a commit this code cannot decode: it
+// will not decode until the projector is fixed, and every retry logs.
+const poisonDelay = 30 * time.Second
+
 // writeTimeout bounds the writes of one batch.
 const writeTimeout = 30 * time.Second
 
@@ -385,7 +389,7 @@ func (r *genRunner) apply(ctx context.Context, batch []jetstream.Msg) error {
 			// wrong state.
 			r.log.Error().Err(err).Uint64("seq", it.seq).Msg("undecodable commit")
 			r.p.stats.failures.Add(1)
-			_ = msg.NakWithDelay(r.p.cfg.RetryDelay)
+			_ = msg.NakWithDelay(poisonDelay)
 			continue
 		}
 		it.groupID = c.GroupID
