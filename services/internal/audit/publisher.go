@@ -278,3 +278,25 @@ func (p *Publisher) publish(ctx context.Context, o outgoing) {
 		}
 	}
 }
+
+// RecordDurable publishes r and returns only once JetStream has stored it
+// (or ctx ends, or the publish fails). Callers that must not acknowledge
+// their own work before its audit record is safe use it (the dispatcher
+// before acking a delivery job, endpoint changes before replying); the
+// record id stays the Nats-Msg-Id, so a retry after an error never
+// duplicates a row.
+func (p *Publisher) RecordDurable(ctx context.Context, r Record) error {
+	if r == nil {
+		return nil
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("audit record %s: %w", r.AuditID(), err)
+	}
+	if _, err := p.cfg.JS.Publish(ctx, Subject(r.AuditKind()), data, jetstream.WithMsgID(r.AuditID())); err != nil {
+		metricPublishErrors.Inc()
+		return fmt.Errorf("audit record %s: %w", r.AuditID(), err)
+	}
+	metricPublished.Inc()
+	return nil
+}

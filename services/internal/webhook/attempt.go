@@ -68,10 +68,28 @@ func (d *Dispatcher) send(ctx context.Context, ep endpoint.Endpoint, ev events.E
 	return o
 }
 
-// record publishes the attempt to the audit trail.
-func (d *Dispatcher) record(id string, ep endpoint.Endpoint, ev events.Event, attempt int, trigger string, o outcome, next *time.Time, state string) {
+// durableRecorder is the part of the audit publisher that confirms a
+// record is stored; with it, a job is acknowledged only after its attempt's
+// record is safe, so no acknowledged attempt is missing from the trail.
+type durableRecorder interface {
+	RecordDurable(ctx context.Context, r audit.Record) error
+}
+
+// recordDurably stores r through the recorder, waiting for JetStream when
+// the recorder can confirm (audit.Publisher); others just record.
+func (d *Dispatcher) recordDurably(ctx context.Context, r audit.Record) error {
+	if dr, ok := d.cfg.Audit.(durableRecorder); ok {
+		return dr.RecordDurable(ctx, r)
+	}
+	d.cfg.Audit.Record(r)
+	return nil
+}
+
+// record publishes the attempt to the audit trail and returns once it is
+// stored (see recordDurably).
+func (d *Dispatcher) record(ctx context.Context, id string, ep endpoint.Endpoint, ev events.Event, attempt int, trigger string, o outcome, next *time.Time, state string) error {
 	sum := sha256.Sum256(o.reqBody)
-	d.cfg.Audit.Record(audit.DeliveryAttempt{
+	return d.recordDurably(ctx, audit.DeliveryAttempt{
 		ID: id, EventID: ev.ID, EventType: string(ev.Type), GroupID: ev.GroupID, EndpointID: ep.ID,
 		URL: redactURL(o.url), Format: string(ep.Format), Attempt: attempt, Trigger: trigger,
 		RequestHeaders: flatten(o.reqHdr, delivery.HeaderSignature), RequestSize: len(o.reqBody),

@@ -310,8 +310,17 @@ func (d *Dispatcher) recordChange(ep endpoint.Endpoint, change, actor string, au
 	if len(ep.GroupIDs) == 1 {
 		group = ep.GroupIDs[0]
 	}
-	d.cfg.Audit.Record(audit.EndpointChange{
+	r := audit.EndpointChange{
 		ID: uuid.NewString(), EndpointID: ep.ID, Change: change, Actor: actor, Automatic: automatic,
 		Reason: reason, GroupID: group, Endpoint: string(b), At: d.cfg.Now().UTC(),
-	})
+	}
+	// The change is made: wait (bounded) until its record is stored, and
+	// if that fails hand it to the buffered path, which retries; the same
+	// record id keeps a double publish from counting twice.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.recordDurably(ctx, r); err != nil {
+		d.log.Warn().Err(err).Str("endpoint_id", ep.ID).Msg("recording endpoint change; retrying in the background")
+		d.cfg.Audit.Record(r)
+	}
 }

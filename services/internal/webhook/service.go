@@ -457,7 +457,9 @@ func (d *Dispatcher) handleTest(ctx context.Context, data []byte) (any, error) {
 		state = StateSucceeded
 	}
 	// Test attempts are recorded but do not count toward endpoint health.
-	d.record(uuid.NewString(), ep, ev, 1, TriggerTest, o, nil, state)
+	if err := d.record(ctx, uuid.NewString(), ep, ev, 1, TriggerTest, o, nil, state); err != nil {
+		d.log.Warn().Err(err).Str("endpoint_id", ep.ID).Msg("recording test attempt")
+	}
 	body := o.resp.Body
 	if len(body) > 1024 {
 		body = body[:1024]

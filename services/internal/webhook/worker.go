@@ -292,7 +292,12 @@ func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 	// Record first, then save state, then acknowledge: a crash before the
 	// save repeats this attempt under the same attempt id (deduplicated by
 	// the audit tables); a crash after it finds the job settled.
-	d.record(attemptID(j, attempt), ep, j.Event, attempt, trigger, o, next.NextAttemptAt, next.State)
+	if err := d.record(ctx, attemptID(j, attempt), ep, j.Event, attempt, trigger, o, next.NextAttemptAt, next.State); err != nil {
+		// Not acknowledged without its audit record: the job comes back
+		// and repeats the attempt under the same attempt id.
+		w.log.Warn().Err(err).Str("event_id", j.Event.ID).Msg("recording attempt")
+		return nil, msg.NakWithDelay(d.cfg.HoldDelay)
+	}
 	// A first attempt that succeeded needs no state: the acknowledgement
 	// (DoubleAck: confirmed) retires the job, and until it is confirmed a
 	// redelivered job finds no state and repeats attempt 1 under the same
