@@ -151,3 +151,21 @@ func TestConcurrentCommandsWhileProjectorRestarts(t *testing.T) {
 		t.Fatalf("live model differs from a fresh replay: %v", err)
 	}
 }
+
+// A deleted consumer does not stall the projector: it recreates it, and
+// the guard turns the replay from the first commit into no-ops.
+func TestProjectorSurvivesDeletedConsumer(t *testing.T) {
+	f := newFixture(t)
+	p, _ := f.projector(Config{RetryDelay: 50 * time.Millisecond})
+	f.do("D", "o", group.Create{Name: "D"})
+	f.do("D", "o", group.Invite{UserIDs: []string{"a", "b"}})
+	f.caughtUp(1, 10*time.Second)
+	if err := f.stream.DeleteConsumer(context.Background(), DurableName(1)); err != nil {
+		t.Fatal(err)
+	}
+	f.do("D", "o", group.Remove{UserIDs: []string{"a"}})
+	f.caughtUp(1, 20*time.Second)
+	if s := p.Stats(); s.Redelivered == 0 {
+		t.Fatalf("the recreated consumer should have replayed applied commits as no-ops: %+v", s)
+	}
+}

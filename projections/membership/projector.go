@@ -257,6 +257,10 @@ func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func
 		cache: newStateCache(p.cfg.MaxCachedMembers),
 		hist:  history{stream: stream},
 	}
+	// A deleted consumer (an operator, or a rebuild's --drop-old) ends this
+	// run; the caller starts over, recreating it if it is still wanted.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	in := make(chan jetstream.Msg, 2*p.cfg.BatchSize)
 	stop := make(chan struct{})
 	defer close(stop)
@@ -267,6 +271,9 @@ func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func
 		}
 	}, jetstream.PullMaxMessages(2*p.cfg.BatchSize), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		r.log.Warn().Err(err).Msg("consumer")
+		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+			cancel(fmt.Errorf("consumer %s: %w", DurableName(gen.Number), err))
+		}
 	}))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", DurableName(gen.Number), err)
@@ -292,7 +299,7 @@ func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func
 		var batch []jetstream.Msg
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return context.Cause(ctx)
 		case m := <-in:
 			batch = append(batch, m)
 		}
