@@ -81,6 +81,42 @@ func (p *pageFlags) bind(c *cobra.Command) {
 	c.Flags().BoolVar(&p.all, "all", false, "follow cursors and print every page")
 }
 
+// pages sends a paged query, prints each reply (raw under --json, else with
+// show) and follows next's cursor while --all is set; without --all it
+// prints next's hint when more pages remain.
+func pages[R any](c *cobra.Command, g *globals, p pageFlags, subject string, req func(cursor string) any,
+	show func(r *R, first bool), next func(r *R) (cursor, hint string)) error {
+	cursor := p.cursor
+	for first := true; ; first = false {
+		raw, err := g.request(c.Context(), subject, req(cursor))
+		if err != nil {
+			return err
+		}
+		var r R
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("unreadable reply: %w", err)
+		}
+		if g.json {
+			if err := g.printRaw(raw); err != nil {
+				return err
+			}
+		} else {
+			show(&r, first)
+		}
+		nextCursor, hint := next(&r)
+		if nextCursor == "" {
+			return nil
+		}
+		if !p.all {
+			if !g.json {
+				fmt.Fprintln(g.out, hint)
+			}
+			return nil
+		}
+		cursor = nextCursor
+	}
+}
+
 func newMemberList(g *globals) *cobra.Command {
 	var (
 		p          pageFlags
@@ -93,22 +129,11 @@ func newMemberList(g *globals) *cobra.Command {
 		Short: "List a group's members, now or as they were at a version (" + membership.SubjectMembers + ")",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			req := membership.MembersRequest{GroupID: args[0], Limit: p.limit, Cursor: p.cursor, MinVersion: minVersion, AtVersion: atVersion}
+			req := membership.MembersRequest{GroupID: args[0], Limit: p.limit, MinVersion: minVersion, AtVersion: atVersion}
 			req.Role = events.Role(role) // the service validates it
-			for first := true; ; first = false {
-				raw, err := g.request(c.Context(), membership.SubjectMembers, req)
-				if err != nil {
-					return err
-				}
-				var r membership.MembersReply
-				if err := json.Unmarshal(raw, &r); err != nil {
-					return fmt.Errorf("unreadable reply: %w", err)
-				}
-				if g.json {
-					if err := g.printRaw(raw); err != nil {
-						return err
-					}
-				} else {
+			return pages(c, g, p, membership.SubjectMembers,
+				func(cursor string) any { req.Cursor = cursor; return req },
+				func(r *membership.MembersReply, first bool) {
 					if first {
 						at := fmt.Sprintf("version %d", r.Version)
 						if r.AtVersion > 0 {
@@ -119,15 +144,10 @@ func newMemberList(g *globals) *cobra.Command {
 					for _, m := range r.Members {
 						printMember(g, m)
 					}
-				}
-				if !p.all || r.NextCursor == "" {
-					if r.NextCursor != "" && !g.json {
-						fmt.Fprintf(g.out, "more: --cursor %s\n", r.NextCursor)
-					}
-					return nil
-				}
-				req.Cursor = r.NextCursor
-			}
+				},
+				func(r *membership.MembersReply) (string, string) {
+					return r.NextCursor, "more: --cursor " + r.NextCursor
+				})
 		},
 	}
 	p.bind(c)
@@ -186,36 +206,20 @@ func newUserGroups(g *globals) *cobra.Command {
 		Short: "List the groups a user belongs to (" + membership.SubjectUserGroups + ")",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			req := membership.UserGroupsRequest{UserID: args[0], Limit: p.limit, Cursor: p.cursor, MinVersion: minVersion, GroupID: groupID}
-			for first := true; ; first = false {
-				raw, err := g.request(c.Context(), membership.SubjectUserGroups, req)
-				if err != nil {
-					return err
-				}
-				var r membership.UserGroupsReply
-				if err := json.Unmarshal(raw, &r); err != nil {
-					return fmt.Errorf("unreadable reply: %w", err)
-				}
-				if g.json {
-					if err := g.printRaw(raw); err != nil {
-						return err
-					}
-				} else {
+			req := membership.UserGroupsRequest{UserID: args[0], Limit: p.limit, MinVersion: minVersion, GroupID: groupID}
+			return pages(c, g, p, membership.SubjectUserGroups,
+				func(cursor string) any { req.Cursor = cursor; return req },
+				func(r *membership.UserGroupsReply, first bool) {
 					if first {
 						fmt.Fprintf(g.out, "groups of %s\n", r.UserID)
 					}
 					for _, ug := range r.Groups {
 						fmt.Fprintf(g.out, "  %-24s %-7s joined %s, v%d\n", ug.GroupID, ug.Role, ug.JoinedAt.Format(time.RFC3339), ug.JoinedVersion)
 					}
-				}
-				if !p.all || r.NextCursor == "" {
-					if r.NextCursor != "" && !g.json {
-						fmt.Fprintf(g.out, "more: --cursor %s\n", r.NextCursor)
-					}
-					return nil
-				}
-				req.Cursor = r.NextCursor
-			}
+				},
+				func(r *membership.UserGroupsReply) (string, string) {
+					return r.NextCursor, "more: --cursor " + r.NextCursor
+				})
 		},
 	}
 	p.bind(c)
@@ -235,33 +239,20 @@ func newGroupChanges(g *globals) *cobra.Command {
 		Short: "List a group's changes after a version: incremental sync, no cap (" + membership.SubjectChanges + ")",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			req := membership.ChangesRequest{GroupID: args[0], SinceVersion: since, Limit: p.limit, Cursor: p.cursor, MinVersion: minVersion}
-			for {
-				raw, err := g.request(c.Context(), membership.SubjectChanges, req)
-				if err != nil {
-					return err
-				}
-				var r membership.ChangesReply
-				if err := json.Unmarshal(raw, &r); err != nil {
-					return fmt.Errorf("unreadable reply: %w", err)
-				}
-				if g.json {
-					if err := g.printRaw(raw); err != nil {
-						return err
-					}
-				} else {
+			req := membership.ChangesRequest{GroupID: args[0], SinceVersion: since, Limit: p.limit, MinVersion: minVersion}
+			return pages(c, g, p, membership.SubjectChanges,
+				func(cursor string) any { req.Cursor = cursor; return req },
+				func(r *membership.ChangesReply, _ bool) {
 					for _, e := range r.Changes {
 						fmt.Fprintf(g.out, "v%-6d %s %-28s by %-12s %s\n", e.Version, e.OccurredAt.Format(time.RFC3339), e.Type, e.Actor, e.Data)
 					}
-				}
-				if !p.all || !r.More {
-					if r.More && !g.json {
-						fmt.Fprintf(g.out, "more: --cursor %s (or --since %d)\n", r.NextCursor, r.NextSinceVersion)
+				},
+				func(r *membership.ChangesReply) (string, string) {
+					if !r.More {
+						return "", ""
 					}
-					return nil
-				}
-				req.Cursor = r.NextCursor
-			}
+					return r.NextCursor, fmt.Sprintf("more: --cursor %s (or --since %d)", r.NextCursor, r.NextSinceVersion)
+				})
 		},
 	}
 	p.bind(c)

@@ -150,3 +150,47 @@ func TestCLIMembershipQueries(t *testing.T) {
 		t.Fatalf("unsafe id: %v", err)
 	}
 }
+
+// Paged verbs: without --all one page and a hint, with --all every page.
+func TestCLIPaging(t *testing.T) {
+	srv := startGroups(t)
+	startProjection(t, srv)
+	if _, err := run(t, srv, "group", "create", "P", "--actor", "o", "--name", "P", "--members", "a,b,c,d"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, srv, "member", "remove", "P", "d", "--actor", "o"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		args  []string
+		lines int  // entry lines printed
+		more  bool // a "more:" hint printed
+	}{
+		{"members one page", []string{"member", "list", "P", "--limit", "2", "--min-version", "2"}, 2, true},
+		{"members all pages", []string{"member", "list", "P", "--limit", "2", "--all", "--min-version", "2"}, 4, false},
+		{"changes one page", []string{"group", "changes", "P", "--limit", "1", "--min-version", "2"}, 1, true},
+		{"changes all pages", []string{"group", "changes", "P", "--limit", "1", "--all", "--min-version", "2"}, 2, false},
+		{"user groups", []string{"user", "groups", "a", "--limit", "1", "--all", "--min-version", "2", "--group", "P"}, 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := run(t, srv, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries, more := 0, false
+			for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+				switch {
+				case strings.HasPrefix(l, "more: "):
+					more = true
+				case strings.HasPrefix(l, "  ") || strings.HasPrefix(l, "v"):
+					entries++
+				}
+			}
+			if entries != tt.lines || more != tt.more {
+				t.Fatalf("want %d entries (more=%v), have %d (more=%v):\n%s", tt.lines, tt.more, entries, more, out)
+			}
+		})
+	}
+}
