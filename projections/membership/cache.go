@@ -24,6 +24,9 @@ type stateCache struct {
 	members    int
 	byID       map[string]*hot
 	lru        *list.List // front: most recently used; values are group ids
+	// onTrim, when set, learns each group trim drops (the rebuild's bulk
+	// phase must read such a group back from the model if it changes again).
+	onTrim func(id string)
 }
 
 func newStateCache(maxMembers int) *stateCache {
@@ -61,6 +64,9 @@ func (c *stateCache) trim(keep map[string]bool) {
 		prev := e.Prev()
 		if id := e.Value.(string); !keep[id] {
 			c.evict(id)
+			if c.onTrim != nil {
+				c.onTrim(id)
+			}
 		}
 		e = prev
 	}

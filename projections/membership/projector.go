@@ -189,7 +189,7 @@ func (p *Projector) runActive(ctx context.Context) error {
 		}
 	}()
 	p.cfg.Log.Info().Uint64("generation", gen.Number).Str("bucket", gen.Bucket).Msg("projecting")
-	err = p.runGeneration(gctx, gen, nil)
+	err = p.runGeneration(gctx, gen, nil, nil)
 	if c := context.Cause(gctx); errors.Is(c, errSwitched) {
 		p.cfg.Log.Info().Uint64("from", gen.Number).Msg("active generation switched")
 		return errSwitched
@@ -198,8 +198,10 @@ func (p *Projector) runActive(ctx context.Context) error {
 }
 
 // ensureConsumer creates or updates generation gen's durable consumer. A new
-// consumer starts at the stream's first commit.
-func (p *Projector) ensureConsumer(ctx context.Context, gen uint64) (jetstream.Consumer, error) {
+// consumer starts at stream sequence start (0 or 1: the first commit); an
+// existing one keeps its start (the server refuses to change it; a rebuild
+// creates its consumer after the commits it folded in bulk).
+func (p *Projector) ensureConsumer(ctx context.Context, gen uint64, start uint64) (jetstream.Consumer, error) {
 	var stream jetstream.Stream
 	for {
 		s, err := p.cfg.JS.Stream(ctx, events.StreamName)
@@ -218,7 +220,7 @@ func (p *Projector) ensureConsumer(ctx context.Context, gen uint64) (jetstream.C
 		case <-time.After(time.Second):
 		}
 	}
-	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+	cfg := jetstream.ConsumerConfig{
 		Durable:       DurableName(gen),
 		Description:   fmt.Sprintf("Roster membership projector, generation %d", gen),
 		FilterSubject: events.SubjectPrefix + ">",
@@ -227,7 +229,17 @@ func (p *Projector) ensureConsumer(ctx context.Context, gen uint64) (jetstream.C
 		AckWait:       p.cfg.AckWait,
 		MaxDeliver:    -1,
 		MaxAckPending: 4 * p.cfg.BatchSize,
-	})
+	}
+	if start > 1 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, start
+	}
+	if c, err := stream.Consumer(ctx, cfg.Durable); err == nil {
+		have := c.CachedInfo().Config
+		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = have.DeliverPolicy, have.OptStartSeq, have.OptStartTime
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("consumer %s: %w", DurableName(gen), err)
+	}
+	cons, err := stream.CreateOrUpdateConsumer(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", DurableName(gen), err)
 	}
@@ -235,15 +247,19 @@ func (p *Projector) ensureConsumer(ctx context.Context, gen uint64) (jetstream.C
 }
 
 // runGeneration folds commits into gen's bucket until ctx ends, or until
-// done (when non-nil) reports true after a batch.
-func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func(Stats) bool) error {
+// done (when non-nil) reports true after a batch. cache, when non-nil,
+// holds group states already folded into gen (by a rebuild's bulk phase).
+func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func(Stats) bool, cache *stateCache) error {
 	kv, err := openGeneration(ctx, p.cfg.JS, gen.Number, p.cfg.Store)
 	if err != nil {
 		return err
 	}
-	cons, err := p.ensureConsumer(ctx, gen.Number)
+	cons, err := p.ensureConsumer(ctx, gen.Number, 0)
 	if err != nil {
 		return err
+	}
+	if cache == nil {
+		cache = newStateCache(p.cfg.MaxCachedMembers)
 	}
 	stream, err := p.cfg.JS.Stream(ctx, events.StreamName)
 	if err != nil {
@@ -254,7 +270,7 @@ func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func
 		p: p, log: p.cfg.Log.With().Uint64("generation", gen.Number).Logger(),
 		m:     &model{gen: gen.Number, bucket: kv.Bucket(), js: p.cfg.JS, kv: kv},
 		pre:   "$KV." + kv.Bucket() + ".",
-		cache: newStateCache(p.cfg.MaxCachedMembers),
+		cache: cache,
 		hist:  history{stream: stream},
 	}
 	// A deleted consumer (an operator, or a rebuild's --drop-old) ends this
@@ -579,13 +595,9 @@ func (r *genRunner) write(ctx context.Context, order []string, dirty map[string]
 		h := r.cache.get(g)
 		for u := range touched {
 			if m := h.state.Members[u]; m != nil {
-				mv, err := json.Marshal(memberFromState(g, u, m))
+				mv, uv, err := memberValues(g, u, m)
 				if err != nil {
-					return fmt.Errorf("encode member %s of %s: %w", u, g, err)
-				}
-				uv, err := json.Marshal(UserGroup{GroupID: g, Role: m.Role, JoinedAt: m.JoinedAt, JoinedVersion: m.JoinedVersion})
-				if err != nil {
-					return fmt.Errorf("encode index %s of %s: %w", u, g, err)
+					return err
 				}
 				if err := w.put(ctx, r.pre+memberKey(g, u), mv); err != nil {
 					return err
@@ -615,9 +627,9 @@ func (r *genRunner) write(ctx context.Context, order []string, dirty map[string]
 			continue
 		}
 		h := r.cache.get(g)
-		b, err := json.Marshal(infoFromState(h.state, h.appliedSeq, h.firstSeq))
+		b, err := infoValue(h)
 		if err != nil {
-			return fmt.Errorf("encode group %s: %w", g, err)
+			return err
 		}
 		m := nats.NewMsg(r.pre + infoKey(g))
 		m.Data = b
@@ -654,6 +666,28 @@ func (r *genRunner) crashAt(stage string) error {
 		return &crashError{stage: stage}
 	}
 	return nil
+}
+
+// memberValues encodes a member's key and user-index key values: the same
+// bytes whichever path (live or rebuild) writes them.
+func memberValues(groupID, userID string, m *group.Member) (mv, uv []byte, err error) {
+	if mv, err = json.Marshal(memberFromState(groupID, userID, m)); err != nil {
+		return nil, nil, fmt.Errorf("encode member %s of %s: %w", userID, groupID, err)
+	}
+	uv, err = json.Marshal(UserGroup{GroupID: groupID, Role: m.Role, JoinedAt: m.JoinedAt, JoinedVersion: m.JoinedVersion})
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode index %s of %s: %w", userID, groupID, err)
+	}
+	return mv, uv, nil
+}
+
+// infoValue encodes a group's info key value.
+func infoValue(h *hot) ([]byte, error) {
+	b, err := json.Marshal(infoFromState(h.state, h.appliedSeq, h.firstSeq))
+	if err != nil {
+		return nil, fmt.Errorf("encode group %s: %w", h.state.ID, err)
+	}
+	return b, nil
 }
 
 // asyncWriter publishes KV writes without waiting for each ack, and waits

@@ -128,20 +128,30 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 		}
 	}
 	progress(Stats{})
-	for {
-		if target > 0 {
-			err := p.runGeneration(ctx, to, func(s Stats) bool {
-				progress(s)
-				return s.AppliedSeq >= target && s.Pending == 0
-			})
-			if err != nil {
-				return RebuildResult{}, fmt.Errorf("rebuild generation %d: %w", to.Number, err)
-			}
-		} else if _, err := openGeneration(ctx, js, to.Number, p.cfg.Store); err != nil {
-			return RebuildResult{}, err
-		} else if _, err := p.ensureConsumer(ctx, to.Number); err != nil {
-			return RebuildResult{}, err
+	// Bulk phase: everything stored when the rebuild started, folded in
+	// windows into the still private generation (bulk.go).
+	cache, bulked, err := p.bulkLoad(ctx, to, target, defaultBulk, progress)
+	if errors.Is(err, errBulkGap) {
+		// A write was not stored where it had to be (a server whose ingest
+		// limit is below our writes in flight drops some). Start again from
+		// an empty generation, every write acknowledged.
+		cfg.Log.Warn().Err(err).Msg("rebuild writes were not all stored; starting over with every write acknowledged")
+		if err := js.DeleteKeyValue(ctx, to.Bucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+			return RebuildResult{}, fmt.Errorf("remove incomplete bucket: %w", err)
 		}
+		p.stats = stats{}
+		cache, bulked, err = p.bulkLoad(ctx, to, target, bulkOptions{window: defaultBulk.window, ackEvery: 1, maxUnproven: 4096}, progress)
+	}
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild generation %d: %w", to.Number, err)
+	}
+	// Tail: commits appended since, through the new generation's durable
+	// consumer (it starts after the bulk phase) with the projector's guarded
+	// path, continuing from the folded states.
+	if _, err := p.ensureConsumer(ctx, to.Number, bulked+1); err != nil {
+		return RebuildResult{}, err
+	}
+	for {
 		// Caught up only when nothing is pending or unacknowledged: a commit
 		// that was retried must not be left for after the switch.
 		ci, err := stream.Consumer(ctx, DurableName(to.Number))
@@ -155,7 +165,14 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 		if cinfo.NumPending == 0 && cinfo.NumAckPending == 0 {
 			break
 		}
-		target = cinfo.Delivered.Stream + cinfo.NumPending
+		target = max(target, cinfo.Delivered.Stream+cinfo.NumPending)
+		err = p.runGeneration(ctx, to, func(s Stats) bool {
+			progress(s)
+			return s.AppliedSeq >= target && s.Pending == 0
+		}, cache)
+		if err != nil {
+			return RebuildResult{}, fmt.Errorf("rebuild generation %d: %w", to.Number, err)
+		}
 	}
 	to.SwitchedAt = cfg.Now().UTC()
 	b, err := json.Marshal(to)
