@@ -158,11 +158,15 @@ func (h history) changes(ctx context.Context, groupID string, since, from uint64
 	return out, nextSeq, since, since < head, nil
 }
 
-// decodeCommit parses a commit message body (the event store's format).
+// decodeCommit parses a commit message body (the event store's format):
+// the fast path for what the store writes, encoding/json for the rest.
 func decodeCommit(data []byte) (events.Commit, error) {
 	var c events.Commit
-	if err := json.Unmarshal(data, &c); err != nil {
-		return c, fmt.Errorf("decode commit: %w", err)
+	if !fastDecodeCommit(data, &c) {
+		c = events.Commit{}
+		if err := json.Unmarshal(data, &c); err != nil {
+			return c, fmt.Errorf("decode commit: %w", err)
+		}
 	}
 	if c.GroupID == "" || len(c.Events) == 0 {
 		return c, errors.New("decode commit: no group or no events")

@@ -671,6 +671,11 @@ func (r *genRunner) crashAt(stage string) error {
 // memberValues encodes a member's key and user-index key values: the same
 // bytes whichever path (live or rebuild) writes them.
 func memberValues(groupID, userID string, m *group.Member) (mv, uv []byte, err error) {
+	if mv, ok := appendMember(make([]byte, 0, 192), groupID, userID, m); ok {
+		if uv, ok := appendUserGroup(make([]byte, 0, 128), groupID, m); ok {
+			return mv, uv, nil
+		}
+	}
 	if mv, err = json.Marshal(memberFromState(groupID, userID, m)); err != nil {
 		return nil, nil, fmt.Errorf("encode member %s of %s: %w", userID, groupID, err)
 	}
