@@ -30,9 +30,16 @@ type RebuildConfig struct {
 	// DropOld deletes the previous generation's bucket and consumer once
 	// queries have switched. Off by default: the old copy is the rollback.
 	DropOld bool
-	// Progress, when set, is called after every batch.
+	// MaxCachedMembers bounds the group states held in memory, as for the
+	// projector (default 1,000,000 members). Groups beyond it are written,
+	// dropped, and read back from the new generation if they change again.
+	MaxCachedMembers int
+	// Progress, when set, is called after every window or batch.
 	Progress func(RebuildProgress)
 	Now      func() time.Time
+
+	// bulk overrides the bulk phase's tuning (tests).
+	bulk *bulkOptions
 }
 
 // RebuildProgress reports how far a rebuild is.
@@ -67,7 +74,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 		cfg.Now = time.Now
 	}
 	started := cfg.Now()
-	p, err := NewProjector(Config{JS: cfg.JS, Log: cfg.Log, Store: cfg.Store, BatchSize: cfg.BatchSize, AckWait: cfg.AckWait, Now: cfg.Now})
+	p, err := NewProjector(Config{JS: cfg.JS, Log: cfg.Log, Store: cfg.Store, BatchSize: cfg.BatchSize, AckWait: cfg.AckWait, MaxCachedMembers: cfg.MaxCachedMembers, Now: cfg.Now})
 	if err != nil {
 		return RebuildResult{}, err
 	}
@@ -130,7 +137,11 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 	progress(Stats{})
 	// Bulk phase: everything stored when the rebuild started, folded in
 	// windows into the still private generation (bulk.go).
-	cache, bulked, err := p.bulkLoad(ctx, to, target, defaultBulk, progress)
+	opt := defaultBulk
+	if cfg.bulk != nil {
+		opt = *cfg.bulk
+	}
+	cache, bulked, err := p.bulkLoad(ctx, to, target, opt, progress)
 	if errors.Is(err, errBulkGap) {
 		// A write was not stored where it had to be (a server whose ingest
 		// limit is below our writes in flight drops some). Start again from
@@ -140,7 +151,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 			return RebuildResult{}, fmt.Errorf("remove incomplete bucket: %w", err)
 		}
 		p.stats = stats{}
-		cache, bulked, err = p.bulkLoad(ctx, to, target, bulkOptions{window: defaultBulk.window, ackEvery: 1, maxUnproven: 4096}, progress)
+		cache, bulked, err = p.bulkLoad(ctx, to, target, bulkOptions{window: opt.window, ackEvery: 1, maxUnproven: 4096}, progress)
 	}
 	if err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild generation %d: %w", to.Number, err)
