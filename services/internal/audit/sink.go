@@ -177,11 +177,13 @@ func (s *Sink) Run(ctx context.Context) error {
 	for _, src := range sources {
 		cons, err := retry(s, ctx, "consumer "+src.name, func() (jetstream.Consumer, error) {
 			return src.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-				Durable:       src.name,
-				Description:   "Roster audit sink: writes to ClickHouse",
-				AckPolicy:     jetstream.AckExplicitPolicy,
-				AckWait:       s.cfg.AckWait,
-				MaxDeliver:    -1, // a record is never given up on: it lands or is dead-lettered
+				Durable:     src.name,
+				Description: "Roster audit sink: writes to ClickHouse",
+				AckPolicy:   jetstream.AckExplicitPolicy,
+				AckWait:     s.cfg.AckWait,
+				MaxDeliver:  -1, // a record is never given up on: it lands or is dead-lettered
+				// The pipeline holds up to four batches unacknowledged:
+				// fetching, waiting, inserting, being acknowledged.
 				MaxAckPending: 4 * s.cfg.BatchSize,
 				DeliverPolicy: jetstream.DeliverAllPolicy,
 			})
