@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -91,7 +92,7 @@ func (c *Config) setDefaults() {
 		c.CacheGroups = 100_000
 	}
 	if c.MaxConflictRetries == 0 {
-		c.MaxConflictRetries = 8
+		c.MaxConflictRetries = 16
 	}
 	if c.CommandIndex == 0 {
 		c.CommandIndex = 10_000
@@ -430,6 +431,14 @@ func (s *Service) execute(ctx context.Context, name string, p parsed, correlatio
 			if attempt+1 >= s.cfg.MaxConflictRetries {
 				return Result{Err: events.Errorf(events.CodeConflict, "group %q changed concurrently %d times; retry", p.GroupID, attempt+1)}
 			}
+			// Two processes hammering one group can keep beating each
+			// other to the append; a short random pause after repeated
+			// losses breaks the lockstep.
+			if attempt > 0 {
+				if err := conflictPause(ctx, attempt); err != nil {
+					return Result{Err: unavailable(err)}
+				}
+			}
 			if err := refresh(); err != nil {
 				return Result{Err: err}
 			}
@@ -491,6 +500,20 @@ func buildCommit(st *group.State, name string, p parsed, correlationID string, c
 		})
 	}
 	return c, nil
+}
+
+// conflictPause sleeps a random time up to 2^attempt x 100µs (at most
+// 25ms) or until ctx ends.
+func conflictPause(ctx context.Context, attempt int) error {
+	ceiling := min(100*time.Microsecond<<attempt, 25*time.Millisecond)
+	t := time.NewTimer(rand.N(ceiling) + 1)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func unavailable(err error) error {
