@@ -267,7 +267,11 @@ func (d *Dispatcher) autoPause(ctx context.Context, id, reason string) error {
 		return err
 	}
 	d.metrics.paused.WithLabelValues(id).Inc()
-	a := Alert{EndpointID: id, URL: redactURL(ep.URL), Reason: reason, PausedAt: d.cfg.Now().UTC()}
+	pausedAt := d.cfg.Now().UTC()
+	if ep.PausedAt != nil {
+		pausedAt = *ep.PausedAt
+	}
+	a := Alert{EndpointID: id, URL: redactURL(ep.URL), Reason: reason, PausedAt: pausedAt}
 	d.log.Warn().Str("endpoint_id", id).Str("url", a.URL).Str("reason", reason).
 		Str("alert_subject", AlertPausedSubject).Msg("webhook endpoint paused automatically; deliveries are held until it is resumed")
 	b, _ := json.Marshal(a)
@@ -299,12 +303,14 @@ func (d *Dispatcher) setPaused(ctx context.Context, id string, pause bool, actor
 	if pause {
 		change = "paused"
 	}
-	d.recordChange(ep, change, actor, automatic, reason)
+	// Stamped with the time the change was made, not the time it is
+	// recorded, so the trail orders a pause before the resume it caused.
+	d.recordChange(ep, change, actor, automatic, reason, now)
 	_ = d.cache.WaitRevision(ctx, rev)
 	return ep, true, nil
 }
 
-func (d *Dispatcher) recordChange(ep endpoint.Endpoint, change, actor string, automatic bool, reason string) {
+func (d *Dispatcher) recordChange(ep endpoint.Endpoint, change, actor string, automatic bool, reason string, at time.Time) {
 	b, _ := json.Marshal(ep.Redacted())
 	group := ""
 	if len(ep.GroupIDs) == 1 {
@@ -312,7 +318,7 @@ func (d *Dispatcher) recordChange(ep endpoint.Endpoint, change, actor string, au
 	}
 	r := audit.EndpointChange{
 		ID: uuid.NewString(), EndpointID: ep.ID, Change: change, Actor: actor, Automatic: automatic,
-		Reason: reason, GroupID: group, Endpoint: string(b), At: d.cfg.Now().UTC(),
+		Reason: reason, GroupID: group, Endpoint: string(b), At: at.UTC(),
 	}
 	// The change is made: wait (bounded) until its record is stored, and
 	// if that fails hand it to the buffered path, which retries; the same

@@ -200,7 +200,7 @@ func (d *Dispatcher) handleCreate(ctx context.Context, data []byte) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	d.recordChange(ep, "created", r.Actor, false, "")
+	d.recordChange(ep, "created", r.Actor, false, "", d.cfg.Now())
 	// Read-your-writes: once create replies, this dispatcher's fan-out
 	// sees the endpoint.
 	_ = d.cache.WaitRevision(ctx, rev)
@@ -252,7 +252,7 @@ func (d *Dispatcher) handleUpdate(ctx context.Context, data []byte) (any, error)
 		return nil, err
 	}
 	if changed {
-		d.recordChange(ep, "updated", r.Actor, false, "")
+		d.recordChange(ep, "updated", r.Actor, false, "", d.cfg.Now())
 		_ = d.cache.WaitRevision(ctx, rev)
 	}
 	return EndpointReply{Endpoint: ep.Redacted()}, nil
@@ -333,7 +333,7 @@ func (d *Dispatcher) handleDelete(ctx context.Context, data []byte) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	d.recordChange(ep, "deleted", r.Actor, false, r.Reason)
+	d.recordChange(ep, "deleted", r.Actor, false, r.Reason, d.cfg.Now())
 	_ = d.cache.WaitFor(ctx, func(_ uint64, get func(string) (endpoint.Endpoint, bool)) bool {
 		_, ok := get(r.ID)
 		return !ok
@@ -421,7 +421,7 @@ func (d *Dispatcher) handleRotate(ctx context.Context, data []byte) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	d.recordChange(ep, "secret_rotated", r.Actor, false, "")
+	d.recordChange(ep, "secret_rotated", r.Actor, false, "", d.cfg.Now())
 	_ = d.cache.WaitRevision(ctx, rev)
 	return EndpointReply{Endpoint: ep.Redacted(), Secret: r.Secret}, nil
 }
