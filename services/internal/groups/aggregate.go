@@ -2,6 +2,8 @@ package groups
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
@@ -55,6 +57,21 @@ func (a *aggregate) applyOwn(seq uint64, c events.Commit, changes []group.Change
 	}
 	a.record(seq, c, maxCommands)
 	return nil
+}
+
+// clone returns a deep copy that shares nothing mutable with a.
+func (a *aggregate) clone() *aggregate {
+	st := *a.State
+	st.Members = make(map[string]*group.Member, len(a.State.Members))
+	for u, m := range a.State.Members {
+		cp := *m
+		st.Members[u] = &cp
+	}
+	st.Pending = maps.Clone(a.State.Pending)
+	return &aggregate{
+		State: &st, Seq: a.Seq, Commands: maps.Clone(a.Commands), Order: slices.Clone(a.Order),
+		SnapshotVersion: a.SnapshotVersion,
+	}
 }
 
 // record moves the OCC token and indexes the command for idempotency.

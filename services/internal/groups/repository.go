@@ -183,19 +183,21 @@ func (r *repository) snapshot(a *aggregate) {
 	// The snapshot records its own version: a process that loads it must
 	// see that it is current, or it would write the same snapshot again on
 	// every cold load (a full encode of the group on the command's path).
-	prev := a.SnapshotVersion
 	a.SnapshotVersion = a.State.Version
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(snapshotFile{Format: snapshotFormat, Agg: *a}); err != nil {
-		a.SnapshotVersion = prev
-		r.log.Warn().Err(err).Str("group_id", a.State.ID).Msg("snapshot encode failed")
-		return
-	}
-	id, version := a.State.ID, a.State.Version
-	data := s2.EncodeBetter(nil, buf.Bytes())
+	// Copy under the group's lock (a few ms for 100,000 members), encode
+	// and write off it (the encode is several times the copy), so commands
+	// on a large group do not stall behind its snapshot.
+	c := a.clone()
+	id, version := c.State.ID, c.State.Version
 	r.snapWG.Add(1)
 	go func() {
 		defer r.snapWG.Done()
+		var buf bytes.Buffer
+		if err := gob.NewEncoder(&buf).Encode(snapshotFile{Format: snapshotFormat, Agg: *c}); err != nil {
+			r.log.Warn().Err(err).Str("group_id", id).Msg("snapshot encode failed")
+			return
+		}
+		data := s2.EncodeBetter(nil, buf.Bytes())
 		ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
 		defer cancel()
 		if _, err := r.snaps.PutBytes(ctx, id, data); err != nil {
