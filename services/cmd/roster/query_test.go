@@ -32,9 +32,17 @@ func startProjection(t *testing.T, srv *natstest.Server) {
 	go func() { done <- p.Run(ctx) }()
 	go func() { done <- q.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done; <-done })
-	natstest.Eventually(t, 5*time.Second, func() error {
-		_, err := srv.NC.Request("$SRV.PING."+membership.ServiceName, nil, time.Second)
-		return err
+	// Ready when queries answer from a generation: the projector creates
+	// the first one as it starts, and roster-query picks it up by a watch.
+	natstest.Eventually(t, 10*time.Second, func() error {
+		msg, err := srv.NC.Request(membership.SubjectGroup, []byte(`{"group_id":"readiness-probe"}`), time.Second)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(msg.Data), `"not_found"`) {
+			return errors.New(string(msg.Data))
+		}
+		return nil
 	})
 }
 
