@@ -7,7 +7,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -26,10 +25,7 @@ func startGroups(t *testing.T) *natstest.Server {
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	natstest.Eventually(t, 5*time.Second, func() error {
-		_, err := srv.NC.Request("$SRV.PING."+groups.ServiceName, nil, time.Second)
-		return err
-	})
+	natstest.WaitEndpoints(t, srv.NC, groups.ServiceName, len(groups.CommandNames()))
 	return srv
 }
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -31,10 +30,7 @@ func TestCLIWebhookVerbs(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	natstest.Eventually(t, 5*time.Second, func() error {
-		_, err := srv.NC.Request("$SRV.PING."+webhook.ServiceName, nil, time.Second)
-		return err
-	})
+	natstest.WaitEndpoints(t, srv.NC, webhook.ServiceName, len(webhook.Verbs)+1)
 	var hits atomic.Int32
 	rv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
 	defer rv.Close()

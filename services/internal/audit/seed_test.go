@@ -145,14 +145,8 @@ func startSeedStack(t *testing.T, ns *natstest.Server, ch audit.ClickHouseConfig
 			}
 		}()
 	}
-	natstest.Eventually(t, 10*time.Second, func() error {
-		for _, s := range []string{groups.ServiceName, webhook.ServiceName} {
-			if _, err := ns.NC.Request("$SRV.PING."+s, nil, time.Second); err != nil {
-				return fmt.Errorf("%s: %w", s, err)
-			}
-		}
-		return nil
-	})
+	natstest.WaitEndpoints(t, ns.NC, groups.ServiceName, len(groups.CommandNames()))
+	natstest.WaitEndpoints(t, ns.NC, webhook.ServiceName, len(webhook.Verbs)+1)
 	return pub, d
 }
 

@@ -42,10 +42,7 @@ func startService(t *testing.T, srv *natstest.Server, mod func(*groups.Config)) 
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
 	// Wait until the endpoints answer.
-	natstest.Eventually(t, 5*time.Second, func() error {
-		_, err := nc.Request("$SRV.PING."+groups.ServiceName, nil, time.Second)
-		return err
-	})
+	natstest.WaitEndpoints(t, nc, groups.ServiceName, len(groups.CommandNames()))
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {

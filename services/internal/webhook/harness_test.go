@@ -142,10 +142,7 @@ func (h *harness) startGroups() {
 	done := make(chan struct{})
 	go func() { _ = svc.Run(ctx); close(done) }()
 	h.t.Cleanup(func() { cancel(); <-done })
-	natstest.Eventually(h.t, 5*time.Second, func() error {
-		_, err := h.srv.NC.Request("$SRV.PING."+groups.ServiceName, nil, time.Second)
-		return err
-	})
+	natstest.WaitEndpoints(h.t, h.srv.NC, groups.ServiceName, len(groups.CommandNames()))
 }
 
 // request sends a request and decodes the reply into out; it returns the

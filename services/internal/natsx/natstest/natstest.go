@@ -4,6 +4,8 @@
 package natstest
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -82,4 +84,28 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// WaitEndpoints polls $SRV.INFO.<service> until an instance lists at least
+// n endpoints. A micro service answers $SRV.PING before its endpoints
+// exist; an INFO reply sent after the endpoints' subscriptions (same
+// connection, in order) proves the server has them.
+func WaitEndpoints(t testing.TB, nc *nats.Conn, service string, n int) {
+	t.Helper()
+	Eventually(t, 10*time.Second, func() error {
+		msg, err := nc.Request("$SRV.INFO."+service, nil, time.Second)
+		if err != nil {
+			return err
+		}
+		var info struct {
+			Endpoints []json.RawMessage `json:"endpoints"`
+		}
+		if err := json.Unmarshal(msg.Data, &info); err != nil {
+			return err
+		}
+		if len(info.Endpoints) < n {
+			return fmt.Errorf("%s lists %d endpoints, want %d", service, len(info.Endpoints), n)
+		}
+		return nil
+	})
 }
