@@ -133,7 +133,10 @@ func (q *Queries) Run(ctx context.Context) error {
 	} {
 		h := micro.HandlerFunc(func(req micro.Request) {
 			// micro calls handlers one at a time per endpoint; a query
-			// waiting for min_version would hold up the rest.
+			// waiting for min_version would hold up the rest. The worker
+			// answers on the reply subject itself: micro's Request must
+			// not be used after this handler returns.
+			data, reply, subject := req.Data(), req.Reply(), req.Subject()
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -144,7 +147,7 @@ func (q *Queries) Run(ctx context.Context) error {
 				defer func() { <-sem; wg.Done() }()
 				rctx, cancel := context.WithTimeout(ctx, q.cfg.MaxWait+10*time.Second)
 				defer cancel()
-				respond(req, q.cfg.Log, ep.fn)(rctx)
+				respond(q.cfg.NC, data, reply, subject, q.cfg.Log, ep.fn)(rctx)
 			}()
 		})
 		if err := svc.AddEndpoint(ep.name, h, micro.WithEndpointSubject(ep.subject)); err != nil {
@@ -192,31 +195,37 @@ func (q *Queries) Run(ctx context.Context) error {
 	}
 }
 
-func respond(req micro.Request, log zerolog.Logger, fn func(context.Context, []byte) (any, error)) func(context.Context) {
+func respond(nc *nats.Conn, data []byte, reply, subject string, log zerolog.Logger, fn func(context.Context, []byte) (any, error)) func(context.Context) {
 	return func(ctx context.Context) {
-		out, err := fn(ctx, req.Data())
+		if reply == "" {
+			return
+		}
+		msg := nats.NewMsg(reply)
+		out, err := fn(ctx, data)
+		if err == nil {
+			if msg.Data, err = json.Marshal(out); err != nil {
+				log.Error().Err(err).Msg("encode reply")
+				err = events.Errorf(events.CodeInternal, "encode reply: %v", err)
+			}
+		}
 		if err != nil {
 			code := events.CodeOf(err)
-			msg := err.Error()
+			text := err.Error()
 			var e *events.Error
 			if errors.As(err, &e) {
-				msg = e.Message
+				text = e.Message
 			}
 			if code == events.CodeInternal {
-				log.Error().Err(err).Str("subject", req.Subject()).Msg("query failed")
-				msg = "internal error" // details stay in the log
+				log.Error().Err(err).Str("subject", subject).Msg("query failed")
+				text = "internal error" // details stay in the log
 			}
-			body, _ := json.Marshal(map[string]any{"error": map[string]string{"code": string(code), "message": msg}})
-			_ = req.Error(string(code), msg, body)
-			return
+			msg.Data, _ = json.Marshal(map[string]any{"error": map[string]string{"code": string(code), "message": text}})
+			msg.Header.Set(micro.ErrorCodeHeader, string(code))
+			msg.Header.Set(micro.ErrorHeader, text)
 		}
-		body, err := json.Marshal(out)
-		if err != nil {
-			log.Error().Err(err).Msg("encode reply")
-			_ = req.Error(string(events.CodeInternal), "internal error", []byte(`{"error":{"code":"internal","message":"internal error"}}`))
-			return
+		if err := nc.PublishMsg(msg); err != nil {
+			log.Warn().Err(err).Str("subject", subject).Msg("reply failed")
 		}
-		_ = req.Respond(body)
 	}
 }
 

@@ -86,7 +86,8 @@ func (d *Dispatcher) wrap(ctx context.Context, h func(context.Context, []byte) (
 			if r.Error.Code == events.CodeInternal || r.Error.Code == events.CodeUnavailable {
 				d.log.Error().Err(err).Str("subject", req.Subject()).Msg("webhook request failed")
 			}
-			_ = req.RespondJSON(r)
+			body, _ := json.Marshal(r)
+			_ = req.Error(string(r.Error.Code), r.Error.Message, body)
 			return
 		}
 		_ = req.RespondJSON(res)
