@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/events"
+
+	"github.com/rosterhq/roster/events/jsonlex"
 )
 
 // The commit decoding fast path (ADR 0035: JSON decoding of commits was a
@@ -26,7 +28,7 @@ import (
 // fastDecodeCommit decodes data into c; false means "give up" (c is then
 // meaningless).
 func fastDecodeCommit(data []byte, c *events.Commit) bool {
-	l := lexer{data: data}
+	l := lexer{jsonlex.Lexer{Data: data}}
 	ok := l.object(func(key []byte) bool {
 		switch string(key) {
 		case "command_id":
@@ -42,20 +44,20 @@ func fastDecodeCommit(data []byte, c *events.Commit) bool {
 		}
 		return false
 	}, 5)
-	l.space()
-	return ok && l.pos == len(l.data)
+	l.Space()
+	return ok && l.Pos == len(l.Data)
 }
 
 // events reads the events array (not null).
 func (l *lexer) events(out *[]events.Event) bool {
-	if !l.consume('[') {
+	if !l.Consume('[') {
 		return false
 	}
 	evs := make([]events.Event, 0, 1)
-	l.space()
-	if !l.consume(']') {
+	l.Space()
+	if !l.Consume(']') {
 		for {
-			l.space()
+			l.Space()
 			var e events.Event
 			ok := l.object(func(key []byte) bool {
 				switch string(key) {
@@ -84,11 +86,11 @@ func (l *lexer) events(out *[]events.Event) bool {
 				case "actor":
 					return l.str(&e.Actor)
 				case "data":
-					start := l.pos
-					if l.pos >= len(l.data) || l.data[l.pos] != '{' || !l.skip(0) {
+					start := l.Pos
+					if l.Pos >= len(l.Data) || l.Data[l.Pos] != '{' || !l.skip(0) {
 						return false
 					}
-					e.Data = append([]byte(nil), l.data[start:l.pos]...)
+					e.Data = append([]byte(nil), l.Data[start:l.Pos]...)
 					return true
 				}
 				return false
@@ -97,11 +99,11 @@ func (l *lexer) events(out *[]events.Event) bool {
 				return false
 			}
 			evs = append(evs, e)
-			l.space()
-			if l.consume(',') {
+			l.Space()
+			if l.Consume(',') {
 				continue
 			}
-			if l.consume(']') {
+			if l.Consume(']') {
 				break
 			}
 			return false
@@ -112,27 +114,27 @@ func (l *lexer) events(out *[]events.Event) bool {
 }
 
 // lexer reads JSON tokens from data.
+// lexer adds this decoder's readers to the shared strict lexer.
 type lexer struct {
-	data []byte
-	pos  int
+	jsonlex.Lexer
 }
 
 // object reads an object whose values member reads (called with the key,
 // l at the value). A key seen twice gives up: at most n distinct keys.
 func (l *lexer) object(member func(key []byte) bool, n int) bool {
-	l.space()
-	if !l.consume('{') {
+	l.Space()
+	if !l.Consume('{') {
 		return false
 	}
 	var buf [10][]byte
 	seen := buf[:0]
-	l.space()
-	if l.consume('}') {
+	l.Space()
+	if l.Consume('}') {
 		return true
 	}
 	for {
-		l.space()
-		key, ok := l.rawString()
+		l.Space()
+		key, ok := l.RawString()
 		if !ok {
 			return false
 		}
@@ -145,73 +147,33 @@ func (l *lexer) object(member func(key []byte) bool, n int) bool {
 			return false
 		}
 		seen = append(seen, key)
-		l.space()
-		if !l.consume(':') {
+		l.Space()
+		if !l.Consume(':') {
 			return false
 		}
-		l.space()
+		l.Space()
 		if !member(key) {
 			return false
 		}
-		l.space()
-		if l.consume(',') {
+		l.Space()
+		if l.Consume(',') {
 			continue
 		}
-		return l.consume('}')
+		return l.Consume('}')
 	}
-}
-
-func (l *lexer) space() {
-	for l.pos < len(l.data) {
-		switch l.data[l.pos] {
-		case ' ', '\t', '\n', '\r':
-			l.pos++
-		default:
-			return
-		}
-	}
-}
-
-func (l *lexer) consume(c byte) bool {
-	if l.pos < len(l.data) && l.data[l.pos] == c {
-		l.pos++
-		return true
-	}
-	return false
-}
-
-// rawString reads a string of printable ASCII without escapes and returns
-// its content (aliasing data).
-func (l *lexer) rawString() ([]byte, bool) {
-	if !l.consume('"') {
-		return nil, false
-	}
-	start := l.pos
-	for l.pos < len(l.data) {
-		c := l.data[l.pos]
-		switch {
-		case c == '"':
-			l.pos++
-			return l.data[start : l.pos-1], true
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			return nil, false
-		}
-		l.pos++
-	}
-	return nil, false
 }
 
 func (l *lexer) str(out *string) bool {
-	s, ok := l.rawString()
+	s, ok := l.RawString()
 	*out = string(s)
 	return ok
 }
 
 func (l *lexer) boolean(out *bool) bool {
 	switch {
-	case l.literal("true"):
+	case l.Literal("true"):
 		*out = true
-	case l.literal("false"):
+	case l.Literal("false"):
 		*out = false
 	default:
 		return false
@@ -219,27 +181,19 @@ func (l *lexer) boolean(out *bool) bool {
 	return true
 }
 
-func (l *lexer) literal(lit string) bool {
-	if len(l.data)-l.pos >= len(lit) && string(l.data[l.pos:l.pos+len(lit)]) == lit {
-		l.pos += len(lit)
-		return true
-	}
-	return false
-}
-
 // uint reads a plain unsigned integer (no sign, fraction or exponent; a
 // leading zero only alone) that fits in 64 bits.
 func (l *lexer) uint(out *uint64) bool {
-	start := l.pos
-	for l.pos < len(l.data) && l.data[l.pos] >= '0' && l.data[l.pos] <= '9' {
-		l.pos++
+	start := l.Pos
+	for l.Pos < len(l.Data) && l.Data[l.Pos] >= '0' && l.Data[l.Pos] <= '9' {
+		l.Pos++
 	}
-	digits := l.data[start:l.pos]
+	digits := l.Data[start:l.Pos]
 	if len(digits) == 0 || (digits[0] == '0' && len(digits) > 1) {
 		return false
 	}
-	if l.pos < len(l.data) {
-		switch l.data[l.pos] {
+	if l.Pos < len(l.Data) {
+		switch l.Data[l.Pos] {
 		case '.', 'e', 'E':
 			return false
 		}
@@ -252,11 +206,11 @@ func (l *lexer) uint(out *uint64) bool {
 // time reads a time as encoding/json does: time.Time's own UnmarshalJSON
 // on the quoted string.
 func (l *lexer) time(out *time.Time) bool {
-	start := l.pos
-	if _, ok := l.rawString(); !ok {
+	start := l.Pos
+	if _, ok := l.RawString(); !ok {
 		return false
 	}
-	return out.UnmarshalJSON(l.data[start:l.pos]) == nil
+	return out.UnmarshalJSON(l.Data[start:l.Pos]) == nil
 }
 
 // skip moves past one JSON value, checking it is valid JSON as
@@ -266,56 +220,56 @@ func (l *lexer) skip(depth int) bool {
 	if depth > 64 {
 		return false
 	}
-	l.space()
-	if l.pos >= len(l.data) {
+	l.Space()
+	if l.Pos >= len(l.Data) {
 		return false
 	}
-	switch c := l.data[l.pos]; {
+	switch c := l.Data[l.Pos]; {
 	case c == '{':
-		l.pos++
-		l.space()
-		if l.consume('}') {
+		l.Pos++
+		l.Space()
+		if l.Consume('}') {
 			return true
 		}
 		for {
-			l.space()
-			if l.pos >= len(l.data) || l.data[l.pos] != '"' || !l.skipString() {
+			l.Space()
+			if l.Pos >= len(l.Data) || l.Data[l.Pos] != '"' || !l.skipString() {
 				return false
 			}
-			l.space()
-			if !l.consume(':') || !l.skip(depth+1) {
+			l.Space()
+			if !l.Consume(':') || !l.skip(depth+1) {
 				return false
 			}
-			l.space()
-			if l.consume(',') {
+			l.Space()
+			if l.Consume(',') {
 				continue
 			}
-			return l.consume('}')
+			return l.Consume('}')
 		}
 	case c == '[':
-		l.pos++
-		l.space()
-		if l.consume(']') {
+		l.Pos++
+		l.Space()
+		if l.Consume(']') {
 			return true
 		}
 		for {
 			if !l.skip(depth + 1) {
 				return false
 			}
-			l.space()
-			if l.consume(',') {
+			l.Space()
+			if l.Consume(',') {
 				continue
 			}
-			return l.consume(']')
+			return l.Consume(']')
 		}
 	case c == '"':
 		return l.skipString()
 	case c == 't':
-		return l.literal("true")
+		return l.Literal("true")
 	case c == 'f':
-		return l.literal("false")
+		return l.Literal("false")
 	case c == 'n':
-		return l.literal("null")
+		return l.Literal("null")
 	case c == '-' || (c >= '0' && c <= '9'):
 		return l.skipNumber()
 	}
@@ -323,33 +277,33 @@ func (l *lexer) skip(depth int) bool {
 }
 
 func (l *lexer) skipString() bool {
-	l.pos++ // the opening quote
-	for l.pos < len(l.data) {
-		c := l.data[l.pos]
-		l.pos++
+	l.Pos++ // the opening quote
+	for l.Pos < len(l.Data) {
+		c := l.Data[l.Pos]
+		l.Pos++
 		switch {
 		case c == '"':
 			return true
 		case c < 0x20:
 			return false
 		case c == '\\':
-			if l.pos >= len(l.data) {
+			if l.Pos >= len(l.Data) {
 				return false
 			}
-			e := l.data[l.pos]
-			l.pos++
+			e := l.Data[l.Pos]
+			l.Pos++
 			switch e {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
-				if len(l.data)-l.pos < 4 {
+				if len(l.Data)-l.Pos < 4 {
 					return false
 				}
-				for _, h := range l.data[l.pos : l.pos+4] {
+				for _, h := range l.Data[l.Pos : l.Pos+4] {
 					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
 						return false
 					}
 				}
-				l.pos += 4
+				l.Pos += 4
 			default:
 				return false
 			}
@@ -361,26 +315,26 @@ func (l *lexer) skipString() bool {
 // skipNumber checks the JSON number grammar:
 // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
 func (l *lexer) skipNumber() bool {
-	l.consume('-')
+	l.Consume('-')
 	digits := func() int {
 		n := 0
-		for l.pos < len(l.data) && l.data[l.pos] >= '0' && l.data[l.pos] <= '9' {
-			l.pos++
+		for l.Pos < len(l.Data) && l.Data[l.Pos] >= '0' && l.Data[l.Pos] <= '9' {
+			l.Pos++
 			n++
 		}
 		return n
 	}
-	if l.consume('0') {
+	if l.Consume('0') {
 		// no more integer digits after a leading zero
 	} else if digits() == 0 {
 		return false
 	}
-	if l.consume('.') && digits() == 0 {
+	if l.Consume('.') && digits() == 0 {
 		return false
 	}
-	if l.consume('e') || l.consume('E') {
-		if !l.consume('+') {
-			l.consume('-')
+	if l.Consume('e') || l.Consume('E') {
+		if !l.Consume('+') {
+			l.Consume('-')
 		}
 		if digits() == 0 {
 			return false

@@ -5,6 +5,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/rosterhq/roster/events/jsonlex"
 )
 
 // The sink's decoding fast path.
@@ -73,17 +75,17 @@ func newFieldSet[T any](fields ...field[T]) fieldSet[T] {
 }
 
 func decodeObject[T any](data []byte, r *T, fs fieldSet[T]) bool {
-	l := lexer{data: data}
-	l.space()
-	if !l.consume('{') {
+	l := lexer{jsonlex.Lexer{Data: data}}
+	l.Space()
+	if !l.Consume('{') {
 		return false
 	}
 	var seen uint64
-	l.space()
-	if !l.consume('}') {
+	l.Space()
+	if !l.Consume('}') {
 		for {
-			l.space()
-			key, ok := l.rawString()
+			l.Space()
+			key, ok := l.RawString()
 			if !ok {
 				return false
 			}
@@ -92,89 +94,49 @@ func decodeObject[T any](data []byte, r *T, fs fieldSet[T]) bool {
 				return false // unknown, different case, or twice: strictJSON decides
 			}
 			seen |= 1 << i
-			l.space()
-			if !l.consume(':') {
+			l.Space()
+			if !l.Consume(':') {
 				return false
 			}
-			l.space()
+			l.Space()
 			if !fs.fields[i].decode(&l, r) {
 				return false
 			}
-			l.space()
-			if l.consume(',') {
+			l.Space()
+			if l.Consume(',') {
 				continue
 			}
-			if l.consume('}') {
+			if l.Consume('}') {
 				break
 			}
 			return false
 		}
 	}
-	l.space()
-	return l.pos == len(l.data)
+	l.Space()
+	return l.Pos == len(l.Data)
 }
 
 // lexer reads JSON tokens from data.
+// lexer adds this decoder's readers to the shared strict lexer.
 type lexer struct {
-	data []byte
-	pos  int
-}
-
-func (l *lexer) space() {
-	for l.pos < len(l.data) {
-		switch l.data[l.pos] {
-		case ' ', '\t', '\n', '\r':
-			l.pos++
-		default:
-			return
-		}
-	}
-}
-
-func (l *lexer) consume(c byte) bool {
-	if l.pos < len(l.data) && l.data[l.pos] == c {
-		l.pos++
-		return true
-	}
-	return false
-}
-
-// rawString reads a string without escapes or bytes outside printable
-// ASCII and returns its content (aliasing data). Keys and times take it.
-func (l *lexer) rawString() ([]byte, bool) {
-	if !l.consume('"') {
-		return nil, false
-	}
-	start := l.pos
-	for l.pos < len(l.data) {
-		c := l.data[l.pos]
-		switch {
-		case c == '"':
-			l.pos++
-			return l.data[start : l.pos-1], true
-		case c == '\\' || c < 0x20 || c >= utf8.RuneSelf:
-			return nil, false
-		}
-		l.pos++
-	}
-	return nil, false
+	jsonlex.Lexer
 }
 
 // str reads a string value as encoding/json would: escapes resolved, valid
 // UTF-8 kept. It gives up on invalid UTF-8 and on surrogate escapes (which
 // encoding/json repairs in ways not worth repeating here).
 func (l *lexer) str() (string, bool) {
-	if !l.consume('"') {
+	if !l.Consume('"') {
 		return "", false
 	}
-	start := l.pos
+	start := l.Pos
 	ascii := true
-	for l.pos < len(l.data) {
-		c := l.data[l.pos]
+	for l.Pos < len(l.Data) {
+		c := l.Data[l.Pos]
 		switch {
 		case c == '"':
-			s := l.data[start:l.pos]
-			l.pos++
+			s := l.Data[start:l.Pos]
+			l.Pos++
 			if !ascii && !utf8.Valid(s) {
 				return "", false
 			}
@@ -186,21 +148,21 @@ func (l *lexer) str() (string, bool) {
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
-		l.pos++
+		l.Pos++
 	}
 	return "", false
 }
 
 // escapedStr finishes a string whose content began at start and has an
-// escape at l.pos.
+// escape at l.Pos.
 func (l *lexer) escapedStr(start int) (string, bool) {
-	buf := make([]byte, 0, l.pos-start+16)
-	buf = append(buf, l.data[start:l.pos]...)
-	for l.pos < len(l.data) {
-		c := l.data[l.pos]
+	buf := make([]byte, 0, l.Pos-start+16)
+	buf = append(buf, l.Data[start:l.Pos]...)
+	for l.Pos < len(l.Data) {
+		c := l.Data[l.Pos]
 		switch {
 		case c == '"':
-			l.pos++
+			l.Pos++
 			if !utf8.Valid(buf) {
 				return "", false
 			}
@@ -209,14 +171,14 @@ func (l *lexer) escapedStr(start int) (string, bool) {
 			return "", false
 		case c != '\\':
 			buf = append(buf, c)
-			l.pos++
+			l.Pos++
 			continue
 		}
-		if l.pos+1 >= len(l.data) {
+		if l.Pos+1 >= len(l.Data) {
 			return "", false
 		}
-		e := l.data[l.pos+1]
-		l.pos += 2
+		e := l.Data[l.Pos+1]
+		l.Pos += 2
 		switch e {
 		case '"', '\\', '/':
 			buf = append(buf, e)
@@ -231,10 +193,10 @@ func (l *lexer) escapedStr(start int) (string, bool) {
 		case 't':
 			buf = append(buf, '\t')
 		case 'u':
-			if l.pos+4 > len(l.data) {
+			if l.Pos+4 > len(l.Data) {
 				return "", false
 			}
-			v, err := strconv.ParseUint(string(l.data[l.pos:l.pos+4]), 16, 16)
+			v, err := strconv.ParseUint(string(l.Data[l.Pos:l.Pos+4]), 16, 16)
 			if err != nil {
 				return "", false
 			}
@@ -242,7 +204,7 @@ func (l *lexer) escapedStr(start int) (string, bool) {
 				return "", false
 			}
 			buf = utf8.AppendRune(buf, rune(v))
-			l.pos += 4
+			l.Pos += 4
 		default:
 			return "", false
 		}
@@ -253,31 +215,23 @@ func (l *lexer) escapedStr(start int) (string, bool) {
 // integer reads a JSON integer literal (no fraction, no exponent, no
 // leading zeros) and returns its text.
 func (l *lexer) integer() ([]byte, bool) {
-	start := l.pos
-	l.consume('-')
-	digits := l.pos
-	for l.pos < len(l.data) && l.data[l.pos] >= '0' && l.data[l.pos] <= '9' {
-		l.pos++
+	start := l.Pos
+	l.Consume('-')
+	digits := l.Pos
+	for l.Pos < len(l.Data) && l.Data[l.Pos] >= '0' && l.Data[l.Pos] <= '9' {
+		l.Pos++
 	}
-	n := l.pos - digits
-	if n == 0 || n > 1 && l.data[digits] == '0' {
+	n := l.Pos - digits
+	if n == 0 || n > 1 && l.Data[digits] == '0' {
 		return nil, false
 	}
-	if l.pos < len(l.data) {
-		switch l.data[l.pos] {
+	if l.Pos < len(l.Data) {
+		switch l.Data[l.Pos] {
 		case '.', 'e', 'E':
 			return nil, false
 		}
 	}
-	return l.data[start:l.pos], true
-}
-
-func (l *lexer) literal(word string) bool {
-	if len(l.data)-l.pos < len(word) || string(l.data[l.pos:l.pos+len(word)]) != word {
-		return false
-	}
-	l.pos += len(word)
-	return true
+	return l.Data[start:l.Pos], true
 }
 
 // Field decoders, one per Go type used by the records.
@@ -320,9 +274,9 @@ func uintField[T any](name string, p func(*T) *uint64) field[T] {
 func boolField[T any](name string, p func(*T) *bool) field[T] {
 	return field[T]{name, func(l *lexer, r *T) bool {
 		switch {
-		case l.literal("true"):
+		case l.Literal("true"):
 			*p(r) = true
-		case l.literal("false"):
+		case l.Literal("false"):
 			*p(r) = false
 		default:
 			return false
@@ -333,12 +287,12 @@ func boolField[T any](name string, p func(*T) *bool) field[T] {
 
 // parseTime reads a time the way time.Time.UnmarshalJSON does (RFC 3339).
 func (l *lexer) time() (time.Time, bool) {
-	start := l.pos
-	if _, ok := l.rawString(); !ok {
+	start := l.Pos
+	if _, ok := l.RawString(); !ok {
 		return time.Time{}, false
 	}
 	var t time.Time
-	if err := t.UnmarshalJSON(l.data[start:l.pos]); err != nil {
+	if err := t.UnmarshalJSON(l.Data[start:l.Pos]); err != nil {
 		return time.Time{}, false
 	}
 	return t, true
@@ -355,7 +309,7 @@ func timeField[T any](name string, p func(*T) *time.Time) field[T] {
 // timePtrField: null leaves the pointer nil, as encoding/json does.
 func timePtrField[T any](name string, p func(*T) **time.Time) field[T] {
 	return field[T]{name, func(l *lexer, r *T) bool {
-		if l.literal("null") {
+		if l.Literal("null") {
 			*p(r) = nil
 			return true
 		}
@@ -369,40 +323,40 @@ func timePtrField[T any](name string, p func(*T) **time.Time) field[T] {
 // encoding/json leaves it). A key twice: the last wins, as there.
 func headersField[T any](name string, p func(*T) *map[string]string) field[T] {
 	return field[T]{name, func(l *lexer, r *T) bool {
-		if l.literal("null") {
+		if l.Literal("null") {
 			*p(r) = nil
 			return true
 		}
-		if !l.consume('{') {
+		if !l.Consume('{') {
 			return false
 		}
 		m := map[string]string{}
 		*p(r) = m
-		l.space()
-		if l.consume('}') {
+		l.Space()
+		if l.Consume('}') {
 			return true
 		}
 		for {
-			l.space()
+			l.Space()
 			k, ok := l.str()
 			if !ok {
 				return false
 			}
-			l.space()
-			if !l.consume(':') {
+			l.Space()
+			if !l.Consume(':') {
 				return false
 			}
-			l.space()
+			l.Space()
 			v, ok := l.str()
 			if !ok {
 				return false
 			}
 			m[k] = v
-			l.space()
-			if l.consume(',') {
+			l.Space()
+			if l.Consume(',') {
 				continue
 			}
-			return l.consume('}')
+			return l.Consume('}')
 		}
 	}}
 }
