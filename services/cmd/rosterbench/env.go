@@ -15,10 +15,12 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/services/internal/groups"
 	"github.com/rosterhq/roster/services/internal/natsx"
+	"github.com/rosterhq/roster/services/internal/webhook"
 )
 
 // natsEnv is an embedded NATS server with JetStream on a random port and a
@@ -241,4 +243,33 @@ func parseVmRSS(status []byte) (float64, error) {
 		}
 	}
 	return 0, errors.New("rss: no VmRSS line")
+}
+
+// runDispatcher runs the webhook dispatcher in this process (loopback
+// allowlisted: the receivers are local) until the returned stop is called;
+// it returns once roster-webhooks answers.
+func runDispatcher(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, label string) (stop func(), err error) {
+	d, err := webhook.New(ctx, webhook.Config{
+		NC: nc, JS: js, Log: benchLog().With().Str("component", "webhook").Logger(),
+		AllowCIDRs: []string{"127.0.0.0/8"}, Registerer: prometheus.NewRegistry(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(runCtx) }()
+	stop = func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			progress("%s: dispatcher did not stop within 30s", label)
+		}
+	}
+	if err := waitEndpointService(ctx, nc); err != nil {
+		stop()
+		return nil, err
+	}
+	return stop, nil
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rosterhq/roster/services/internal/eventstore"
 	"github.com/rosterhq/roster/services/internal/webhook"
@@ -60,29 +59,11 @@ func runDispatchProbe(ctx context.Context, o dispatchOptions, prof *profiler) (d
 	}
 	defer sink.close()
 
-	cfg := webhook.Config{
-		NC: nc, JS: js, Log: benchLog().With().Str("component", "webhook").Logger(),
-		AllowCIDRs: []string{"127.0.0.0/8"}, // the receivers are on loopback
-		Registerer: prometheus.NewRegistry(),
-	}
-	d, err := webhook.New(ctx, cfg)
+	stopDispatcher, err := runDispatcher(ctx, nc, js, "dispatch")
 	if err != nil {
 		return res, err
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- d.Run(runCtx) }()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			progress("dispatch: dispatcher did not stop within 30s")
-		}
-	}()
-	if err := waitEndpointService(ctx, nc); err != nil {
-		return res, err
-	}
+	defer stopDispatcher()
 	res.Concurrency = 16 // webhook.Config.Concurrency's default, per endpoint
 
 	h := &history{at: time.Now().UTC()}

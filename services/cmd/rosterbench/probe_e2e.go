@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/rosterhq/roster/services/internal/webhook"
 )
 
@@ -54,27 +52,11 @@ func runE2EProbe(ctx context.Context, o e2eOptions, prof *profiler) (e2eResult, 
 		return res, err
 	}
 	defer sink.close()
-	d, err := webhook.New(ctx, webhook.Config{
-		NC: nc, JS: js, Log: benchLog().With().Str("component", "webhook").Logger(),
-		AllowCIDRs: []string{"127.0.0.0/8"}, Registerer: prometheus.NewRegistry(),
-	})
+	stopDispatcher, err := runDispatcher(ctx, nc, js, "e2e")
 	if err != nil {
 		return res, err
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- d.Run(runCtx) }()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			progress("e2e: dispatcher did not stop within 30s")
-		}
-	}()
-	if err := waitEndpointService(ctx, nc); err != nil {
-		return res, err
-	}
+	defer stopDispatcher()
 	pool, err := newConnPool(env.url(), 8)
 	if err != nil {
 		return res, err
