@@ -18,8 +18,11 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
+	"github.com/rosterhq/roster/projections/membership"
+	"github.com/rosterhq/roster/services/internal/groups"
 	"github.com/rosterhq/roster/services/internal/natsx"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
+	"github.com/rosterhq/roster/services/internal/webhook"
 )
 
 // The test binary doubles as rosterd: with ROSTERD_TEST_EXEC=1 it runs main,
@@ -66,7 +69,7 @@ func instances(nc *nats.Conn) int {
 		return 0
 	}
 	defer sub.Unsubscribe()
-	if err := nc.PublishRequest("$SRV.PING.roster-groups", inbox, nil); err != nil {
+	if err := nc.PublishRequest("$SRV.PING."+groups.ServiceName, inbox, nil); err != nil {
 		return 0
 	}
 	n := 0
@@ -196,5 +199,42 @@ func TestDevRefusesTakenPort(t *testing.T) {
 	err = root.Execute()
 	if !errors.Is(err, natsx.ErrPortInUse) || !strings.Contains(err.Error(), l.Addr().String()) {
 		t.Fatalf("want a clear port-in-use error naming %s, have %v", l.Addr(), err)
+	}
+}
+
+// The README's promise: "rosterd all" serves every service on an existing
+// NATS, they show up as micro services (what "nats micro ls" lists), and a
+// command is a plain request/reply (what "nats req" sends). ClickHouse is
+// pointed at a closed port: the audit sink must wait, not take the process
+// down.
+func TestAllServesEveryServiceOverPlainRequests(t *testing.T) {
+	srv := natstest.Start(t)
+	startRosterd(t, "all", "--nats-url", srv.URL(), "--clickhouse-dsn", "clickhouse://127.0.0.1:1/roster")
+	natstest.WaitEndpoints(t, srv.NC, groups.ServiceName, len(groups.CommandNames()))
+	natstest.WaitEndpoints(t, srv.NC, membership.ServiceName, 5)
+	natstest.WaitEndpoints(t, srv.NC, webhook.ServiceName, len(webhook.Verbs)+1)
+
+	reply := func(subject, body string) map[string]any {
+		t.Helper()
+		msg, err := srv.NC.Request(subject, []byte(body), 5*time.Second)
+		if err != nil {
+			t.Fatalf("%s: %v", subject, err)
+		}
+		var r map[string]any
+		if err := json.Unmarshal(msg.Data, &r); err != nil {
+			t.Fatalf("%s: %q: %v", subject, msg.Data, err)
+		}
+		if r["error"] != nil {
+			t.Fatalf("%s: %v", subject, r["error"])
+		}
+		return r
+	}
+	reply("roster.cmd.group.create", `{"group_id":"A","actor":"o","name":"A"}`)
+	if r := reply("roster.cmd.member.invite", `{"group_id":"A","actor":"o","user_ids":["b"]}`); r["version"] != float64(2) {
+		t.Fatalf("invite: %v", r)
+	}
+	r := reply("roster.query.members", `{"group_id":"A","min_version":2}`)
+	if ms, _ := r["members"].([]any); len(ms) != 2 {
+		t.Fatalf("members: %v", r)
 	}
 }
