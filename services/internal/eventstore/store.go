@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -131,17 +132,44 @@ func (s *Store) Append(ctx context.Context, c events.Commit, expectedSeq uint64)
 	msg.Header.Set(HeaderCommand, c.Command)
 	msg.Header.Set(HeaderLastVersion, strconv.FormatUint(c.LastVersion(), 10))
 	msg.Header.Set(HeaderEventCount, strconv.Itoa(len(c.Events)))
-	ack, err := s.js.PublishMsg(ctx, msg,
-		jetstream.WithExpectLastSequencePerSubject(expectedSeq),
-		jetstream.WithMsgID(c.GroupID+":"+c.CommandID),
-	)
-	if err != nil {
-		if IsConflict(err) {
-			return AppendResult{}, fmt.Errorf("append to %s at %d: %w", c.GroupID, expectedSeq, ErrConflict)
+	return s.publish(ctx, msg, c.GroupID+":"+c.CommandID, expectedSeq)
+}
+
+// busyRetries bounds how often publish repeats an append that a replicated
+// stream refused as "wrong last sequence" without naming one (10164).
+const busyRetries = 3
+
+// publish appends msg under the OCC check and the message id. A replicated
+// stream's leader answers 10164 while another message of the subject is
+// still in process, and that includes our own previous append for a short
+// while after its ack: the expected sequence may well be right. Repeating
+// the same message (same id, same expected sequence) a few times settles
+// it either way; a real conflict then shows as 10071 or persists.
+func (s *Store) publish(ctx context.Context, msg *nats.Msg, msgID string, expectedSeq uint64) (AppendResult, error) {
+	group := strings.TrimPrefix(msg.Subject, events.SubjectPrefix)
+	for attempt := 0; ; attempt++ {
+		ack, err := s.js.PublishMsg(ctx, msg,
+			jetstream.WithExpectLastSequencePerSubject(expectedSeq),
+			jetstream.WithMsgID(msgID),
+		)
+		if err == nil {
+			return AppendResult{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
 		}
-		return AppendResult{}, fmt.Errorf("append to %s: %w", c.GroupID, err)
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant && attempt < busyRetries {
+			t := time.NewTimer(time.Duration(250<<attempt) * time.Microsecond)
+			select {
+			case <-t.C:
+				continue
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
+		if IsConflict(err) {
+			return AppendResult{}, fmt.Errorf("append to %s at %d: %w: %w", group, expectedSeq, ErrConflict, err)
+		}
+		return AppendResult{}, fmt.Errorf("append to %s: %w", group, err)
 	}
-	return AppendResult{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
 }
 
 // IsConflict reports whether err is JetStream's wrong-last-sequence error

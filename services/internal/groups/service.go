@@ -54,6 +54,8 @@ type Config struct {
 	Now func() time.Time
 	// Stream configures ROSTER_EVENTS when it has to be created.
 	Stream eventstore.StreamConfig
+	// Reads tunes how groups are read from ROSTER_EVENTS (batch size).
+	Reads eventstore.Config
 	// Snapshots enables the ROSTER_SNAPSHOTS object store (default true
 	// through SnapshotEvery > 0); SnapshotEvery is how many events a group
 	// may grow past its last snapshot before the next is written.
@@ -135,6 +137,9 @@ func (c Config) Validate() error {
 	if err := c.Stream.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Reads.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -142,7 +147,7 @@ func (c Config) Validate() error {
 type Service struct {
 	cfg   Config
 	repo  *repository
-	store *eventstore.Store
+	store EventStore
 	sem   chan struct{}
 	wg    sync.WaitGroup
 }
@@ -162,7 +167,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := eventstore.New(cfg.JS, stream)
+	store, err := eventstore.Open(cfg.JS, stream, cfg.Reads)
+	if err != nil {
+		return nil, err
+	}
 	return &Service{
 		cfg:   cfg,
 		store: store,
