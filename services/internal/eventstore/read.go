@@ -72,13 +72,13 @@ func apiSubject(opts jetstream.JetStreamOptions, subject string) string {
 	return jetstream.DefaultAPIPrefix + subject
 }
 
-// readContext bounds one read request by the store's timeout unless the
-// caller's context ends sooner.
-func (s *Store) readContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= s.cfg.ReadTimeout {
+// readContext bounds one read request by d unless the caller's context
+// ends sooner.
+func readContext(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
 		return ctx, func() {}
 	}
-	return context.WithTimeout(ctx, s.cfg.ReadTimeout)
+	return context.WithTimeout(ctx, d)
 }
 
 // leaderGet asks the stream leader for one message. ok is false when the
@@ -88,7 +88,7 @@ func (s *Store) leaderGet(ctx context.Context, req msgGetRequest) (m rawMsg, ok 
 	if err != nil {
 		return rawMsg{}, false, fmt.Errorf("encode message get: %w", err)
 	}
-	rctx, cancel := s.readContext(ctx)
+	rctx, cancel := readContext(ctx, s.cfg.ReadTimeout)
 	defer cancel()
 	s.stats.leaderGets.Add(1)
 	leaderGets.Inc()
@@ -121,6 +121,11 @@ type batchEnd struct {
 	// Empty is true when the replica has no message of the subject at or
 	// after the requested sequence (it answered 404).
 	Empty bool
+	// Foreign is true when another stream answered: a mirror with
+	// MirrorDirect joins the direct-get group of the stream it mirrors,
+	// and a mirror may be filtered or start late, so it need not hold a
+	// prefix of the group. Its replies are dropped.
+	Foreign bool
 }
 
 // directBatch asks any replica for up to batch messages of subject from
@@ -130,7 +135,7 @@ func (s *Store) directBatch(ctx context.Context, subject string, seq uint64, bat
 	if err != nil {
 		return batchEnd{}, fmt.Errorf("encode direct get: %w", err)
 	}
-	rctx, cancel := s.readContext(ctx)
+	rctx, cancel := readContext(ctx, s.cfg.ReplicaTimeout)
 	defer cancel()
 	inbox := s.nc.NewRespInbox()
 	sub, err := s.nc.SubscribeSync(inbox)
@@ -171,6 +176,9 @@ func (s *Store) directBatch(ctx context.Context, subject string, seq uint64, bat
 				return batchEnd{Empty: true}, nil
 			}
 			return batchEnd{}, fmt.Errorf("direct get: status %s %s", status, msg.Header.Get(hdrDescription))
+		}
+		if msg.Header.Get(jetstream.StreamHeader) != s.stream {
+			return batchEnd{Foreign: true}, nil
 		}
 		n, err := strconv.ParseUint(msg.Header.Get(jetstream.SequenceHeader), 10, 64)
 		if err != nil {

@@ -43,10 +43,13 @@ type Config struct {
 	// for (default 256). Larger batches mean fewer round trips on a cold
 	// load; each reply is buffered by the client until it is folded.
 	BatchSize int
-	// ReadTimeout bounds one read request when the caller's context has no
-	// earlier deadline (default 5s). A direct batch that does not end in
-	// time (its replica stopped) is continued from the leader.
+	// ReadTimeout bounds one request to the stream leader when the
+	// caller's context has no earlier deadline (default 5s).
 	ReadTimeout time.Duration
+	// ReplicaTimeout bounds one direct batch (default 1s): a batch that
+	// has not ended by then (its replica stopped, or is too busy catching
+	// up) is continued from the leader. A healthy batch takes milliseconds.
+	ReplicaTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -56,6 +59,9 @@ func (c *Config) setDefaults() {
 	if c.ReadTimeout == 0 {
 		c.ReadTimeout = 5 * time.Second
 	}
+	if c.ReplicaTimeout == 0 {
+		c.ReplicaTimeout = time.Second
+	}
 }
 
 // Validate reports every problem with c.
@@ -64,8 +70,8 @@ func (c Config) Validate() error {
 	if c.BatchSize < 0 || c.BatchSize > 10_000 {
 		errs = append(errs, fmt.Errorf("batch size %d: must be 1..10000", c.BatchSize))
 	}
-	if c.ReadTimeout < 0 {
-		errs = append(errs, errors.New("read timeout must not be negative"))
+	if c.ReadTimeout < 0 || c.ReplicaTimeout < 0 {
+		errs = append(errs, errors.New("read and replica timeouts must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -293,9 +299,10 @@ read:
 			leaderBudget = s.cfg.BatchSize
 		case err != nil:
 			return seen, fmt.Errorf("load %s after %d: %w", groupID, seen, err)
-		case seen+1 < last.Seq && (end.Empty || end.Pending == 0):
+		case end.Foreign || seen+1 < last.Seq && (end.Empty || end.Pending == 0):
 			// The replica holds no more of this group but the leader
-			// does: the replica is behind. Read on from the leader.
+			// does: the replica is behind (or a mirror answered). Read on
+			// from the leader.
 			s.replicaBehind()
 			leaderBudget = s.cfg.BatchSize
 		}
