@@ -51,7 +51,7 @@ type Case struct {
 }
 
 // DefaultBatch is the batch size cases use unless they test batching.
-const DefaultBatch = 256
+const DefaultBatch = 128
 
 // Cases is the contract, in the order Run runs it.
 var Cases = []Case{
