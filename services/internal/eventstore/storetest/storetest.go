@@ -350,7 +350,7 @@ func testReadAfterWrite(t *testing.T, newStore Factory) {
 	ctx, s := ctxFor(t), newStore(t, DefaultBatch).Store
 	g := groupID("raw")
 	var last uint64
-	for v := uint64(1); v <= 100; v++ {
+	for v := uint64(1); v <= 50; v++ {
 		r, err := s.Append(ctx, Commit(g, fmt.Sprintf("c%d", v), v), last)
 		if err != nil {
 			t.Fatal(err)
@@ -421,12 +421,12 @@ func testLoadsCreateNoConsumer(t *testing.T, newStore Factory) {
 	// Cold loads, catch-ups of every length and loads of absent groups,
 	// from many goroutines, as busy command processes do.
 	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for w := range 16 {
+	errs := make(chan error, 8)
+	for w := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range 20 {
+			for i := range 10 {
 				after := uint64(0)
 				if k := (w + i) % len(seqs); k > 0 {
 					after = seqs[k-1]
@@ -452,6 +452,6 @@ func testLoadsCreateNoConsumer(t *testing.T, newStore Factory) {
 		t.Fatal(err)
 	}
 	if after != before {
-		t.Fatalf("stream consumers went from %d to %d over 640 loads", before, after)
+		t.Fatalf("stream consumers went from %d to %d over 160 loads", before, after)
 	}
 }
