@@ -170,6 +170,7 @@ func (s *Store) publish(ctx context.Context, msg *nats.Msg, msgID string, expect
 				continue
 			case <-ctx.Done():
 				t.Stop()
+				return AppendResult{}, fmt.Errorf("append to %s: %w", group, ctx.Err())
 			}
 		}
 		if IsConflict(err) {
