@@ -68,6 +68,9 @@ type Config struct {
 	CommandIndex int
 	// MaxRequestBytes rejects larger requests as invalid_argument.
 	MaxRequestBytes int
+	// MaxHeaderBytes rejects requests whose headers are larger in total
+	// (default DefaultMaxHeaderBytes) as invalid_argument.
+	MaxHeaderBytes int
 	// MaxInFlight bounds concurrently handled requests per process.
 	MaxInFlight int
 	// RequestTimeout bounds the handling of one request.
@@ -100,6 +103,9 @@ func (c *Config) setDefaults() {
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = 256 << 10
 	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 512
 	}
@@ -131,6 +137,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxInFlight < 1 {
 		errs = append(errs, errors.New("MaxInFlight must be positive"))
+	}
+	if c.MaxHeaderBytes < 0 {
+		errs = append(errs, errors.New("MaxHeaderBytes must not be negative"))
 	}
 	if err := c.Stream.Validate(); err != nil {
 		errs = append(errs, err)
@@ -257,8 +266,13 @@ func (s *Service) handler(name string) micro.HandlerFunc {
 	return func(req micro.Request) {
 		data, reply := req.Data(), req.Reply()
 		corr := ""
+		var refused error
 		if h := req.Headers(); h != nil {
-			corr = nats.Header(h).Get(CorrelationHeader)
+			if n := headerBytes(h); n > s.cfg.MaxHeaderBytes {
+				refused = events.Errorf(events.CodeInvalidArgument, "headers: %d bytes, at most %d", n, s.cfg.MaxHeaderBytes)
+			} else {
+				corr = nats.Header(h).Get(CorrelationHeader)
+			}
 		}
 		s.sem <- struct{}{}
 		s.wg.Add(1)
@@ -266,7 +280,7 @@ func (s *Service) handler(name string) micro.HandlerFunc {
 			defer func() { <-s.sem; s.wg.Done() }()
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 			defer cancel()
-			res := s.Execute(ctx, name, data, corr)
+			res := s.run(ctx, name, data, corr, refused)
 			if reply == "" {
 				return // published without a reply subject: nobody to answer
 			}
@@ -331,7 +345,14 @@ func statusOf(c events.Code) string {
 
 // Execute decides and appends one command given as its request body. It is
 // what the NATS endpoint calls; tests and benchmarks may call it directly.
-func (s *Service) Execute(ctx context.Context, name string, data []byte, correlationID string) (res Result) {
+func (s *Service) Execute(ctx context.Context, name string, data []byte, correlationID string) Result {
+	return s.run(ctx, name, data, correlationID, nil)
+}
+
+// run is Execute for a request the transport may already have refused
+// (refused != nil: its headers were too large), so that a refusal is
+// audited and counted like any other.
+func (s *Service) run(ctx context.Context, name string, data []byte, correlationID string, refused error) (res Result) {
 	start := time.Now()
 	received := s.cfg.Now()
 	sum := sha256.Sum256(data)
@@ -368,6 +389,13 @@ func (s *Service) Execute(ctx context.Context, name string, data []byte, correla
 	}
 	if len(data) > s.cfg.MaxRequestBytes {
 		return Result{Err: events.Errorf(events.CodeInvalidArgument, "payload: %d bytes exceeds the limit of %d", len(data), s.cfg.MaxRequestBytes)}
+	}
+	if refused != nil {
+		return Result{Err: refused}
+	}
+	// Before anything is decided: the id is copied into every event.
+	if err := ValidateCorrelationID(correlationID); err != nil {
+		return Result{Err: err}
 	}
 	p, err := parse(data)
 	// Audit what we could read even of a rejected request.
@@ -425,7 +453,13 @@ func (s *Service) execute(ctx context.Context, name string, p parsed, correlatio
 		if err != nil {
 			return Result{Err: err}
 		}
+		if err := checkCommitSize(commit, s.cfg.NC.MaxPayload()); err != nil {
+			return Result{Err: err}
+		}
 		res, err := s.store.Append(ctx, commit, agg.Seq)
+		if isTooLarge(err) {
+			return Result{Err: errCommitTooLarge(0, s.cfg.NC.MaxPayload())}
+		}
 		if errors.Is(err, eventstore.ErrConflict) {
 			conflicts.Inc()
 			if attempt+1 >= s.cfg.MaxConflictRetries {
