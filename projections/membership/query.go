@@ -103,6 +103,8 @@ type Queries struct {
 	// workers holds a token per query being answered (MaxInFlight),
 	// waiting one per query parked on min_version (MaxWaiting).
 	workers, waiting chan struct{}
+	// waits shares one info watch per generation among waiting queries.
+	waits waitRegistry
 
 	streamOnce sync.Mutex
 	stream     jetstream.Stream
@@ -128,6 +130,7 @@ func (q *Queries) Run(ctx context.Context) error {
 		return fmt.Errorf("watch active generation: %w", err)
 	}
 	defer func() { _ = w.Stop() }()
+	q.waits.setBase(ctx)
 	svc, err := micro.AddService(q.cfg.NC, micro.Config{
 		Name:        ServiceName,
 		Version:     "1.0.0",
@@ -319,35 +322,7 @@ func (q *Queries) groupInfo(ctx context.Context, m *model, groupID string, minVe
 			rerr = eerr
 		}
 	}()
-	wctx, cancel := context.WithTimeout(ctx, q.cfg.MaxWait)
-	defer cancel()
-	w, err := m.kv.Watch(wctx, infoKey(groupID))
-	if err != nil {
-		return info, fmt.Errorf("watch group %s: %w", groupID, err)
-	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case e := <-w.Updates():
-			if e == nil || e.Operation() != jetstream.KeyValuePut {
-				continue
-			}
-			var gi GroupInfo
-			if err := json.Unmarshal(e.Value(), &gi); err != nil {
-				return gi, fmt.Errorf("decode group %s: %w", groupID, err)
-			}
-			info = gi
-			if gi.Version >= minVersion {
-				return gi, nil
-			}
-		case <-wctx.Done():
-			if ctx.Err() != nil {
-				return info, ctx.Err()
-			}
-			return info, events.Errorf(events.CodeTimeout, "group %q did not reach version %d within %s (projection is at version %d)",
-				groupID, minVersion, q.cfg.MaxWait, info.Version)
-		}
-	}
+	return q.waitInfo(ctx, m, groupID, minVersion)
 }
 
 // GroupRequest is the body of roster.query.group.

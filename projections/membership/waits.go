@@ -2,6 +2,9 @@ package membership
 
 import (
 	"context"
+	"errors"
+	"sync"
+	"time"
 
 	"github.com/rosterhq/roster/events"
 )
@@ -81,4 +84,70 @@ func (q *Queries) beginWait(ctx context.Context) (end func() error, err error) {
 			return ctx.Err()
 		}
 	}, nil
+}
+
+// waitRegistry holds each generation's infoWaits.
+type waitRegistry struct {
+	mu   sync.Mutex
+	base context.Context
+	by   map[*model]*infoWaits
+}
+
+// setBase names the context shared watches live in (Run's).
+func (r *waitRegistry) setBase(ctx context.Context) {
+	r.mu.Lock()
+	r.base = ctx
+	r.mu.Unlock()
+}
+
+func (r *waitRegistry) of(m *model) *infoWaits {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.by == nil {
+		r.by = map[*model]*infoWaits{}
+	}
+	w, ok := r.by[m]
+	if !ok {
+		base := r.base
+		if base == nil {
+			base = context.Background()
+		}
+		w = newInfoWaits(base, m)
+		r.by[m] = w
+	}
+	return w
+}
+
+// waitInfo waits, at most MaxWait, for the group's info to reach
+// minVersion, on the generation's shared info watch.
+func (q *Queries) waitInfo(ctx context.Context, m *model, groupID string, minVersion uint64) (GroupInfo, error) {
+	waits := q.waits.of(m)
+	wt, err := waits.register(groupID, minVersion)
+	if err != nil {
+		return GroupInfo{}, err
+	}
+	defer waits.unregister(wt)
+	// Read again now that updates reach the waiter: one that landed since
+	// the caller's read would otherwise be missed.
+	info, _, err := m.info(ctx, groupID)
+	switch {
+	case err == nil && info.Version >= minVersion:
+		return info, nil
+	case err != nil && !errors.Is(err, events.ErrNotFound):
+		return info, err
+	}
+	t := time.NewTimer(q.cfg.MaxWait)
+	defer t.Stop()
+	select {
+	case gi := <-wt.reached:
+		return gi, nil
+	case <-ctx.Done():
+		return info, ctx.Err()
+	case <-t.C:
+		if last, _, err := m.info(ctx, groupID); err == nil {
+			info = last
+		}
+		return info, events.Errorf(events.CodeTimeout, "group %q did not reach version %d within %s (projection is at version %d)",
+			groupID, minVersion, q.cfg.MaxWait, info.Version)
+	}
 }
