@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
@@ -174,4 +175,44 @@ func BenchmarkRecord(b *testing.B) {
 		b.StopTimer()
 		<-ns.JS.PublishAsyncComplete()
 	})
+}
+
+func TestCommandFromCommit(t *testing.T) {
+	at := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	commit := events.Commit{CommandID: "c1", Command: "member.invite", GroupID: "G", Events: []events.Event{
+		{ID: "e1", Type: events.MemberInvited, GroupID: "G", Version: 4, OccurredAt: at, Actor: "o"},
+		{ID: "e2", Type: events.MemberInvited, GroupID: "G", Version: 5, OccurredAt: at, Actor: "o"},
+	}}
+	base := Command{ID: "commit:e1", CommandID: "c1", Subject: "roster.cmd.member.invite", GroupID: "G", Actor: "o",
+		Outcome: OutcomeAccepted, Version: 5, ReceivedAt: at}
+	sum := strings.Repeat("ab", 32)
+	tests := []struct {
+		name   string
+		commit events.Commit
+		hdr    map[string][]string
+		want   Command
+		wantOK bool
+	}{
+		{"no headers: events' time, no digest", commit, nil, base, true},
+		{"reception headers", commit, map[string][]string{
+			HeaderReceivedAt: {"1777888800000001"}, HeaderPayloadSHA256: {sum}, HeaderPayloadSize: {"99"}, HeaderLatency: {"1500"},
+		}, func() Command {
+			c := base
+			c.ReceivedAt, c.PayloadHash, c.PayloadSize, c.LatencyUS = time.UnixMicro(1777888800000001).UTC(), sum, 99, 1500
+			return c
+		}(), true},
+		{"garbled headers count as absent", commit, map[string][]string{
+			HeaderReceivedAt: {"yesterday"}, HeaderPayloadSHA256: {"short"}, HeaderPayloadSize: {"-1"}, HeaderLatency: {"x"},
+		}, base, true},
+		{"no command name: events rows only", func() events.Commit { c := commit; c.Command = ""; return c }(), nil, Command{}, false},
+		{"no events", events.Commit{CommandID: "c1", Command: "group.create", GroupID: "G"}, nil, Command{}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			have, ok := CommandFromCommit(tc.commit, tc.hdr)
+			if ok != tc.wantOK || have != tc.want {
+				t.Errorf("want %v %+v\nhave %v %+v", tc.wantOK, tc.want, ok, have)
+			}
+		})
+	}
 }
