@@ -160,6 +160,25 @@ type Recorder interface {
 	RecordDurable(ctx context.Context, r Record) error
 }
 
+// durableRetry paces StoreDurably: a JetStream leader election or a lost
+// ack is usually over within a second or two.
+var durableRetry = Backoff{Min: 20 * time.Millisecond, Max: 250 * time.Millisecond}
+
+// StoreDurably calls rec.RecordDurable until it succeeds or ctx ends (the
+// caller's bound on how long its reply may wait). The record id is the
+// message id, so a retry after a lost ack never makes a second row.
+func StoreDurably(ctx context.Context, rec Recorder, r Record) error {
+	for attempt := 0; ; attempt++ {
+		err := rec.RecordDurable(ctx, r)
+		if err == nil {
+			return nil
+		}
+		if sleepCtx(ctx, durableRetry.Delay(attempt)) != nil {
+			return err
+		}
+	}
+}
+
 // Nop discards records (tests of one service that do not look at the trail).
 type Nop struct{}
 

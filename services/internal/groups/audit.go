@@ -85,28 +85,15 @@ func (s *Service) settle(ctx context.Context, name string, rc *reception, res Re
 	return res
 }
 
-// storeRecord stores rec in ROSTER_AUDIT, retrying for up to AuditTimeout:
-// a leader election or a lost ack is usually over within it, and the
-// record id (the message id) makes a retry after a lost ack harmless. The
-// wait starts now and is bounded by AuditTimeout alone: it outlives the
-// request's context on purpose, since an uncertain outcome is usually that
-// context expiring mid-append.
+// storeRecord stores rec in ROSTER_AUDIT, retrying for up to AuditTimeout
+// (audit.StoreDurably). The wait starts now and is bounded by AuditTimeout
+// alone: it outlives the request's context on purpose, since an uncertain
+// outcome is usually that context expiring mid-append.
 func (s *Service) storeRecord(ctx context.Context, rec audit.Command) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
 	defer cancel()
-	delay := 20 * time.Millisecond
-	for {
-		err := s.cfg.Audit.RecordDurable(ctx, rec)
-		if err == nil {
-			return nil
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("store %s record %s: %w", rec.Outcome, rec.ID, err)
-		case <-t.C:
-		}
-		delay = min(2*delay, 250*time.Millisecond)
+	if err := audit.StoreDurably(ctx, s.cfg.Audit, rec); err != nil {
+		return fmt.Errorf("store %s record %s: %w", rec.Outcome, rec.ID, err)
 	}
+	return nil
 }
