@@ -425,13 +425,11 @@ func (s *Service) execute(ctx context.Context, name string, p parsed, correlatio
 			return Result{Err: err}
 		}
 		res, err := s.store.Append(ctx, commit, agg.Seq, rc.commitHeaders()...)
-		if err != nil && !errors.Is(err, eventstore.ErrConflict) {
-			// Timeout, lost connection, no responders: JetStream may have
-			// stored the commit all the same.
+		if !errors.Is(err, eventstore.ErrConflict) {
+			// Stored (now, or before: a duplicate), or failed in a way that
+			// does not say it was not (timeout, lost connection): only a
+			// definite conflict leaves the command surely unapplied.
 			rc.maybeStored = true
-		}
-		if err == nil {
-			rc.maybeStored = true // stored now (or, a duplicate, before)
 		}
 		if errors.Is(err, eventstore.ErrConflict) {
 			conflicts.Inc()
