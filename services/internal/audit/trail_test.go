@@ -224,6 +224,14 @@ func TestNonAcceptedOutcomesStoredBeforeReply(t *testing.T) {
 	}
 }
 
+// codeOf is the error code of a result, "" when it succeeded.
+func codeOf(res groups.Result) events.Code {
+	if res.Err == nil {
+		return ""
+	}
+	return events.CodeOf(res.Err)
+}
+
 // outcomes lists rows as "outcome[:code]", sorted.
 func outcomes(cmds []audit.Command) string {
 	var out []string
@@ -417,4 +425,194 @@ func TestUncertainAppendEndsAccepted(t *testing.T) {
 			t.Errorf("accepted row of inv-1: version %d payload %d bytes, want 2 and %d", c.Version, c.PayloadSize, len(invite))
 		}
 	}
+}
+
+// TestFailoverTrailIsExact replays the operator's report on a real 3-node
+// cluster: clients keep sending commands (retrying unavailable with the
+// same command_id, as docs/commands.md tells them) while the ROSTER_EVENTS
+// leader's node stops. Whatever timed out, the trail must hold exactly one
+// accepted row per stored commit, none for a command not stored, never a
+// rejection of a stored command, and a row for every non-accepted reply
+// the clients received.
+func TestFailoverTrailIsExact(t *testing.T) {
+	c := natstest.StartCluster(t, 3)
+	ch := audit.NewTestClickHouse(t)
+	conn := audit.OpenTestClickHouse(t, ch)
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
+	pub, err := audit.NewPublisher(audit.PublisherConfig{JS: c.JS, Log: log, Stream: audit.StreamConfig{Replicas: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, pcancel := context.WithCancel(context.Background())
+	pdone := make(chan struct{})
+	go func() { _ = pub.Run(pctx); close(pdone) }()
+	t.Cleanup(func() { pcancel(); <-pdone })
+	ctx := context.Background()
+	natstest.Eventually(t, 20*time.Second, func() error { // until every peer has joined
+		_, err := audit.Provision(ctx, c.JS, audit.StreamConfig{Replicas: 3})
+		return err
+	})
+	svc, err := groups.New(ctx, groups.Config{NC: c.NC, JS: c.JS, Log: log, Audit: pub,
+		Stream: eventstore.StreamConfig{Replicas: 3}, SnapshotEvery: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const workers, perWorker = 4, 25
+	type reply struct {
+		commandID string
+		code      events.Code // "" when accepted
+		duplicate bool
+	}
+	var (
+		mu      sync.Mutex
+		replies []reply
+		wg      sync.WaitGroup
+		started sync.WaitGroup
+	)
+	started.Add(workers)
+	for w := range workers {
+		group := fmt.Sprintf("W%d", w)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := svc.Execute(ctx, "group.create", []byte(`{"group_id":"`+group+`","actor":"o","name":"w","command_id":"create"}`), "")
+			mu.Lock()
+			replies = append(replies, reply{commandID: "create", code: codeOf(res), duplicate: res.Duplicate})
+			mu.Unlock()
+			for i := range perWorker {
+				if i == 5 {
+					started.Done()
+				}
+				body := fmt.Sprintf(`{"group_id":%q,"actor":"o","user_ids":["u%d"],"command_id":"c%d"}`, group, i, i)
+				for attempt := 0; attempt < 200; attempt++ {
+					actx, cancel := context.WithTimeout(ctx, 400*time.Millisecond)
+					res := svc.Execute(actx, "member.invite", []byte(body), "")
+					cancel()
+					mu.Lock()
+					replies = append(replies, reply{commandID: group + "/" + fmt.Sprintf("c%d", i), code: codeOf(res), duplicate: res.Duplicate})
+					mu.Unlock()
+					if codeOf(res) != events.CodeUnavailable {
+						break
+					}
+					// The client's own retry pause (not a test wait).
+					<-time.After(20 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	started.Wait()
+	leader := c.StreamLeader(t, events.StreamName, 10*time.Second)
+	c.Stop(leader)
+	wg.Wait()
+	c.Restart(t, leader)
+
+	// The truth: the commits in ROSTER_EVENTS.
+	stored := map[string]bool{}
+	s, err := c.JS.Stream(ctx, events.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm, err := eventstore.DecodeCommit(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := cm.GroupID + "/" + cm.CommandID
+		if cm.CommandID == "create" {
+			key = "create/" + cm.GroupID
+		}
+		if stored[key] {
+			t.Fatalf("commit %s stored twice", key)
+		}
+		stored[key] = true
+	}
+	if len(stored) != workers*(perWorker+1) {
+		t.Fatalf("want every command stored in the end (clients retried until answered), have %d of %d", len(stored), workers*(perWorker+1))
+	}
+
+	audit.StartSink(t, c.JS, audit.SinkConfig{ClickHouse: ch, Stream: audit.StreamConfig{Replicas: 3}})
+	var nonAccepted int
+	tally := map[string]int{}
+	for _, r := range replies {
+		switch {
+		case r.code == "" && !r.duplicate:
+			tally["accepted"]++
+		case r.code == "":
+			tally["duplicate"]++
+			nonAccepted++
+		default:
+			tally[string(r.code)]++
+			nonAccepted++
+		}
+	}
+	t.Logf("replies: %v", tally)
+	rd := audit.Reader{Conn: conn, DB: ch.Database}
+	var rows []audit.Command
+	natstest.Eventually(t, 30*time.Second, func() error {
+		rows = rows[:0]
+		for w := range workers {
+			cmds, err := rd.Commands(ctx, audit.Filter{GroupID: fmt.Sprintf("W%d", w), Limit: 10000})
+			if err != nil {
+				return err
+			}
+			rows = append(rows, cmds...)
+		}
+		accepted := 0
+		for _, r := range rows {
+			if r.Outcome == audit.OutcomeAccepted {
+				accepted++
+			}
+		}
+		if accepted != len(stored) || len(rows) < len(stored)+nonAccepted {
+			return fmt.Errorf("%d accepted rows of %d commits, %d rows for %d non-accepted replies", accepted, len(stored), len(rows)-accepted, nonAccepted)
+		}
+		return nil
+	})
+	keyOf := func(r audit.Command) string {
+		if r.CommandID == "create" {
+			return "create/" + r.GroupID
+		}
+		return r.GroupID + "/" + r.CommandID
+	}
+	// The accepted row carries its reception's time (the commit's
+	// Roster-Received-At); a row of the same reception recorded by
+	// roster-groups has the same time and must not be a rejection. Later
+	// receptions of a stored command may be rejected (e.g. a load that
+	// failed before any append): they changed nothing.
+	acceptedAt := map[string]time.Time{}
+	byOutcome := map[string]int{}
+	for _, r := range rows {
+		byOutcome[r.Outcome+":"+r.ErrorCode]++
+		if r.Outcome != audit.OutcomeAccepted {
+			continue
+		}
+		key := keyOf(r)
+		if _, twice := acceptedAt[key]; twice {
+			t.Errorf("%s: two accepted rows", key)
+		}
+		acceptedAt[key] = r.ReceivedAt
+		if !stored[key] {
+			t.Errorf("accepted row for %s, which is not stored", key)
+		}
+	}
+	for key := range stored {
+		if _, ok := acceptedAt[key]; !ok {
+			t.Errorf("%s is stored but has no accepted row", key)
+		}
+	}
+	for _, r := range rows {
+		if at, ok := acceptedAt[keyOf(r)]; ok && r.Outcome != audit.OutcomeAccepted && r.ReceivedAt.Equal(at) && r.Outcome != audit.OutcomeUncertain {
+			t.Errorf("%s: the reception that stored it is recorded %s %s", keyOf(r), r.Outcome, r.ErrorCode)
+		}
+	}
+	t.Logf("rows: %v", byOutcome)
 }
