@@ -87,7 +87,8 @@ func checkCommitSize(c events.Commit, maxPayload int64) error {
 	if err != nil {
 		return nil // the append reports it
 	}
-	// The headers the event store adds are well under commitOverhead.
+	// The headers the event store adds (Roster-* and the audit headers,
+	// about 300 bytes) are well under commitOverhead/2.
 	if size := int64(len(b)) + commitOverhead/2; size > maxPayload {
 		return errCommitTooLarge(size, maxPayload)
 	}
