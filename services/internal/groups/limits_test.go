@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/services/internal/groups"
 	"github.com/rosterhq/roster/services/internal/natsx"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
@@ -143,4 +144,35 @@ func TestCommitTooLargeIsInvalidArgument(t *testing.T) {
 	if r.Version != 21 {
 		t.Fatalf("version after the refused and the accepted invite: want 21, have %d", r.Version)
 	}
+}
+
+// TestCommitOverStreamMaxMsgSizeIsInvalidArgument: an operator may lower
+// ROSTER_EVENTS' max message size below the connection's max payload; a
+// commit the stream refuses for size is invalid_argument too, and the
+// group is unchanged.
+func TestCommitOverStreamMaxMsgSizeIsInvalidArgument(t *testing.T) {
+	srv := natstest.Start(t)
+	startService(t, srv, nil)
+	nc := srv.NC
+	mustOK(t, send(t, nc, "roster.cmd.group.create", map[string]any{"group_id": "S", "actor": "o", "name": "S"}))
+	ctx := context.Background()
+	st, err := srv.JS.Stream(ctx, events.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := st.CachedInfo().Config
+	cfg.MaxMsgSize = 16 << 10
+	if _, err := srv.JS.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	// About 60 KB of commit: under the connection's 1 MiB, over the stream's 16 KiB.
+	r := send(t, nc, "roster.cmd.member.invite", map[string]any{"group_id": "S", "actor": "o", "user_ids": users(150)})
+	wantCode(t, r, "invalid_argument")
+	if !strings.Contains(r.Error.Message, "too large") {
+		t.Fatalf("message %q does not say too large", r.Error.Message)
+	}
+	if commits := streamCommits(t, srv, "S"); len(commits) != 1 {
+		t.Fatalf("%d commits, want only the create", len(commits))
+	}
+	mustOK(t, send(t, nc, "roster.cmd.member.invite", map[string]any{"group_id": "S", "actor": "o", "user_ids": users(3)}))
 }
