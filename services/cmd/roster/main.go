@@ -43,6 +43,10 @@ type globals struct {
 	timeout time.Duration
 	out     io.Writer
 
+	// natsUser, natsPasswordFile: flags; natsPassword: only from the
+	// environment.
+	natsUser, natsPasswordFile, natsPassword string
+
 	nc *nats.Conn
 }
 
@@ -69,6 +73,11 @@ func newRoot(out io.Writer) *cobra.Command {
 	f := root.PersistentFlags()
 	f.StringVar(&g.natsURL, "nats-url", def, "NATS server URL ($ROSTER_NATS_URL)")
 	f.StringVar(&g.creds, "nats-creds", os.Getenv("ROSTER_NATS_CREDS"), "NATS credentials file")
+	f.StringVar(&g.natsUser, "nats-user", os.Getenv("ROSTER_NATS_USER"), "NATS user ($ROSTER_NATS_USER); the password from --nats-password-file or $ROSTER_NATS_PASSWORD")
+	f.StringVar(&g.natsPasswordFile, "nats-password-file", os.Getenv("ROSTER_NATS_PASSWORD_FILE"), "file holding the NATS password or token ($ROSTER_NATS_PASSWORD_FILE)")
+	// The password itself is never a flag: argv is visible to every
+	// user of the machine.
+	g.natsPassword = os.Getenv("ROSTER_NATS_PASSWORD")
 	f.BoolVar(&g.json, "json", false, "print JSON instead of readable output")
 	f.DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to wait for a reply")
 	for _, ext := range cliExtensions {
@@ -82,7 +91,8 @@ func (g *globals) conn() (*nats.Conn, error) {
 	if g.nc != nil {
 		return g.nc, nil
 	}
-	nc, err := natsx.Connect(natsx.ClientConfig{URL: g.natsURL, Name: "roster-cli", Creds: g.creds})
+	nc, err := natsx.Connect(natsx.ClientConfig{URL: g.natsURL, Name: "roster-cli", Creds: g.creds,
+		User: g.natsUser, Password: g.natsPassword, PasswordFile: g.natsPasswordFile})
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,10 @@ type options struct {
 	// webhookHealth is when the dispatcher pauses an endpoint by itself
 	// (zero: its default). Not a flag: "dev --demo" lowers it.
 	webhookHealth delivery.HealthPolicy
+
+	// natsUser and natsPasswordFile are flags; the password itself comes
+	// only from $ROSTER_NATS_PASSWORD or the file, never from argv.
+	natsUser, natsPasswordFile, natsPassword string
 }
 
 func envOr(key, def string) string {
@@ -62,6 +66,9 @@ func (o *options) bind(cmd *cobra.Command) {
 	f.StringVar(&o.metricsAddr, "metrics-addr", envOr("ROSTER_METRICS_ADDR", ""), "serve Prometheus /metrics and /healthz on this address (empty: off)")
 	f.IntVar(&o.replicas, "replicas", 1, "replicas for Roster's streams and buckets (3 in a cluster)")
 	f.StringSliceVar(&o.webhookAllow, "webhook-allow-cidr", nil, "CIDRs webhooks may target although private/loopback (operator allowlist)")
+	f.StringVar(&o.natsUser, "nats-user", envOr("ROSTER_NATS_USER", ""), "NATS user ($ROSTER_NATS_USER); the password from --nats-password-file or $ROSTER_NATS_PASSWORD")
+	f.StringVar(&o.natsPasswordFile, "nats-password-file", envOr("ROSTER_NATS_PASSWORD_FILE", ""), "file holding the NATS password or token ($ROSTER_NATS_PASSWORD_FILE)")
+	o.natsPassword = os.Getenv("ROSTER_NATS_PASSWORD")
 }
 
 func (o *options) logger(service string) (zerolog.Logger, error) {
@@ -84,6 +91,7 @@ func (o *options) logger(service string) (zerolog.Logger, error) {
 func (o *options) clientConfig(name string) natsx.ClientConfig {
 	return natsx.ClientConfig{
 		URL: o.natsURL, Name: name, Creds: o.natsCreds, NKey: o.natsNKey,
+		User: o.natsUser, Password: o.natsPassword, PasswordFile: o.natsPasswordFile,
 		TLSCA: o.natsTLSCA, TLSCert: o.natsTLSCert, TLSKey: o.natsTLSKey,
 	}
 }

@@ -125,16 +125,29 @@ type AppendResult struct {
 	Duplicate bool
 }
 
+// AppendOption adds to the commit message Append publishes.
+type AppendOption func(*nats.Msg)
+
+// WithHeader sets an extra header on the commit message (the command
+// service passes what the audit trail needs about the reception). The
+// store's own headers and JetStream's are set after it and win.
+func WithHeader(key, value string) AppendOption {
+	return func(m *nats.Msg) { m.Header.Set(key, value) }
+}
+
 // Append stores c on its group's subject if the subject's last sequence is
 // still expectedSeq (0: the group has no commit yet). It returns ErrConflict
 // when it is not, whichever of JetStream's two codes reports it.
-func (s *Store) Append(ctx context.Context, c events.Commit, expectedSeq uint64) (AppendResult, error) {
+func (s *Store) Append(ctx context.Context, c events.Commit, expectedSeq uint64, opts ...AppendOption) (AppendResult, error) {
 	body, err := json.Marshal(c)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("encode commit: %w", err)
 	}
 	msg := nats.NewMsg(events.Subject(c.GroupID))
 	msg.Data = body
+	for _, o := range opts {
+		o(msg)
+	}
 	msg.Header.Set(HeaderCommandID, c.CommandID)
 	msg.Header.Set(HeaderCommand, c.Command)
 	msg.Header.Set(HeaderLastVersion, strconv.FormatUint(c.LastVersion(), 10))

@@ -32,7 +32,7 @@ const snapshotFormat = 1
 type EventStore interface {
 	// Append stores c if its group's last commit is still at expectedSeq
 	// (0: none); eventstore.ErrConflict otherwise.
-	Append(ctx context.Context, c events.Commit, expectedSeq uint64) (eventstore.AppendResult, error)
+	Append(ctx context.Context, c events.Commit, expectedSeq uint64, opts ...eventstore.AppendOption) (eventstore.AppendResult, error)
 	// Load calls fn with each commit of the group after afterSeq, in order,
 	// and returns the sequence of the last one.
 	Load(ctx context.Context, groupID string, afterSeq uint64, fn func(eventstore.Stored) error) (uint64, error)

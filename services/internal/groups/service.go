@@ -70,10 +70,19 @@ type Config struct {
 	CommandIndex int
 	// MaxRequestBytes rejects larger requests as invalid_argument.
 	MaxRequestBytes int
+	// MaxHeaderBytes rejects requests whose headers are larger in total
+	// (default DefaultMaxHeaderBytes) as invalid_argument.
+	MaxHeaderBytes int
 	// MaxInFlight bounds concurrently handled requests per process.
 	MaxInFlight int
 	// RequestTimeout bounds the handling of one request.
 	RequestTimeout time.Duration
+	// AuditTimeout bounds how long a reply that is not an acceptance
+	// (rejected, duplicate, uncertain) waits for its audit record to be
+	// stored in ROSTER_AUDIT (default 2s). It starts when the outcome is
+	// known, not with the request: an uncertain outcome is most often the
+	// request's own deadline passing during an append.
+	AuditTimeout time.Duration
 	// QueueGroup lets several processes share the load (default the
 	// service name).
 	QueueGroup string
@@ -102,11 +111,17 @@ func (c *Config) setDefaults() {
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = 256 << 10
 	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 512
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 10 * time.Second
+	}
+	if c.AuditTimeout == 0 {
+		c.AuditTimeout = 2 * time.Second
 	}
 	if c.QueueGroup == "" {
 		c.QueueGroup = ServiceName
@@ -133,6 +148,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxInFlight < 1 {
 		errs = append(errs, errors.New("MaxInFlight must be positive"))
+	}
+	if c.MaxHeaderBytes < 0 {
+		errs = append(errs, errors.New("MaxHeaderBytes must not be negative"))
+	}
+	if c.RequestTimeout <= 0 || c.AuditTimeout <= 0 {
+		errs = append(errs, errors.New("RequestTimeout and AuditTimeout must be positive"))
 	}
 	if err := c.Stream.Validate(); err != nil {
 		errs = append(errs, err)
@@ -265,8 +286,13 @@ func (s *Service) handler(name string) micro.HandlerFunc {
 	return func(req micro.Request) {
 		data, reply := req.Data(), req.Reply()
 		corr := ""
+		var refused error
 		if h := req.Headers(); h != nil {
-			corr = nats.Header(h).Get(CorrelationHeader)
+			if n := headerBytes(h); n > s.cfg.MaxHeaderBytes {
+				refused = events.Errorf(events.CodeInvalidArgument, "headers: %d bytes, at most %d", n, s.cfg.MaxHeaderBytes)
+			} else {
+				corr = nats.Header(h).Get(CorrelationHeader)
+			}
 		}
 		s.sem <- struct{}{}
 		s.wg.Add(1)
@@ -274,7 +300,7 @@ func (s *Service) handler(name string) micro.HandlerFunc {
 			defer func() { <-s.sem; s.wg.Done() }()
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 			defer cancel()
-			res := s.Execute(ctx, name, data, corr)
+			res := s.run(ctx, name, data, corr, refused)
 			if reply == "" {
 				return // published without a reply subject: nobody to answer
 			}
@@ -339,37 +365,33 @@ func statusOf(c events.Code) string {
 
 // Execute decides and appends one command given as its request body. It is
 // what the NATS endpoint calls; tests and benchmarks may call it directly.
-func (s *Service) Execute(ctx context.Context, name string, data []byte, correlationID string) (res Result) {
-	start := time.Now()
-	received := s.cfg.Now()
-	sum := sha256.Sum256(data)
-	rec := audit.Command{
-		ID: uuid.NewString(), Subject: SubjectPrefix + name, ReceivedAt: received.UTC(),
-		PayloadHash: hex.EncodeToString(sum[:]), PayloadSize: len(data),
-	}
-	defer func() {
-		rec.LatencyUS = time.Since(start).Microseconds()
-		switch {
-		case res.Err != nil:
-			rec.Outcome, rec.ErrorCode = "rejected", string(events.CodeOf(res.Err))
-			var de *events.Error
-			if errors.As(res.Err, &de) {
-				rec.ErrorMsg = de.Message
-			} else {
-				rec.ErrorMsg = res.Err.Error()
-			}
-		case res.Duplicate:
-			rec.Outcome, rec.Version = "duplicate", res.Reply.Version
-		default:
-			rec.Outcome, rec.Version = "accepted", res.Reply.Version
-		}
-		if res.Reply != nil {
-			rec.CommandID = res.Reply.CommandID
-		}
-		observe(name, rec.Outcome, rec.ErrorCode, time.Since(start))
-		s.cfg.Audit.Record(rec)
-	}()
+//
+// The result is what the caller may be told: an acceptance once the commit
+// is stored (its audit row comes from the commit, see settle), any other
+// outcome only once its audit record is stored.
+func (s *Service) Execute(ctx context.Context, name string, data []byte, correlationID string) Result {
+	return s.run(ctx, name, data, correlationID, nil)
+}
 
+// run is Execute for a request the transport may already have refused
+// (refused != nil: its headers were too large), so that a refusal is
+// audited and counted like any other.
+func (s *Service) run(ctx context.Context, name string, data []byte, correlationID string, refused error) Result {
+	sum := sha256.Sum256(data)
+	rc := &reception{
+		start: time.Now(),
+		rec: audit.Command{
+			ID: uuid.NewString(), Subject: SubjectPrefix + name, ReceivedAt: s.cfg.Now().UTC(),
+			PayloadHash: hex.EncodeToString(sum[:]), PayloadSize: len(data),
+		},
+	}
+	if refused != nil {
+		return s.settle(ctx, name, rc, Result{Err: refused})
+	}
+	return s.settle(ctx, name, rc, s.decide(ctx, name, data, correlationID, rc))
+}
+
+func (s *Service) decide(ctx context.Context, name string, data []byte, correlationID string, rc *reception) Result {
 	parse, ok := parsers[name]
 	if !ok {
 		return Result{Err: events.Errorf(events.CodeInvalidArgument, "unknown command %q", name)}
@@ -377,23 +399,28 @@ func (s *Service) Execute(ctx context.Context, name string, data []byte, correla
 	if len(data) > s.cfg.MaxRequestBytes {
 		return Result{Err: events.Errorf(events.CodeInvalidArgument, "payload: %d bytes exceeds the limit of %d", len(data), s.cfg.MaxRequestBytes)}
 	}
+	// Before anything is decided: the id is copied into every event.
+	if err := ValidateCorrelationID(correlationID); err != nil {
+		return Result{Err: err}
+	}
 	p, err := parse(data)
 	// Audit what we could read even of a rejected request.
-	rec.GroupID, rec.Actor, rec.CommandID = p.GroupID, p.Actor, p.CommandID
+	rc.rec.GroupID, rc.rec.Actor, rc.rec.CommandID = p.GroupID, p.Actor, p.CommandID
 	if err != nil {
 		return Result{Err: err}
 	}
 	if p.CommandID == "" {
 		// No idempotency asked for; the id still names the commit.
 		p.CommandID, p.generated = uuid.NewString(), true
+		rc.rec.CommandID = p.CommandID
 	}
 	if correlationID == "" {
 		correlationID = p.CommandID
 	}
-	return s.execute(ctx, name, p, correlationID)
+	return s.execute(ctx, name, p, correlationID, rc)
 }
 
-func (s *Service) execute(ctx context.Context, name string, p parsed, correlationID string) Result {
+func (s *Service) execute(ctx context.Context, name string, p parsed, correlationID string, rc *reception) Result {
 	unlock := s.repo.lock(p.GroupID)
 	defer unlock()
 	agg, hot, err := s.repo.get(ctx, p.GroupID)
@@ -433,7 +460,21 @@ func (s *Service) execute(ctx context.Context, name string, p parsed, correlatio
 		if err != nil {
 			return Result{Err: err}
 		}
-		res, err := s.store.Append(ctx, commit, agg.Seq)
+		if err := checkCommitSize(commit, s.cfg.NC.MaxPayload()); err != nil {
+			return Result{Err: err}
+		}
+		res, err := s.store.Append(ctx, commit, agg.Seq, rc.commitHeaders()...)
+		if isTooLarge(err) {
+			// Refused before it was stored (by the client, or by the
+			// stream): surely unapplied, and it never will fit.
+			return Result{Err: errCommitTooLarge(0, s.cfg.NC.MaxPayload())}
+		}
+		if !errors.Is(err, eventstore.ErrConflict) {
+			// Stored (now, or before: a duplicate), or failed in a way that
+			// does not say it was not (timeout, lost connection): only a
+			// definite conflict leaves the command surely unapplied.
+			rc.maybeStored = true
+		}
 		if errors.Is(err, eventstore.ErrConflict) {
 			conflicts.Inc()
 			if attempt+1 >= s.cfg.MaxConflictRetries {

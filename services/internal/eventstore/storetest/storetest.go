@@ -25,7 +25,7 @@ import (
 // Store is the port under test: what the command side uses
 // (groups.EventStore) and LastSeq.
 type Store interface {
-	Append(ctx context.Context, c events.Commit, expectedSeq uint64) (eventstore.AppendResult, error)
+	Append(ctx context.Context, c events.Commit, expectedSeq uint64, opts ...eventstore.AppendOption) (eventstore.AppendResult, error)
 	Load(ctx context.Context, groupID string, afterSeq uint64, fn func(eventstore.Stored) error) (uint64, error)
 	Get(ctx context.Context, seq uint64) (eventstore.Stored, error)
 	LastSeq(ctx context.Context, groupID string) (uint64, error)
