@@ -76,6 +76,9 @@ type Config struct {
 	// service name).
 	QueueGroup string
 	Version    string
+	// Callers binds actors to the callers NATS attests (docs/adr/0053);
+	// nil trusts every caller (the dev stack and in-process callers).
+	Callers *Callers
 }
 
 func (c *Config) setDefaults() {
@@ -256,9 +259,10 @@ func CommandNames() []string {
 func (s *Service) handler(name string) micro.HandlerFunc {
 	return func(req micro.Request) {
 		data, reply := req.Data(), req.Reply()
-		corr := ""
+		corr, info := "", ""
 		if h := req.Headers(); h != nil {
 			corr = nats.Header(h).Get(CorrelationHeader)
+			info = nats.Header(h).Get(RequestInfoHeader)
 		}
 		s.sem <- struct{}{}
 		s.wg.Add(1)
@@ -266,6 +270,7 @@ func (s *Service) handler(name string) micro.HandlerFunc {
 			defer func() { <-s.sem; s.wg.Done() }()
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 			defer cancel()
+			ctx = withCaller(ctx, info)
 			res := s.Execute(ctx, name, data, corr)
 			if reply == "" {
 				return // published without a reply subject: nobody to answer
@@ -373,6 +378,11 @@ func (s *Service) Execute(ctx context.Context, name string, data []byte, correla
 	// Audit what we could read even of a rejected request.
 	rec.GroupID, rec.Actor, rec.CommandID = p.GroupID, p.Actor, p.CommandID
 	if err != nil {
+		return Result{Err: err}
+	}
+	// The audit row keeps the claimed actor; a refusal's message names
+	// the attested caller too.
+	if err := s.cfg.Callers.admit(ctx, p.Actor); err != nil {
 		return Result{Err: err}
 	}
 	if p.CommandID == "" {
