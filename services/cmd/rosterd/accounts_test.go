@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/projections/membership"
 	"github.com/rosterhq/roster/services/internal/audit"
@@ -166,6 +167,21 @@ func TestShippedDeployConfig(t *testing.T) {
 	mustOK(t, alice, "roster.cmd.group.create", map[string]any{"group_id": "GB", "actor": "alice", "name": "B"})
 	mustOK(t, alice, "roster.cmd.member.invite", map[string]any{"group_id": "GB", "actor": "alice", "user_ids": []string{"bob"}})
 
+	// "roster projection rebuild" runs as admin; the projector and the
+	// query service follow the new generation with their own grants.
+	res, err := membership.Rebuild(ctx, membership.RebuildConfig{JS: admin, Log: zerolog.Nop(), Store: membership.StoreConfig{Replicas: 1}, DropOld: true})
+	if err != nil || res.To.Number != 2 {
+		t.Fatalf("rebuild: %+v %v", res, err)
+	}
+	mustOK(t, appA, "roster.cmd.member.invite", map[string]any{"group_id": "GA", "actor": "owner-a", "user_ids": []string{"u2"}})
+	natstest.Eventually(t, 15*time.Second, func() error {
+		data, we := callJSON(t, appA, membership.SubjectMembers, map[string]any{"group_id": "GA", "min_version": 3})
+		if we.Error.Code != "" || !strings.Contains(string(data), `"u2"`) {
+			return fmt.Errorf("members of GA after the rebuild: %s", data)
+		}
+		return nil
+	})
+
 	// The audit sink consumed both of its streams with its grant.
 	natstest.Eventually(t, 30*time.Second, func() error {
 		for _, c := range []struct{ stream, name string }{{audit.StreamName, "roster-auditsink"}, {"ROSTER_EVENTS", "roster-auditsink-events"}} {
@@ -231,13 +247,23 @@ func TestShippedDeployConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		alice.refused(t, "subscription", "_INBOX_bob.>")
+		// Inside ROSTER a service reads only its own inbox.
+		q := d.service(t, "query")
+		for _, subj := range []string{"_INBOX.>", inboxPrefix("dispatcher") + ".>", "roster.webhook.>", ">"} {
+			if _, err := q.SubscribeSync(subj); err != nil {
+				t.Fatal(err)
+			}
+			q.refused(t, "subscription", subj)
+		}
+		// Applications cannot reach webhook management at all.
+		appA.mustRefuseRequest(t, "roster.webhook.endpoint.list", []byte(`{}`))
 		// Nor can an application answer (or cancel) a delivery job.
 		appA.mustRefuseRequest(t, "$JS.ACK.ROSTER_WEBHOOK_DELIVERIES.wh_ep_test.1.1.1.1.1.0", []byte("+TERM"))
 	})
 
 	t.Run("3 operators only through roster-webhooks", func(t *testing.T) {
 		op.mustRefuseRequest(t, "$JS.API.CONSUMER.CREATE.KV_ROSTER_WEBHOOK_ENDPOINTS.sniff", []byte(`{"stream_name":"KV_ROSTER_WEBHOOK_ENDPOINTS","config":{"name":"sniff"}}`))
-		op.mustRefuseRequest(t, "$JS.API.CONSUMER.DELETE.ROSTER_EVENTS."+membership.DurableName(1), nil)
+		op.mustRefuseRequest(t, "$JS.API.CONSUMER.DELETE.ROSTER_EVENTS."+membership.DurableName(2), nil)
 		if err := op.Publish(webhook.DeliverySubject("ep_test", "GA"), []byte(`{"forged":true}`)); err != nil {
 			t.Fatal(err)
 		}
@@ -245,7 +271,7 @@ func TestShippedDeployConfig(t *testing.T) {
 		if _, err := admin.Consumer(ctx, "KV_"+endpoint.Bucket, "sniff"); err == nil {
 			t.Fatal("the operator created a consumer on the endpoints bucket")
 		}
-		if _, err := admin.Consumer(ctx, "ROSTER_EVENTS", membership.DurableName(1)); err != nil {
+		if _, err := admin.Consumer(ctx, "ROSTER_EVENTS", membership.DurableName(2)); err != nil {
 			t.Fatalf("projector's consumer: %v", err)
 		}
 	})
@@ -266,8 +292,8 @@ func TestShippedDeployConfig(t *testing.T) {
 			t.Fatalf("streams %v: %v", streams, names.Err())
 		}
 		readers := map[string][]string{
-			"projector": {"ROSTER_EVENTS", "KV_ROSTER_PROJECTION", "KV_" + membership.BucketName(1)},
-			"query":     {"ROSTER_EVENTS", "KV_ROSTER_PROJECTION", "KV_" + membership.BucketName(1)},
+			"projector": {"ROSTER_EVENTS", "KV_ROSTER_PROJECTION", "KV_" + membership.BucketName(2)},
+			"query":     {"ROSTER_EVENTS", "KV_ROSTER_PROJECTION", "KV_" + membership.BucketName(2)},
 			"groups":    {"ROSTER_EVENTS", "OBJ_ROSTER_SNAPSHOTS", "ROSTER_AUDIT"},
 			"auditsink": {"ROSTER_EVENTS", "ROSTER_AUDIT"},
 		}
