@@ -163,6 +163,26 @@ func TestShippedDeployConfig(t *testing.T) {
 	if want := delivery.Sign(hdr.Get(delivery.HeaderID), time.Unix(ts, 0), body, [][]byte{key}); hdr.Get(delivery.HeaderSignature) != want {
 		t.Fatalf("signature %q, want %q", hdr.Get(delivery.HeaderSignature), want)
 	}
+	// History reads ROSTER_EVENTS through the query service's consumer.
+	if data := mustOK(t, appA, membership.SubjectChanges, map[string]any{"group_id": "GA"}); !strings.Contains(string(data), "member.invited") {
+		t.Fatalf("changes of GA: %s", data)
+	}
+	// The command service's snapshot store works with its grant (the
+	// service writes and reads snapshots only past thousands of events).
+	gjs, err := jetstream.New(d.service(t, "groups").Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snaps, err := gjs.ObjectStore(ctx, "ROSTER_SNAPSHOTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := snaps.PutBytes(ctx, "accounts-test-probe", []byte("snapshot")); err != nil {
+		t.Fatalf("put snapshot: %v", err)
+	}
+	if b, err := snaps.GetBytes(ctx, "accounts-test-probe"); err != nil || string(b) != "snapshot" {
+		t.Fatalf("get snapshot: %q %v", b, err)
+	}
 	// A bound user acts as itself.
 	mustOK(t, alice, "roster.cmd.group.create", map[string]any{"group_id": "GB", "actor": "alice", "name": "B"})
 	mustOK(t, alice, "roster.cmd.member.invite", map[string]any{"group_id": "GB", "actor": "alice", "user_ids": []string{"bob"}})
