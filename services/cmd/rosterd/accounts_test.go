@@ -202,6 +202,22 @@ func TestShippedDeployConfig(t *testing.T) {
 		return nil
 	})
 
+	// "roster status" works with the monitor's read-only grant.
+	mjs, err := jetstream.New(d.service(t, "monitor").Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	natstest.Eventually(t, 10*time.Second, func() error {
+		st, err := membership.ReadStatus(ctx, mjs)
+		if err != nil {
+			return err
+		}
+		if st.Generation.Number != 2 || st.StreamLastSeq == 0 {
+			return fmt.Errorf("status %+v", st)
+		}
+		return nil
+	})
+
 	// The audit sink consumed both of its streams with its grant.
 	natstest.Eventually(t, 30*time.Second, func() error {
 		for _, c := range []struct{ stream, name string }{{audit.StreamName, "roster-auditsink"}, {"ROSTER_EVENTS", "roster-auditsink-events"}} {
@@ -316,6 +332,7 @@ func TestShippedDeployConfig(t *testing.T) {
 			"query":     {"ROSTER_EVENTS", "KV_ROSTER_PROJECTION", "KV_" + membership.BucketName(2)},
 			"groups":    {"ROSTER_EVENTS", "OBJ_ROSTER_SNAPSHOTS", "ROSTER_AUDIT"},
 			"auditsink": {"ROSTER_EVENTS", "ROSTER_AUDIT"},
+			"monitor":   {"KV_ROSTER_PROJECTION"},
 		}
 		for svc, own := range readers {
 			c := d.service(t, svc)

@@ -19,7 +19,7 @@ import (
 // environment. Services authenticate by nkey (the server holds only public
 // keys); people and applications by password.
 var (
-	nkeyUsers     = []string{"groups", "projector", "query", "dispatcher", "auditsink", "admin"}
+	nkeyUsers     = []string{"groups", "projector", "query", "dispatcher", "auditsink", "monitor", "admin"}
 	passwordUsers = []string{"operator", "app_a", "app_b_alice", "app_b_bob"}
 )
 
