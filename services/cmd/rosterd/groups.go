@@ -27,8 +27,9 @@ func init() {
 			}
 			svc, err := groups.New(ctx, groups.Config{
 				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "groups").Logger(),
-				Audit:   e.audit(),
-				Stream:  eventstore.StreamConfig{Replicas: e.opts.replicas},
+				Audit:  e.audit(),
+				Stream: eventstore.StreamConfig{Replicas: e.opts.replicas},
+
 				Callers: callers,
 			})
 			if err != nil {

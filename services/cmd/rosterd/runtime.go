@@ -22,9 +22,24 @@ import (
 // options are the flags every rosterd subcommand shares. Each has an
 // environment variable (ROSTER_...) so deployments need no flags.
 type options struct {
-	natsURL   string
-	natsCreds string
-	natsNKey  string
+	natsURL       string
+	natsCreds     string
+	natsNKey      string
+	natsTLSCA     string
+	natsTLSCert   string
+	natsTLSKey    string
+	logFormat     string
+	logLevel      string
+	clickhouseDSN string
+	metricsAddr   string
+	replicas      int
+	// webhookAllow lists CIDRs the webhook dispatcher may deliver to even
+	// though they are private or loopback (the dev stack adds loopback).
+	webhookAllow []string
+	// webhookHealth is when the dispatcher pauses an endpoint by itself
+	// (zero: its default). Not a flag: "dev --demo" lowers it.
+	webhookHealth delivery.HealthPolicy
+
 	// natsUser authenticates with a password read from natsPasswordFile
 	// or $ROSTER_NATS_PASSWORD (never from a flag: argv is public).
 	natsUser         string
@@ -38,20 +53,6 @@ type options struct {
 	// (groups.ParseCallers; docs/adr/0053). "rosterd dev" trusts everyone.
 	callers         string
 	trustUnattested bool
-	natsTLSCA       string
-	natsTLSCert     string
-	natsTLSKey      string
-	logFormat       string
-	logLevel        string
-	clickhouseDSN   string
-	metricsAddr     string
-	replicas        int
-	// webhookAllow lists CIDRs the webhook dispatcher may deliver to even
-	// though they are private or loopback (the dev stack adds loopback).
-	webhookAllow []string
-	// webhookHealth is when the dispatcher pauses an endpoint by itself
-	// (zero: its default). Not a flag: "dev --demo" lowers it.
-	webhookHealth delivery.HealthPolicy
 }
 
 func envOr(key, def string) string {
