@@ -20,6 +20,8 @@ import (
 // keys); people and applications by password.
 var (
 	nkeyUsers     = []string{"groups", "projector", "query", "dispatcher", "auditsink", "monitor", "admin"}
+	// Named <account>_<user> where the NATS user name is shorter
+	// (app_b_alice is APP_B's alice: a bound account's user is the actor).
 	passwordUsers = []string{"operator", "app_a", "app_b_alice", "app_b_bob"}
 )
 
@@ -122,6 +124,7 @@ func newKeysCmd() *cobra.Command {
   nats-server.env      the server's environment (public nkeys, passwords): EnvironmentFile of nats-server
   <service>.nk         nkey seeds: rosterd <service> --nats-nkey %[1]s/<service>.nk
   <user>.password      passwords: --nats-user <user> --nats-password-file %[1]s/<user>.password
+                       (app_b_alice and app_b_bob are APP_B's users alice and bob)
 Keep seeds and passwords readable only by their users; admin.nk belongs offline.
 `, dir)
 			return nil
