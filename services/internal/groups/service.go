@@ -87,6 +87,9 @@ type Config struct {
 	// service name).
 	QueueGroup string
 	Version    string
+	// Callers binds actors to the callers NATS attests (docs/adr/0053);
+	// nil trusts every caller (the dev stack and in-process callers).
+	Callers *Callers
 }
 
 func (c *Config) setDefaults() {
@@ -285,7 +288,7 @@ func CommandNames() []string {
 func (s *Service) handler(name string) micro.HandlerFunc {
 	return func(req micro.Request) {
 		data, reply := req.Data(), req.Reply()
-		corr := ""
+		corr, info := "", ""
 		var refused error
 		if h := req.Headers(); h != nil {
 			if n := headerBytes(h); n > s.cfg.MaxHeaderBytes {
@@ -293,6 +296,7 @@ func (s *Service) handler(name string) micro.HandlerFunc {
 			} else {
 				corr = nats.Header(h).Get(CorrelationHeader)
 			}
+			info = nats.Header(h).Get(RequestInfoHeader)
 		}
 		s.sem <- struct{}{}
 		s.wg.Add(1)
@@ -300,6 +304,7 @@ func (s *Service) handler(name string) micro.HandlerFunc {
 			defer func() { <-s.sem; s.wg.Done() }()
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 			defer cancel()
+			ctx = withCaller(ctx, info)
 			res := s.run(ctx, name, data, corr, refused)
 			if reply == "" {
 				return // published without a reply subject: nobody to answer
@@ -407,6 +412,11 @@ func (s *Service) decide(ctx context.Context, name string, data []byte, correlat
 	// Audit what we could read even of a rejected request.
 	rc.rec.GroupID, rc.rec.Actor, rc.rec.CommandID = p.GroupID, p.Actor, p.CommandID
 	if err != nil {
+		return Result{Err: err}
+	}
+	// The audit row keeps the claimed actor; a refusal's message names
+	// the attested caller too.
+	if err := s.cfg.Callers.admit(ctx, p.Actor); err != nil {
 		return Result{Err: err}
 	}
 	if p.CommandID == "" {

@@ -24,6 +24,10 @@ type ClientConfig struct {
 	PasswordFile string
 	Creds        string // path to a .creds file (optional)
 	NKey         string // path to an nkey seed file (optional)
+	// InboxPrefix replaces "_INBOX" for this connection's reply subjects,
+	// so a server permission can grant each service only its own inbox
+	// (docs/adr/0052). Empty keeps the default.
+	InboxPrefix string
 	// TLS (optional): a CA to trust, and a client certificate and key.
 	TLSCA   string
 	TLSCert string
@@ -47,6 +51,9 @@ func (c ClientConfig) Validate() error {
 	}
 	if c.User != "" && c.Password == "" && c.PasswordFile == "" {
 		errs = append(errs, errors.New("nats user given without a password or password file"))
+	}
+	if strings.ContainsAny(c.InboxPrefix, "*> \t") || strings.HasSuffix(c.InboxPrefix, ".") {
+		errs = append(errs, fmt.Errorf("inbox prefix %q: no wildcards, spaces or trailing dot", c.InboxPrefix))
 	}
 	if (c.User != "" || c.Password != "" || c.PasswordFile != "") && urlHasUserinfo(c.URL) {
 		errs = append(errs, errors.New("give credentials either in the nats url or as user and password, not both"))
@@ -92,6 +99,9 @@ func Connect(c ClientConfig) (*nats.Conn, error) {
 		opts = append(opts, nats.UserInfo(c.User, password))
 	case password != "":
 		opts = append(opts, nats.Token(password))
+	}
+	if c.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(c.InboxPrefix))
 	}
 	if c.TLSCA != "" {
 		opts = append(opts, nats.RootCAs(c.TLSCA))
