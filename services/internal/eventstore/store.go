@@ -34,6 +34,9 @@ type Stored struct {
 	Commit events.Commit
 }
 
+// ErrInvalidGroup means a group id is not a single subject token.
+var ErrInvalidGroup = errors.New("group id is not a single subject token")
+
 // ErrNotFound means the stream holds no commit at the sequence asked for.
 var ErrNotFound = errors.New("commit not found")
 
@@ -258,6 +261,10 @@ var errReachedLast = errors.New("reached the leader's last commit")
 // immutable once stored); when the replica ends before the leader's last
 // commit, because it is still catching up, the rest comes from the leader.
 func (s *Store) Load(ctx context.Context, groupID string, afterSeq uint64, fn func(Stored) error) (uint64, error) {
+	// A wildcard would make next_by_subj read other groups' commits.
+	if groupID == "" || strings.ContainsAny(groupID, ".*> \t\r\n") {
+		return afterSeq, fmt.Errorf("load %q: %w", groupID, ErrInvalidGroup)
+	}
 	subject := events.Subject(groupID)
 	last, ok, err := s.leaderGet(ctx, msgGetRequest{LastFor: subject})
 	if err != nil {

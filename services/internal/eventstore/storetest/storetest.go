@@ -62,6 +62,7 @@ var Cases = []Case{
 	{"LoadAfterReturnsNewerCommitsInOrder", testLoadAfter},
 	{"LoadAcrossManyBatches", testLoadAcrossBatches},
 	{"LoadStopsOnCallbackError", testLoadStopsOnCallbackError},
+	{"LoadRefusesWildcardGroup", testLoadRefusesWildcardGroup},
 	{"GetReadsOneCommit", testGet},
 	{"ReadAfterWrite", testReadAfterWrite},
 	{"ManyGroups", testManyGroups},
@@ -327,6 +328,18 @@ func testLoadStopsOnCallbackError(t *testing.T, newStore Factory) {
 	// resume from it.
 	if calls != 7 || last != seqs[5] {
 		t.Fatalf("stopped after %d calls at %d, want 7 calls and last %d", calls, last, seqs[5])
+	}
+}
+
+func testLoadRefusesWildcardGroup(t *testing.T, newStore Factory) {
+	ctx, s := ctxFor(t), newStore(t, DefaultBatch).Store
+	appendN(t, ctx, s, groupID("wild"), 2)
+	for _, g := range []string{"*", ">", "wild.x", ""} {
+		called := false
+		_, err := s.Load(ctx, g, 0, func(eventstore.Stored) error { called = true; return nil })
+		if !errors.Is(err, eventstore.ErrInvalidGroup) || called {
+			t.Fatalf("load %q: %v (called %v), want ErrInvalidGroup and no commit", g, err, called)
+		}
 	}
 }
 
