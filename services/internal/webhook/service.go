@@ -458,7 +458,7 @@ func (d *Dispatcher) handleTest(ctx context.Context, data []byte) (any, error) {
 		state = StateSucceeded
 	}
 	// Test attempts are recorded but do not count toward endpoint health.
-	if err := d.record(ctx, uuid.NewString(), ep, ev, 1, TriggerTest, o, nil, state); err != nil {
+	if err := d.record(ctx, ep, ev, attemptRecord{id: uuid.NewString(), attempt: 1, trigger: TriggerTest, state: state}, o); err != nil {
 		d.log.Warn().Err(err).Str("endpoint_id", ep.ID).Msg("recording test attempt")
 	}
 	body := o.resp.Body
