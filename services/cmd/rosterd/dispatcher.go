@@ -29,7 +29,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return []component{{name: "dispatcher", run: d.Run}}, nil
+			return []component{{name: "dispatcher", run: d.Run, ready: d.Ready}}, nil
 		},
 	})
 }

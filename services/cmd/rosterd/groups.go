@@ -20,7 +20,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return []component{{name: "groups", run: svc.Run}}, nil
+			return []component{{name: "groups", run: svc.Run, ready: svc.Ready}}, nil
 		},
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -145,7 +146,13 @@ type Service struct {
 	store *eventstore.Store
 	sem   chan struct{}
 	wg    sync.WaitGroup
+	// serving: every roster-groups endpoint is registered (Ready).
+	serving atomic.Bool
 }
+
+// Ready reports whether Run serves roster-groups (every endpoint
+// registered, not yet stopping).
+func (s *Service) Ready() bool { return s.serving.Load() }
 
 // New provisions ROSTER_EVENTS and ROSTER_SNAPSHOTS and returns a service
 // ready to Run.
@@ -230,7 +237,9 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 	s.cfg.Log.Info().Str("service", ServiceName).Int("endpoints", len(parsers)).Msg("serving group commands")
+	s.serving.Store(true)
 	<-ctx.Done()
+	s.serving.Store(false)
 	err = svc.Stop()
 	s.wg.Wait()
 	s.repo.snapWG.Wait()

@@ -118,6 +118,7 @@ func (d *Dispatcher) runFanout(ctx context.Context) error {
 		if err == nil {
 			err = f.run(ctx, cons)
 		}
+		d.fanning.Store(false)
 		if err != nil && ctx.Err() == nil {
 			d.log.Warn().Err(err).Msg("webhook fan-out interrupted; resuming")
 			select {
@@ -254,6 +255,7 @@ func (f *fanoutRunner) run(ctx context.Context, cons jetstream.Consumer) error {
 	if err != nil {
 		return fmt.Errorf("fan-out pull: %w", err)
 	}
+	d.fanning.Store(true)
 	in := make(chan jetstream.Msg, d.cfg.FanoutBatch)
 	pulled := make(chan error, 1)
 	go func() {

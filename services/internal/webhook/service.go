@@ -54,6 +54,8 @@ func (d *Dispatcher) serve(ctx context.Context) error {
 	if err := svc.AddEndpoint("redeliver", d.wrap(ctx, d.handleRedeliver), micro.WithEndpointSubject(SubjectRedeliver)); err != nil {
 		return fmt.Errorf("add endpoint redeliver: %w", err)
 	}
+	d.serving.Store(true)
+	defer d.serving.Store(false)
 	<-ctx.Done()
 	return nil
 }
