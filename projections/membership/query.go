@@ -218,7 +218,7 @@ func respond(nc *nats.Conn, data []byte, reply, subject string, log zerolog.Logg
 			}
 		}
 		if err != nil {
-			code := events.CodeOf(err)
+			code := wireCode(err)
 			text := err.Error()
 			var e *events.Error
 			if errors.As(err, &e) {

@@ -29,6 +29,7 @@ import (
 	"github.com/rosterhq/roster/events/group"
 	"github.com/rosterhq/roster/services/internal/audit"
 	"github.com/rosterhq/roster/services/internal/eventstore"
+	"github.com/rosterhq/roster/services/internal/natsx"
 )
 
 // ServiceName is the micro service name (public contract).
@@ -299,7 +300,7 @@ type Result struct {
 func replyMsg(subject string, res Result) *nats.Msg {
 	msg := nats.NewMsg(subject)
 	if res.Err != nil {
-		code := events.CodeOf(res.Err)
+		code := wireCode(res.Err)
 		text := res.Err.Error()
 		var de *events.Error
 		if errors.As(res.Err, &de) {
@@ -352,7 +353,7 @@ func (s *Service) Execute(ctx context.Context, name string, data []byte, correla
 		rec.LatencyUS = time.Since(start).Microseconds()
 		switch {
 		case res.Err != nil:
-			rec.Outcome, rec.ErrorCode = "rejected", string(events.CodeOf(res.Err))
+			rec.Outcome, rec.ErrorCode = "rejected", string(wireCode(res.Err))
 			var de *events.Error
 			if errors.As(res.Err, &de) {
 				rec.ErrorMsg = de.Message
@@ -523,6 +524,18 @@ func conflictPause(ctx context.Context, attempt int) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// wireCode is err's wire code. A transport failure that reached the edge
+// without a code (no responders, a timeout, a closed connection, JetStream
+// or a stream leader unavailable) is "unavailable", which callers retry,
+// never "internal".
+func wireCode(err error) events.Code {
+	c := events.CodeOf(err)
+	if c == events.CodeInternal && natsx.Unavailable(err) {
+		return events.CodeUnavailable
+	}
+	return c
 }
 
 func unavailable(err error) error {

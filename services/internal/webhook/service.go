@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/natsx"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
@@ -107,7 +108,13 @@ func codeOf(err error) events.Code {
 	case errors.Is(err, context.DeadlineExceeded):
 		return events.CodeUnavailable
 	}
-	return events.CodeOf(err)
+	// A transport failure (no responders, timeout, connection closed,
+	// JetStream or a stream leader unavailable) is retryable: never
+	// "internal".
+	if c := events.CodeOf(err); c != events.CodeInternal || !natsx.Unavailable(err) {
+		return c
+	}
+	return events.CodeUnavailable
 }
 
 // decodeStrict parses a request: one JSON object, no unknown fields.
