@@ -39,6 +39,10 @@ type Dispatcher struct {
 	dirty   map[string]struct{}
 	kick    chan struct{}
 
+	// given remembers the deliveries this process handed back unsent
+	// (repeat detection); it outlives workers stopped by a pause.
+	given givenBack
+
 	// serving and fanning say that roster-webhooks answers and that the
 	// fan-out consumes (pinned or waiting to be): Ready.
 	serving, fanning atomic.Bool

@@ -262,6 +262,13 @@ func (f *fanoutRunner) run(ctx context.Context, cons jetstream.Consumer) error {
 		defer close(in)
 		for {
 			msg, err := it.Next()
+			if errors.Is(err, jetstream.ErrNoHeartbeat) {
+				// A missed heartbeat (a loaded process, a server
+				// failover): the iterator stays open and pulls anew, so
+				// keep reading rather than restart the fan-out.
+				d.log.Debug().Err(err).Msg("fan-out pull")
+				continue
+			}
 			if err != nil {
 				if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 					pulled <- err

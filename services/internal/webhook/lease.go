@@ -61,10 +61,10 @@ func (l *lease) NakWithDelay(d time.Duration) error {
 func (l *lease) Term() error                        { l.release(); return l.Msg.Term() }
 func (l *lease) TermWithReason(reason string) error { l.release(); return l.Msg.TermWithReason(reason) }
 
-// givenBack remembers, per job message (stream sequence), the deliveries
-// this worker handed back to JetStream without sending an HTTP request
-// (held behind an earlier job, paused, throttled while stopping, early for
-// its schedule). A later delivery of the same attempt is a repeat only if
+// givenBack remembers, per job message (stream sequence of
+// ROSTER_WEBHOOK_DELIVERIES), the deliveries this dispatcher handed back to
+// JetStream without sending an HTTP request (held behind an earlier job,
+// paused, throttled while stopping, early for its schedule). A later delivery of the same attempt is a repeat only if
 // some earlier delivery since the last saved state is not among them: that
 // holder may have sent the request (a crash or a lost connection between
 // the request and the save). Deliveries handed back by another process are
@@ -77,7 +77,7 @@ type givenBack struct {
 // maxGivenBack bounds the memory: past it the record is cleared, which
 // only marks some later attempts as possible repeats.
 const (
-	maxGivenBack       = 4096
+	maxGivenBack       = 1 << 16
 	maxGivenBackPerJob = 64
 )
 

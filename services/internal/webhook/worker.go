@@ -42,8 +42,6 @@ type worker struct {
 	// the consumer hands out more jobs than that (prefetch) so that the
 	// JetStream round trips of one job overlap another's HTTP attempt.
 	slots chan struct{}
-	// given remembers deliveries handed back unsent (repeat detection).
-	given givenBack
 }
 
 // prefetch is how many jobs per HTTP slot an endpoint's consumer may have
@@ -196,7 +194,7 @@ func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 	// handBack returns the job unsent: the next delivery of this attempt
 	// is not a repeat on its account.
 	handBack := func(delay time.Duration) error {
-		w.given.add(seq, nd)
+		w.d.given.add(seq, nd)
 		if delay == 0 {
 			return msg.Nak()
 		}
@@ -229,12 +227,12 @@ func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 	case st.Generation != j.Generation && rev != 0 && !st.terminal():
 		// Another series for this event is still live (a redelivery of an
 		// event not yet settled): that one delivers it.
-		w.given.forget(seq)
+		w.d.given.forget(seq)
 		return nil, msg.Ack()
 	case st.Generation != j.Generation:
 		st = jobState{Generation: j.Generation}
 	case st.terminal():
-		w.given.forget(seq)
+		w.d.given.forget(seq)
 		return nil, msg.DoubleAck(ctx) // settled earlier: the ack was lost
 	}
 	now := d.cfg.Now()
@@ -256,7 +254,7 @@ func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 	attempt := st.Attempts + 1
 	// Decided before the request: an earlier delivery of this same
 	// attempt whose outcome was never saved may have sent it already.
-	repeat := w.given.repeat(seq, nd, st.savedDelivery(seq))
+	repeat := w.d.given.repeat(seq, nd, st.savedDelivery(seq))
 	o := d.send(ctx, ep, j.Event)
 	<-w.slots
 	if o.canceled {
@@ -304,7 +302,7 @@ func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 			return nil, msg.NakWithDelay(d.cfg.HoldDelay)
 		}
 	}
-	w.given.forget(seq)
+	w.d.given.forget(seq)
 	w.observe(ctx, ep, o)
 	switch next.State {
 	case StateSucceeded:
@@ -320,7 +318,7 @@ func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 // giveBack notes that msg goes back unsent (the worker is stopping).
 func (w *worker) giveBack(msg jetstream.Msg) {
 	if meta, err := msg.Metadata(); err == nil {
-		w.given.add(meta.Sequence.Stream, meta.NumDelivered)
+		w.d.given.add(meta.Sequence.Stream, meta.NumDelivered)
 	}
 }
 
