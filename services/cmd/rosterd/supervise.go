@@ -160,10 +160,11 @@ type supervisor struct {
 	// healthyAfter: a service that ran this long before failing starts
 	// its backoff over.
 	healthyAfter time.Duration
+	now          func() time.Time
 }
 
 func newSupervisor(log zerolog.Logger) *supervisor {
-	return &supervisor{log: log, backoff: defaultBackoff, sleep: sleepCtx, healthyAfter: time.Minute}
+	return &supervisor{log: log, backoff: defaultBackoff, sleep: sleepCtx, healthyAfter: time.Minute, now: time.Now}
 }
 
 // run builds and runs s until ctx ends (nil) or a permanent error.
@@ -192,7 +193,7 @@ func (sv *supervisor) run(ctx context.Context, e *env, s service, u *unit) error
 			continue
 		}
 		u.comps.Store(&comps)
-		started := time.Now()
+		started := sv.now()
 		err = runComponents(ctx, log, comps)
 		u.comps.Store(nil)
 		if ctx.Err() != nil {
@@ -204,7 +205,7 @@ func (sv *supervisor) run(ctx context.Context, e *env, s service, u *unit) error
 		if !retryableRun(err) {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
-		if time.Since(started) > sv.healthyAfter {
+		if sv.now().Sub(started) > sv.healthyAfter {
 			attempt = 0
 		}
 		log.Error().Err(err).Msg("service " + s.name + " failed; restarting it")

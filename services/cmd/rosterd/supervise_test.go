@@ -97,7 +97,7 @@ func (f *fakeSleeps) count() int {
 
 func testSupervisor(f *fakeSleeps) *supervisor {
 	return &supervisor{log: zerolog.Nop(), backoff: backoff{Initial: time.Second, Max: 8 * time.Second},
-		sleep: f.sleep, healthyAfter: time.Hour}
+		sleep: f.sleep, healthyAfter: time.Hour, now: time.Now}
 }
 
 // TestSupervisorRetriesStart: provisioning fails on transient errors, is

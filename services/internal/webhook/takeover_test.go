@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -190,5 +191,79 @@ func TestTakeoverAfterDispatcherDies(t *testing.T) {
 		if first[id] > 1 {
 			t.Errorf("event %s: %d rows not marked repeat, want at most 1", id, first[id])
 		}
+	}
+}
+
+// TestConsumersMoveToShortAckWait: consumers provisioned by a dispatcher of
+// the 2-minute AckWait era are updated in place when a dispatcher with the
+// current defaults starts, and starting again changes nothing.
+func TestConsumersMoveToShortAckWait(t *testing.T) {
+	h := newHarness(t)
+	rv := newReceiver(t, ok)
+	old := func(c *webhook.Config) { c.AckWait, c.FanoutAckWait = 2*time.Minute, 10*time.Second }
+	_, stop := h.start(h.config(old))
+	mustOK(t, h.srv.NC, webhook.SubjectPrefix+"create", map[string]any{"actor": "ops", "id": "aw", "url": rv.URL}, nil)
+	ctx := context.Background()
+	wantConsumers := func(ack, fanoutAck, pinned time.Duration) error {
+		s, err := h.srv.JS.Stream(ctx, webhook.DeliveriesStream)
+		if err != nil {
+			return err
+		}
+		c, err := s.Consumer(ctx, "wh_aw")
+		if err != nil {
+			return err
+		}
+		ev, err := h.srv.JS.Stream(ctx, events.StreamName)
+		if err != nil {
+			return err
+		}
+		f, err := ev.Consumer(ctx, webhook.FanoutDurable)
+		if err != nil {
+			return err
+		}
+		have := [3]time.Duration{c.CachedInfo().Config.AckWait, f.CachedInfo().Config.AckWait, f.CachedInfo().Config.PinnedTTL}
+		if want := [3]time.Duration{ack, fanoutAck, pinned}; have != want {
+			return fmt.Errorf("ack wait, fan-out ack wait, pinned TTL: want %v, have %v", want, have)
+		}
+		return nil
+	}
+	natstest.Eventually(t, 5*time.Second, func() error { return wantConsumers(2*time.Minute, 10*time.Second, 17*time.Second) })
+	stop()
+	defaults := func(c *webhook.Config) { c.AckWait, c.FanoutAckWait = 0, 0 }
+	for range 2 {
+		_, stop := h.start(h.config(defaults))
+		natstest.Eventually(t, 5*time.Second, func() error { return wantConsumers(6*time.Second, 3*time.Second, 6500*time.Millisecond) })
+		stop()
+	}
+}
+
+// TestCleanStopHandsOverFanoutAtOnce: a dispatcher that stops cleanly
+// unpins itself after giving back its commits, so the other dispatcher
+// fans out new commits at once rather than after PinnedTTL (6.5s).
+func TestCleanStopHandsOverFanoutAtOnce(t *testing.T) {
+	h := newHarness(t)
+	h.startGroups()
+	rv := newReceiver(t, ok)
+	defaults := func(c *webhook.Config) { c.AckWait, c.FanoutAckWait = 0, 0 }
+	ncA := h.srv.Connect(t)
+	jsA, err := jetstream.New(ncA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stopA := h.start(h.config(func(c *webhook.Config) { defaults(c); c.NC, c.JS = ncA, jsA }))
+	nc := h.srv.NC
+	mustOK(t, nc, webhook.SubjectPrefix+"create", map[string]any{"actor": "ops", "id": "hand", "url": rv.URL}, nil)
+	// A fans out the first event: it is the pinned one.
+	command(t, nc, "group.create", map[string]any{"group_id": "H", "actor": "o", "name": "H"})
+	natstest.Eventually(t, 10*time.Second, atLeast(1, rv))
+	h.start(h.config(defaults))
+	stopA()
+	stopped := time.Now()
+	command(t, nc, "member.invite", map[string]any{"group_id": "H", "actor": "o", "user_ids": []string{"u"}})
+	natstest.Eventually(t, 10*time.Second, atLeast(2, rv))
+	took := time.Since(stopped)
+	t.Logf("fan-out handed over %s after a clean stop", took.Round(10*time.Millisecond))
+	if took > 4*time.Second {
+		t.Fatalf("hand-over took %s, want well under PinnedTTL (6.5s)", took)
 	}
 }
