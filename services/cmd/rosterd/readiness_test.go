@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/rosterhq/roster/services/internal/groups"
@@ -191,4 +192,35 @@ func TestGroupsWaitsForAMetaLeader(t *testing.T) {
 	natstest.Eventually(t, 40*time.Second, wantStatus(metrics, "/readyz", http.StatusOK))
 	d.alive(t)
 	natstest.WaitEndpoints(t, c.NC, groups.ServiceName, len(groups.CommandNames()))
+}
+
+// TestDispatcherSurvivesNATSRestart: the NATS server of a serving
+// dispatcher goes away and comes back on the same store. The process stays
+// up; /readyz says 503 while NATS is gone and 200 again once the
+// dispatcher serves (restarted by its supervisor if a component failed).
+func TestDispatcherSurvivesNATSRestart(t *testing.T) {
+	natsPort, metrics, dir := freePort(t), freeAddr(t), t.TempDir()
+	startNATS := func() *server.Server {
+		ns, err := natsx.StartEmbedded(natsx.EmbeddedConfig{Host: "127.0.0.1", Port: natsPort, StoreDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ns
+	}
+	ns := startNATS()
+	d := startDaemon(t, "dispatcher", "--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", natsPort), "--metrics-addr", metrics)
+	natstest.Eventually(t, 20*time.Second, wantStatus(metrics, "/readyz", http.StatusOK))
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	natstest.Eventually(t, 10*time.Second, wantStatus(metrics, "/readyz", http.StatusServiceUnavailable))
+	if err := wantStatus(metrics, "/healthz", http.StatusOK)(); err != nil {
+		t.Fatal(err)
+	}
+	d.alive(t)
+
+	ns = startNATS()
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	natstest.Eventually(t, 30*time.Second, wantStatus(metrics, "/readyz", http.StatusOK))
+	d.alive(t)
 }
