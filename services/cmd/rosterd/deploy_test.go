@@ -121,7 +121,7 @@ func (d *deployment) runService(t *testing.T, name string, mod func(*options)) {
 	if mod != nil {
 		mod(o)
 	}
-	e, err := connectEnv(o, name)
+	e, err := connectEnv(context.Background(), o, name)
 	if err != nil {
 		cancel()
 		t.Fatalf("%s: %v", name, err)

@@ -64,11 +64,11 @@ func runDev(cmd *cobra.Command, o *options, d *devOptions) error {
 	// The dev stack's webhook receivers run on this machine: allow loopback
 	// explicitly (production refuses it unless an operator allowlists it).
 	o.webhookAllow = append(o.webhookAllow, "127.0.0.0/8", "::1/128")
-	e, err := connectEnv(o, "dev")
+	e, err := connectEnv(cmd.Context(), o, "dev")
 	if err != nil {
 		return err
 	}
-	defer e.nc.Close()
+	defer e.close()
 	e.dev = true
 	if d.demo {
 		return runDemo(cmd.Context(), e)

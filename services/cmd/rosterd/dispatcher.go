@@ -11,8 +11,9 @@ import (
 
 func init() {
 	register(service{
-		name:  "dispatcher",
-		short: "Deliver events to webhook endpoints and serve roster-webhooks (roster.webhook.>)",
+		name:    "dispatcher",
+		records: true,
+		short:   "Deliver events to webhook endpoints and serve roster-webhooks (roster.webhook.>)",
 		build: func(ctx context.Context, e *env) ([]component, error) {
 			d, err := webhook.New(ctx, webhook.Config{
 				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "dispatcher").Logger(),
@@ -29,7 +30,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return []component{{name: "dispatcher", run: d.Run}}, nil
+			return []component{{name: "dispatcher", run: d.Run, ready: d.Ready}}, nil
 		},
 	})
 }

@@ -415,6 +415,7 @@ var (
 		timeField("started_at", func(r *DeliveryAttempt) *time.Time { return &r.StartedAt }),
 		timePtrField("next_attempt_at", func(r *DeliveryAttempt) **time.Time { return &r.NextAttemptAt }),
 		strField("state", func(r *DeliveryAttempt) *string { return &r.State }),
+		boolField("repeat", func(r *DeliveryAttempt) *bool { return &r.Repeat }),
 	)
 	endpointChangeFields = newFieldSet(
 		strField("id", func(r *EndpointChange) *string { return &r.ID }),

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/natsx"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
@@ -54,6 +55,8 @@ func (d *Dispatcher) serve(ctx context.Context) error {
 	if err := svc.AddEndpoint("redeliver", d.wrap(ctx, d.handleRedeliver), micro.WithEndpointSubject(SubjectRedeliver)); err != nil {
 		return fmt.Errorf("add endpoint redeliver: %w", err)
 	}
+	d.serving.Store(true)
+	defer d.serving.Store(false)
 	<-ctx.Done()
 	return nil
 }
@@ -105,7 +108,13 @@ func codeOf(err error) events.Code {
 	case errors.Is(err, context.DeadlineExceeded):
 		return events.CodeUnavailable
 	}
-	return events.CodeOf(err)
+	// A transport failure (no responders, timeout, connection closed,
+	// JetStream or a stream leader unavailable) is retryable: never
+	// "internal".
+	if c := events.CodeOf(err); c != events.CodeInternal || !natsx.Unavailable(err) {
+		return c
+	}
+	return events.CodeUnavailable
 }
 
 // decodeStrict parses a request: one JSON object, no unknown fields.
@@ -458,7 +467,7 @@ func (d *Dispatcher) handleTest(ctx context.Context, data []byte) (any, error) {
 		state = StateSucceeded
 	}
 	// Test attempts are recorded but do not count toward endpoint health.
-	if err := d.record(ctx, uuid.NewString(), ep, ev, 1, TriggerTest, o, nil, state); err != nil {
+	if err := d.record(ctx, ep, ev, attemptRecord{id: uuid.NewString(), attempt: 1, trigger: TriggerTest, state: state}, o); err != nil {
 		d.log.Warn().Err(err).Str("endpoint_id", ep.ID).Msg("recording test attempt")
 	}
 	body := o.resp.Body
