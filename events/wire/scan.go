@@ -169,8 +169,8 @@ func (s *scanner) array(sh *shape, depth int) error {
 func (s *scanner) object(sh *shape, depth int) error {
 	s.pos++ // '{'
 	var (
-		mask uint64            // struct members seen, by field index (< 64)
-		seen map[string]bool   // other members seen
+		mask uint64          // struct members seen, by field index (< 64)
+		seen map[string]bool // other members seen
 		open = sh.kind != kindStruct
 	)
 	s.space()

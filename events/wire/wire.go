@@ -88,7 +88,7 @@ func (o Options) Check(data []byte, t reflect.Type) error {
 	}
 	s.space()
 	if s.pos != len(data) {
-		return invalidf("malformed JSON: data after the request object at byte %d", s.pos)
+		return invalidf("malformed JSON: data after the JSON object at byte %d", s.pos)
 	}
 	return nil
 }

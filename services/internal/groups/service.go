@@ -26,6 +26,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
+	"github.com/rosterhq/roster/events/wire"
 	"github.com/rosterhq/roster/services/internal/audit"
 	"github.com/rosterhq/roster/services/internal/eventstore"
 )
@@ -370,6 +371,9 @@ func (s *Service) Execute(ctx context.Context, name string, data []byte, correla
 		return Result{Err: events.Errorf(events.CodeInvalidArgument, "payload: %d bytes exceeds the limit of %d", len(data), s.cfg.MaxRequestBytes)}
 	}
 	p, err := parse(data)
+	if err == nil {
+		err = wire.Header(CorrelationHeader, correlationID)
+	}
 	// Audit what we could read even of a rejected request.
 	rec.GroupID, rec.Actor, rec.CommandID = p.GroupID, p.Actor, p.CommandID
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/events/wire"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
@@ -108,18 +108,9 @@ func codeOf(err error) events.Code {
 	return events.CodeOf(err)
 }
 
-// decodeStrict parses a request: one JSON object, no unknown fields.
-func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return events.Errorf(events.CodeInvalidArgument, "malformed request: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return events.Errorf(events.CodeInvalidArgument, "malformed request: trailing data after the JSON object")
-	}
-	return nil
-}
+// decodeStrict parses a request with events/wire, the decoder every
+// subject shares.
+func decodeStrict(data []byte, v any) error { return wire.Decode(data, v) }
 
 func invalid(err error) error {
 	return events.Errorf(events.CodeInvalidArgument, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
