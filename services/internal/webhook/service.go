@@ -131,7 +131,7 @@ type CreateRequest struct {
 	Description   string              `json:"description,omitempty"`
 	EventTypes    []string            `json:"event_types,omitempty"`
 	GroupIDs      []string            `json:"group_ids,omitempty"`
-	Format        endpoint.Format     `json:"format,omitempty"`
+	Format        *endpoint.Format    `json:"format,omitempty"`
 	Secret        string              `json:"secret,omitempty"`
 	Timeout       *endpoint.Duration  `json:"timeout,omitempty"`
 	RateLimit     float64             `json:"rate_limit,omitempty"`
@@ -140,20 +140,81 @@ type CreateRequest struct {
 	Paused        bool                `json:"paused,omitempty"`
 }
 
-func (d *Dispatcher) handleCreate(ctx context.Context, data []byte) (any, error) {
+// parseCreate decodes a create request and checks its fields as the JSON
+// Schema states them; endpoint.Validate then checks the endpoint as a
+// whole (URL shape, event type names, durations, limits).
+func parseCreate(data []byte) (CreateRequest, error) {
 	var r CreateRequest
 	if err := decodeStrict(data, &r); err != nil {
-		return nil, err
+		return r, err
 	}
-	if err := events.ValidateID("actor", r.Actor); err != nil {
+	if r.URL == "" {
+		return r, events.Errorf(events.CodeInvalidArgument, "url: required")
+	}
+	errs := []error{events.ValidateID("actor", r.Actor), wire.Name("url", r.URL, endpoint.MaxURLLen),
+		wire.Text("description", r.Description, endpoint.MaxDescription), wire.Name("secret", r.Secret, wire.MaxTokenLen)}
+	if r.ID != "" {
+		errs = append(errs, events.ValidateID("id", r.ID))
+	}
+	errs = append(errs, tokens("event_types", r.EventTypes), ids("group_ids", r.GroupIDs), format(r.Format), rateLimit(&r.RateLimit))
+	return r, firstErr(errs...)
+}
+
+func ids(field string, list []string) error {
+	for i, v := range list {
+		if err := events.ValidateID(fmt.Sprintf("%s[%d]", field, i), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func format(f *endpoint.Format) error {
+	if f != nil && *f != endpoint.FormatStandard && *f != endpoint.FormatOpenIM {
+		return events.Errorf(events.CodeInvalidArgument, "format: %q, want %q or %q", *f, endpoint.FormatStandard, endpoint.FormatOpenIM)
+	}
+	return nil
+}
+
+func rateLimit(r *float64) error {
+	if r != nil && (*r < 0 || *r > endpoint.MaxRateLimit) {
+		return events.Errorf(events.CodeInvalidArgument, "rate_limit: must be in [0, %d]", endpoint.MaxRateLimit)
+	}
+	return nil
+}
+
+// tokens checks a list of one-line tokens (event type patterns, ids).
+func tokens(field string, list []string) error {
+	for i, v := range list {
+		if err := wire.Name(fmt.Sprintf("%s[%d]", field, i), v, wire.MaxTokenLen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// firstErr returns the first failure: a reply names one field.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Dispatcher) handleCreate(ctx context.Context, data []byte) (any, error) {
+	r, err := parseCreate(data)
+	if err != nil {
 		return nil, err
 	}
 	now := d.cfg.Now().UTC()
 	if r.ID == "" {
 		r.ID = "ep_" + strings.ReplaceAll(uuid.NewString(), "-", "")
 	}
-	if r.Format == "" {
-		r.Format = endpoint.FormatStandard
+	format := endpoint.FormatStandard
+	if r.Format != nil {
+		format = *r.Format
 	}
 	if len(r.EventTypes) == 0 {
 		r.EventTypes = []string{"*"}
@@ -172,7 +233,7 @@ func (d *Dispatcher) handleCreate(ctx context.Context, data []byte) (any, error)
 	}
 	ep := endpoint.Endpoint{
 		ID: r.ID, URL: r.URL, Description: r.Description, EventTypes: r.EventTypes, GroupIDs: r.GroupIDs,
-		Format: r.Format, Secrets: []endpoint.Secret{{Value: secret, CreatedAt: now}}, Timeout: timeout,
+		Format: format, Secrets: []endpoint.Secret{{Value: secret, CreatedAt: now}}, Timeout: timeout,
 		RateLimit: r.RateLimit, RetrySchedule: r.RetrySchedule, Ordered: r.Ordered, State: endpoint.StateActive,
 		CreatedAt: now, UpdatedAt: now, CreatedBy: r.Actor,
 	}
@@ -215,13 +276,33 @@ type UpdateRequest struct {
 	Ordered       *bool                `json:"ordered,omitempty"`
 }
 
-func (d *Dispatcher) handleUpdate(ctx context.Context, data []byte) (any, error) {
+// parseUpdate decodes an update request and checks its fields.
+func parseUpdate(data []byte) (UpdateRequest, error) {
 	var r UpdateRequest
 	if err := decodeStrict(data, &r); err != nil {
-		return nil, err
+		return r, err
 	}
-	if err := errors.Join(events.ValidateID("actor", r.Actor), events.ValidateID("id", r.ID)); err != nil {
-		return nil, invalid(err)
+	errs := []error{events.ValidateID("actor", r.Actor), events.ValidateID("id", r.ID)}
+	if r.URL != nil {
+		errs = append(errs, wire.Name("url", *r.URL, endpoint.MaxURLLen))
+	}
+	if r.Description != nil {
+		errs = append(errs, wire.Text("description", *r.Description, endpoint.MaxDescription))
+	}
+	if r.EventTypes != nil {
+		errs = append(errs, tokens("event_types", *r.EventTypes))
+	}
+	if r.GroupIDs != nil {
+		errs = append(errs, ids("group_ids", *r.GroupIDs))
+	}
+	errs = append(errs, format(r.Format), rateLimit(r.RateLimit))
+	return r, firstErr(errs...)
+}
+
+func (d *Dispatcher) handleUpdate(ctx context.Context, data []byte) (any, error) {
+	r, err := parseUpdate(data)
+	if err != nil {
+		return nil, err
 	}
 	now := d.cfg.Now().UTC()
 	ep, rev, changed, err := d.store.Update(ctx, r.ID, func(e *endpoint.Endpoint) error {
@@ -263,22 +344,26 @@ type IDRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// MaxReasonLen bounds the reason of a pause, resume or delete, in
+// characters.
+const MaxReasonLen = 1024
+
 func (d *Dispatcher) idRequest(data []byte, needActor bool) (IDRequest, error) {
+	return parseID(data, needActor)
+}
+
+// parseID decodes a request naming one endpoint; get takes no actor.
+func parseID(data []byte, needActor bool) (IDRequest, error) {
 	var r IDRequest
 	if err := decodeStrict(data, &r); err != nil {
 		return r, err
 	}
 	errs := []error{events.ValidateID("id", r.ID)}
-	if needActor {
+	if needActor || r.Actor != "" {
 		errs = append(errs, events.ValidateID("actor", r.Actor))
 	}
-	if len(r.Reason) > 1024 {
-		errs = append(errs, errors.New("reason: longer than 1024 bytes"))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return r, invalid(err)
-	}
-	return r, nil
+	errs = append(errs, wire.Text("reason", r.Reason, MaxReasonLen))
+	return r, firstErr(errs...)
 }
 
 func (d *Dispatcher) handleGet(ctx context.Context, data []byte) (any, error) {
@@ -298,12 +383,18 @@ type ListReply struct {
 	Endpoints []endpoint.Endpoint `json:"endpoints"`
 }
 
-func (d *Dispatcher) handleList(ctx context.Context, data []byte) (any, error) {
+// parseList accepts an empty body or an empty object.
+func parseList(data []byte) error {
 	var r struct{}
-	if len(bytes.TrimSpace(data)) > 0 {
-		if err := decodeStrict(data, &r); err != nil {
-			return nil, err
-		}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	return decodeStrict(data, &r)
+}
+
+func (d *Dispatcher) handleList(ctx context.Context, data []byte) (any, error) {
+	if err := parseList(data); err != nil {
+		return nil, err
 	}
 	eps, err := d.store.List(ctx)
 	if err != nil {
@@ -367,12 +458,21 @@ type RotateRequest struct {
 	Grace *endpoint.Duration `json:"grace,omitempty"`
 }
 
-func (d *Dispatcher) handleRotate(ctx context.Context, data []byte) (any, error) {
+// parseRotate decodes a rotate_secret request and checks its ids.
+func parseRotate(data []byte) (RotateRequest, error) {
 	var r RotateRequest
 	if err := decodeStrict(data, &r); err != nil {
+		return r, err
+	}
+	return r, firstErr(events.ValidateID("actor", r.Actor), events.ValidateID("id", r.ID), wire.Name("secret", r.Secret, wire.MaxTokenLen))
+}
+
+func (d *Dispatcher) handleRotate(ctx context.Context, data []byte) (any, error) {
+	r, err := parseRotate(data)
+	if err != nil {
 		return nil, err
 	}
-	errs := []error{events.ValidateID("actor", r.Actor), events.ValidateID("id", r.ID)}
+	var errs []error
 	grace := DefaultRotationGrace
 	if r.Grace != nil {
 		grace = time.Duration(*r.Grace)
