@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/rosterhq/roster/events"
@@ -33,6 +35,11 @@ var Verbs = []string{"create", "update", "get", "list", "delete", "pause", "resu
 
 // serve runs the roster-webhooks micro service until ctx ends.
 func (d *Dispatcher) serve(ctx context.Context) error {
+	if d.cfg.SecretKeys == nil {
+		d.log.Warn().Str("bucket", endpoint.Bucket).Msg("no webhook secret key configured: endpoint secrets are stored in plaintext")
+	} else {
+		d.log.Info().Str("key_id", d.cfg.SecretKeys.CurrentKeyID()).Msg("webhook endpoint secrets sealed at rest")
+	}
 	svc, err := micro.AddService(d.cfg.NC, micro.Config{
 		Name: ServiceName, Version: d.cfg.Version, QueueGroup: ServiceName,
 		Description: "Roster webhook endpoints: manage, test, redeliver",
@@ -46,8 +53,14 @@ func (d *Dispatcher) serve(ctx context.Context) error {
 		"delete": d.handleDelete, "pause": d.handlePause, "resume": d.handleResume,
 		"rotate_secret": d.handleRotate, "test": d.handleTest,
 	}
+	var tests sync.WaitGroup
+	defer tests.Wait()
 	for _, verb := range Verbs {
-		if err := svc.AddEndpoint(verb, d.wrap(ctx, handlers[verb]), micro.WithEndpointSubject(SubjectPrefix+verb)); err != nil {
+		handler := d.wrap(ctx, handlers[verb])
+		if verb == "test" {
+			handler = d.wrapConcurrent(ctx, MaxConcurrentTests, &tests, handlers[verb])
+		}
+		if err := svc.AddEndpoint(verb, handler, micro.WithEndpointSubject(SubjectPrefix+verb)); err != nil {
 			return fmt.Errorf("add endpoint %s: %w", verb, err)
 		}
 	}
@@ -66,32 +79,84 @@ type errorReply struct {
 }
 
 // wrap turns a handler into a micro handler: bounded request size, typed
-// error replies {"error":{"code","message"}}.
+// error replies {"error":{"code","message"}}. micro runs an endpoint's
+// handler one request at a time.
 func (d *Dispatcher) wrap(ctx context.Context, h func(context.Context, []byte) (any, error)) micro.HandlerFunc {
 	return func(req micro.Request) {
-		rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-		var (
-			res any
-			err error
-		)
-		if len(req.Data()) > MaxRequestBytes {
-			err = events.Errorf(events.CodeInvalidArgument, "request larger than %d bytes", MaxRequestBytes)
-		} else {
-			res, err = h(rctx, req.Data())
-		}
-		if err != nil {
-			var r errorReply
-			r.Error.Code, r.Error.Message = codeOf(err), err.Error()
-			if r.Error.Code == events.CodeInternal || r.Error.Code == events.CodeUnavailable {
-				d.log.Error().Err(err).Str("subject", req.Subject()).Msg("webhook request failed")
-			}
-			body, _ := json.Marshal(r)
-			_ = req.Error(string(r.Error.Code), r.Error.Message, body)
+		body, code, msg := d.answer(ctx, req.Subject(), req.Data(), h)
+		if code != "" {
+			_ = req.Error(string(code), msg, body)
 			return
 		}
-		_ = req.RespondJSON(res)
+		_ = req.Respond(body)
 	}
+}
+
+// MaxConcurrentTests bounds the endpoint.test calls one dispatcher runs at
+// once: each waits on a receiver for up to the endpoint's timeout, so
+// they must not queue behind each other.
+const MaxConcurrentTests = 32
+
+// wrapConcurrent is wrap for slow handlers: each request runs in its own
+// goroutine, at most limit at once (the next request waits for a slot),
+// and answers on its reply subject itself, since micro's Request may not
+// be used after the handler returned. wg tracks the goroutines.
+func (d *Dispatcher) wrapConcurrent(ctx context.Context, limit int, wg *sync.WaitGroup, h func(context.Context, []byte) (any, error)) micro.HandlerFunc {
+	sem := make(chan struct{}, limit)
+	return func(req micro.Request) {
+		subject, data, reply := req.Subject(), req.Data(), req.Reply()
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			body, code, msg := d.answer(ctx, subject, data, h)
+			if reply == "" {
+				return
+			}
+			m := nats.NewMsg(reply)
+			m.Data = body
+			if code != "" {
+				m.Header.Set(micro.ErrorHeader, msg)
+				m.Header.Set(micro.ErrorCodeHeader, string(code))
+			}
+			if err := d.cfg.NC.PublishMsg(m); err != nil {
+				d.log.Warn().Err(err).Str("subject", subject).Msg("webhook reply failed")
+			}
+		}()
+	}
+}
+
+// answer runs h on one request and returns the reply body and, for a
+// failure, its code and message.
+func (d *Dispatcher) answer(ctx context.Context, subject string, data []byte, h func(context.Context, []byte) (any, error)) ([]byte, events.Code, string) {
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var (
+		res any
+		err error
+	)
+	if len(data) > MaxRequestBytes {
+		err = events.Errorf(events.CodeInvalidArgument, "request larger than %d bytes", MaxRequestBytes)
+	} else {
+		res, err = h(rctx, data)
+	}
+	if err == nil {
+		var body []byte
+		if body, err = json.Marshal(res); err == nil {
+			return body, "", ""
+		}
+	}
+	var r errorReply
+	r.Error.Code, r.Error.Message = codeOf(err), err.Error()
+	if r.Error.Code == events.CodeInternal || r.Error.Code == events.CodeUnavailable {
+		d.log.Error().Err(err).Str("subject", subject).Msg("webhook request failed")
+	}
+	body, _ := json.Marshal(r)
+	return body, r.Error.Code, r.Error.Message
 }
 
 func codeOf(err error) events.Code {
