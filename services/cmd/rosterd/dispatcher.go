@@ -14,6 +14,10 @@ func init() {
 		name:  "dispatcher",
 		short: "Deliver events to webhook endpoints and serve roster-webhooks (roster.webhook.>)",
 		build: func(ctx context.Context, e *env) ([]component, error) {
+			keys, err := e.opts.secretKeys.keyring(e.log)
+			if err != nil {
+				return nil, err
+			}
 			d, err := webhook.New(ctx, webhook.Config{
 				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "dispatcher").Logger(),
 				Audit: e.audit(),
@@ -25,6 +29,7 @@ func init() {
 				AllowCIDRs: e.opts.webhookAllow,
 				Health:     e.opts.webhookHealth,
 				Replicas:   e.opts.replicas,
+				SecretKeys: keys,
 			})
 			if err != nil {
 				return nil, err

@@ -39,6 +39,7 @@ type options struct {
 	// webhookHealth is when the dispatcher pauses an endpoint by itself
 	// (zero: its default). Not a flag: "dev --demo" lowers it.
 	webhookHealth delivery.HealthPolicy
+	secretKeys    secretKeyOptions
 }
 
 func envOr(key, def string) string {
@@ -62,6 +63,7 @@ func (o *options) bind(cmd *cobra.Command) {
 	f.StringVar(&o.metricsAddr, "metrics-addr", envOr("ROSTER_METRICS_ADDR", ""), "serve Prometheus /metrics and /healthz on this address (empty: off)")
 	f.IntVar(&o.replicas, "replicas", 1, "replicas for Roster's streams and buckets (3 in a cluster)")
 	f.StringSliceVar(&o.webhookAllow, "webhook-allow-cidr", nil, "CIDRs webhooks may target although private/loopback (operator allowlist)")
+	o.secretKeys.bind(f)
 }
 
 func (o *options) logger(service string) (zerolog.Logger, error) {
