@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -19,7 +20,7 @@ type scanner struct {
 }
 
 type pathElem struct {
-	name  string // member name, or "" for an array index
+	name  []byte // member name (unescaped), or nil for an array index
 	index int
 }
 
@@ -29,14 +30,14 @@ func (s *scanner) where() string {
 	}
 	var b strings.Builder
 	for i, p := range s.path {
-		if p.name == "" {
+		if p.name == nil {
 			b.WriteString("[" + strconv.Itoa(p.index) + "]")
 			continue
 		}
 		if i > 0 {
 			b.WriteByte('.')
 		}
-		b.WriteString(p.name)
+		b.Write(p.name)
 	}
 	return b.String()
 }
@@ -182,7 +183,7 @@ func (s *scanner) object(sh *shape, depth int) error {
 		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
 			return s.malformed("want a member name")
 		}
-		name, err := s.str(true)
+		name, err := s.name()
 		if err != nil {
 			return err
 		}
@@ -192,13 +193,13 @@ func (s *scanner) object(sh *shape, depth int) error {
 		}
 		dup := false
 		if open {
-			dup = seen[name]
+			dup = seen[string(name)]
 			if seen == nil {
 				seen = map[string]bool{}
 			}
-			seen[name] = true
+			seen[string(name)] = true
 		} else {
-			f, ok := sh.fields[name]
+			f, ok := sh.fields[string(name)]
 			if !ok {
 				return s.unknown(sh, name)
 			}
@@ -207,11 +208,11 @@ func (s *scanner) object(sh *shape, depth int) error {
 				dup = mask&(1<<f.index) != 0
 				mask |= 1 << f.index
 			} else {
-				dup = seen[name]
+				dup = seen[string(name)]
 				if seen == nil {
 					seen = map[string]bool{}
 				}
-				seen[name] = true
+				seen[string(name)] = true
 			}
 		}
 		if dup {
@@ -237,44 +238,51 @@ func (s *scanner) object(sh *shape, depth int) error {
 	}
 }
 
-func (s *scanner) unknown(sh *shape, name string) error {
+// name reads a member name and returns it unescaped; without escapes it
+// aliases data (no allocation).
+func (s *scanner) name() ([]byte, error) {
+	start := s.pos + 1
+	escaped, err := s.str(true)
+	if err != nil {
+		return nil, err
+	}
+	raw := s.data[start : s.pos-1]
+	if escaped {
+		return unescape(raw), nil
+	}
+	return raw, nil
+}
+
+func (s *scanner) unknown(sh *shape, name []byte) error {
 	s.path = append(s.path, pathElem{name: name})
 	field := s.where()
 	for _, n := range sh.names {
-		if strings.EqualFold(n, name) {
+		if strings.EqualFold(n, string(name)) {
 			return invalidf("unknown field %q (names are case-sensitive: did you mean %q?)", field, n)
 		}
 	}
 	return invalidf("unknown field %q", field)
 }
 
-// str reads a string at s.pos ('"'). For a member name it returns the
-// unescaped name; for a value it returns "". It refuses lone surrogates
-// always and, unless AnyText, the Refused characters.
-func (s *scanner) str(name bool) (string, error) {
+// str reads a string at s.pos ('"') and reports whether it held escapes.
+// It refuses lone surrogates always and, unless AnyText, the Refused
+// characters; name says whether it is a member name, for messages.
+func (s *scanner) str(name bool) (bool, error) {
 	s.pos++ // '"'
-	start := s.pos
 	escaped := false
 	for s.pos < len(s.data) {
 		c := s.data[s.pos]
 		switch {
 		case c == '"':
-			raw := s.data[start:s.pos]
 			s.pos++
-			if !name {
-				return "", nil
-			}
-			if !escaped {
-				return string(raw), nil
-			}
-			return unescape(raw), nil
+			return escaped, nil
 		case c == '\\':
 			escaped = true
 			if err := s.escape(name); err != nil {
-				return "", err
+				return false, err
 			}
 		case c < 0x20:
-			return "", s.malformed("control character in a string (escape it)")
+			return false, s.malformed("control character in a string (escape it)")
 		case c < 0x7f:
 			s.pos++
 		default:
@@ -284,12 +292,12 @@ func (s *scanner) str(name bool) (string, error) {
 				r, n = utf8.DecodeRune(s.data[s.pos:])
 			}
 			if !s.opt.AnyText && Refused(r) {
-				return "", s.refused(name, r)
+				return false, s.refused(name, r)
 			}
 			s.pos += n
 		}
 	}
-	return "", s.malformed("unterminated string")
+	return false, s.malformed("unterminated string")
 }
 
 func (s *scanner) refused(name bool, r rune) error {
@@ -372,8 +380,8 @@ func hex4(b []byte, at int) (rune, bool) {
 }
 
 // unescape decodes a member name's escapes; the scanner has checked them.
-func unescape(raw []byte) string {
-	var b strings.Builder
+func unescape(raw []byte) []byte {
+	var b bytes.Buffer
 	for i := 0; i < len(raw); {
 		if raw[i] != '\\' {
 			b.WriteByte(raw[i])
@@ -406,5 +414,5 @@ func unescape(raw []byte) string {
 		}
 		i += 2
 	}
-	return b.String()
+	return b.Bytes()
 }
