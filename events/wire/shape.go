@@ -32,6 +32,7 @@ const (
 type field struct {
 	index int // bit in the duplicate mask
 	shape *shape
+	typ   reflect.Type // the Go field's type, to explain a failed decode
 }
 
 var (
@@ -123,7 +124,7 @@ func addFields(s *shape, t reflect.Type, building map[reflect.Type]*shape) {
 		if _, taken := s.fields[name]; taken {
 			continue // the shallower field wins, as in encoding/json
 		}
-		s.fields[name] = &field{index: len(s.names), shape: buildShape(f.Type, building)}
+		s.fields[name] = &field{index: len(s.names), shape: buildShape(f.Type, building), typ: f.Type}
 		s.names = append(s.names, name)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/rosterhq/roster/events"
@@ -63,9 +64,53 @@ func (o Options) Decode(data []byte, v any) error {
 		return err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return events.Errorf(events.CodeInvalidArgument, "%s", describe(err))
+		return events.Errorf(events.CodeInvalidArgument, "%s", explain(data, reflect.TypeOf(v), err))
 	}
 	return nil
+}
+
+// explain names the member a failed decode is about. encoding/json names
+// it for plain wrong types; an error from a type's own UnmarshalJSON
+// (durations, times) comes without it, so the members are decoded one by
+// one into their fields' types until one fails. Only failures pay.
+func explain(data []byte, t reflect.Type, err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		return describe(err)
+	}
+	sh := shapeOf(t)
+	var members map[string]json.RawMessage
+	if sh.kind != kindStruct || json.Unmarshal(data, &members) != nil {
+		return describe(err)
+	}
+	for _, name := range sh.names {
+		raw, ok := members[name]
+		if !ok {
+			continue
+		}
+		f := sh.fields[name]
+		if ferr := json.Unmarshal(raw, reflect.New(f.typ).Interface()); ferr != nil {
+			return name + ": " + describeValue(ferr, f.typ)
+		}
+	}
+	return describe(err)
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// describeValue explains why one member's value did not decode.
+func describeValue(err error, t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case t == timeType:
+		return "want an RFC 3339 time such as 2026-01-02T15:04:05Z"
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("wrong type: got %s, want %s", typeErr.Value, jsonKind(typeErr.Type))
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
 // Check runs the pre-pass alone: data must be a request that t (a struct

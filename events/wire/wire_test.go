@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -28,9 +29,23 @@ type request struct {
 	Labels   map[string]string `json:"labels,omitempty"`
 	At       time.Time         `json:"at,omitzero"`
 	Raw      json.RawMessage   `json:"raw,omitempty"`
+	Every    every             `json:"every,omitempty"`
 	Untagged string
 	skipped  string
 	Ignored  string `json:"-"`
+}
+
+// every decodes itself, as endpoint.Duration does.
+type every time.Duration
+
+func (e *every) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a string: %w", err)
+	}
+	d, err := time.ParseDuration(s)
+	*e = every(d)
+	return err
 }
 
 type nested struct {
@@ -103,7 +118,11 @@ func TestDecode(t *testing.T) {
 		{"wrong type", `{"name":1}`, "name: wrong type: got number, want string"},
 		{"wrong elem type", `{"members":[1]}`, "wrong type: got number, want string"},
 		{"fraction for integer", `{"count":1.5}`, "count: wrong type: got number 1.5, want integer"},
-		{"bad time", `{"at":"yesterday"}`, "parsing time"},
+		{"bad time", `{"at":"yesterday"}`, "at: want an RFC 3339 time"},
+		{"time as a number", `{"at":5}`, "at: want an RFC 3339 time"},
+		{"own decoder refuses", `{"group_id":"g","every":"soon"}`, `every: time: invalid duration "soon"`},
+		{"own decoder wrong type", `{"every":5}`, "every: wrong type: got number, want string"},
+		{"own decoder ok", `{"every":"1m"}`, ""},
 		{"too deep", `{"raw":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, "nested deeper than 32"},
 	}
 	for _, c := range cases {
@@ -249,7 +268,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		for k := range generic {
 			if k != "group_id" && k != "actor" && k != "command_id" && k != "name" && k != "members" && k != "count" &&
-				k != "update" && k != "nested" && k != "labels" && k != "at" && k != "raw" && k != "Untagged" {
+				k != "update" && k != "every" && k != "nested" && k != "labels" && k != "at" && k != "raw" && k != "Untagged" {
 				t.Fatalf("accepted unknown member %q in %q", k, data)
 			}
 		}
