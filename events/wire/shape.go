@@ -96,8 +96,10 @@ func decodesItself(t reflect.Type) bool {
 }
 
 // addFields follows encoding/json's naming: the tag's name, else the Go
-// field name; untagged embedded structs lend their fields.
+// field name; untagged embedded structs lend their fields, which a field
+// of the outer struct with the same name hides (the shallower one wins).
 func addFields(s *shape, t reflect.Type, building map[reflect.Type]*shape) {
+	var embedded []reflect.Type
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
@@ -111,7 +113,7 @@ func addFields(s *shape, t reflect.Type, building map[reflect.Type]*shape) {
 				et = et.Elem()
 			}
 			if et.Kind() == reflect.Struct {
-				addFields(s, et, building)
+				embedded = append(embedded, et)
 				continue
 			}
 		}
@@ -121,10 +123,17 @@ func addFields(s *shape, t reflect.Type, building map[reflect.Type]*shape) {
 		if name == "" {
 			name = f.Name
 		}
-		if _, taken := s.fields[name]; taken {
-			continue // the shallower field wins, as in encoding/json
-		}
-		s.fields[name] = &field{index: len(s.names), shape: buildShape(f.Type, building), typ: f.Type}
-		s.names = append(s.names, name)
+		addField(s, name, f.Type, building)
 	}
+	for _, et := range embedded {
+		addFields(s, et, building)
+	}
+}
+
+func addField(s *shape, name string, t reflect.Type, building map[reflect.Type]*shape) {
+	if _, taken := s.fields[name]; taken {
+		return
+	}
+	s.fields[name] = &field{index: len(s.names), shape: buildShape(t, building), typ: t}
+	s.names = append(s.names, name)
 }

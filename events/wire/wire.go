@@ -116,6 +116,9 @@ func describeValue(err error, t reflect.Type) string {
 // Check runs the pre-pass alone: data must be a request that t (a struct
 // type or a pointer to one) can hold under o's rules.
 func (o Options) Check(data []byte, t reflect.Type) error {
+	if t == nil {
+		return errors.New("wire: decode target is nil")
+	}
 	var path [8]pathElem
 	s := scanner{data: data, opt: o, path: path[:0]}
 	s.space()
