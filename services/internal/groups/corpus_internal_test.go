@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -151,4 +152,57 @@ func walkStrings(v any, where string, fn func(string, map[string]any)) {
 			walkStrings(e, where, fn)
 		}
 	}
+}
+
+// FuzzCommandsAgreeWithSchemas looks for the dangerous direction of a
+// parser differential: a body roster-groups accepts must be one its JSON
+// Schema accepts, and the group and actor a gateway reads from it must be
+// the ones Roster acts on. Seeds: the corpus.
+func FuzzCommandsAgreeWithSchemas(f *testing.F) {
+	raw, err := os.ReadFile("../../../schemas/testdata/corpus/commands.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	var corpus struct {
+		Commands []corpusCase `json:"commands"`
+	}
+	if err := json.Unmarshal(raw, &corpus); err != nil {
+		f.Fatal(err)
+	}
+	names := make([]string, 0, len(parsers))
+	for n := range parsers {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, c := range corpus.Commands {
+		// Accepted bodies are the interesting starting points; refused ones
+		// would only slow the baseline run.
+		if c.Accept && c.BodyBase64 == "" && len(c.Body) < 4096 {
+			f.Add(uint8(slices.Index(names, c.Subject)), []byte(c.Body))
+		}
+	}
+	compiled := map[string]*jsonschema.Schema{}
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		name := names[int(which)%len(names)]
+		p, err := parsers[name](body)
+		if err != nil {
+			return
+		}
+		s := compiled[name]
+		if s == nil {
+			s = compileSchema(t, "commands/"+name+".json")
+			compiled[name] = s
+		}
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("%s accepted %q, which a gateway cannot parse: %v", name, body, err)
+		}
+		if err := s.Validate(v); err != nil {
+			t.Fatalf("%s accepted %q, which its schema refuses: %v", name, body, err)
+		}
+		m, _ := v.(map[string]any)
+		if m["group_id"] != p.GroupID || m["actor"] != p.Actor {
+			t.Fatalf("%s: a gateway reads group %v actor %v, Roster acts on %q %q", name, m["group_id"], m["actor"], p.GroupID, p.Actor)
+		}
+	})
 }

@@ -118,6 +118,9 @@ var parsers = map[string]parser{
 				return nil, events.Errorf(events.CodeInvalidArgument, "give at least one of name, intro, join_policy")
 			}
 			if r.Name != nil {
+				if *r.Name == "" {
+					return nil, events.Errorf(events.CodeInvalidArgument, "name: must not be empty")
+				}
 				if err := wire.Name("name", *r.Name, group.MaxNameLen); err != nil {
 					return nil, err
 				}

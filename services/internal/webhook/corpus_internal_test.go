@@ -165,3 +165,51 @@ func TestWebhookSchemasMatchGoTypes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzWebhookRequestsAgreeWithSchemas: a body a webhook subject's parse
+// accepts is one its JSON Schema accepts. Seeds: the corpus's accepted
+// bodies.
+func FuzzWebhookRequestsAgreeWithSchemas(f *testing.F) {
+	raw, err := os.ReadFile("../../../schemas/testdata/corpus/webhooks.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	var corpus struct {
+		Webhooks []corpusCase `json:"webhooks"`
+	}
+	if err := json.Unmarshal(raw, &corpus); err != nil {
+		f.Fatal(err)
+	}
+	names := make([]string, 0, len(requestParsers))
+	for n := range requestParsers {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, c := range corpus.Webhooks {
+		if c.Accept && c.BodyBase64 == "" && len(c.Body) < 4096 {
+			f.Add(uint8(slices.Index(names, c.Subject)), []byte(c.Body))
+		}
+	}
+	compiled := map[string]*jsonschema.Schema{}
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		name := names[int(which)%len(names)]
+		if requestParsers[name](body) != nil {
+			return
+		}
+		if name == "endpoint.list" && len(bytes.TrimSpace(body)) == 0 {
+			return // an empty body is a list request too (documented)
+		}
+		s := compiled[name]
+		if s == nil {
+			s = compileWebhookSchema(t, name)
+			compiled[name] = s
+		}
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("%s accepted %q, which a gateway cannot parse: %v", name, body, err)
+		}
+		if err := s.Validate(v); err != nil {
+			t.Fatalf("%s accepted %q, which its schema refuses: %v", name, body, err)
+		}
+	})
+}
