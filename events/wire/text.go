@@ -14,8 +14,6 @@ const (
 	MaxReasonLen = 1024 // join message, rejection reason, pause reason, endpoint description
 	MaxURLLen    = 2048 // webhook endpoint URL
 	MaxTokenLen  = 512  // opaque tokens: cursors, secrets, durations, enums
-	// MaxHeaderLen bounds a header value Roster reads (correlation id).
-	MaxHeaderLen = 128
 )
 
 // Refused reports whether r is never accepted in a request string:
@@ -83,19 +81,4 @@ func text(field, s string, max int, oneLine bool) error {
 func validAt(s string, i int) bool {
 	_, size := utf8.DecodeRuneInString(s[i:])
 	return size == 3 // a real U+FFFD is three bytes; an invalid byte decodes as size 1
-}
-
-// Header checks the value of a header Roster reads (name is the header's
-// name, for the message): at most MaxHeaderLen bytes of printable ASCII
-// without spaces. Empty means absent and is fine.
-func Header(name, v string) error {
-	if len(v) > MaxHeaderLen {
-		return invalidf("header %s: longer than %d bytes", name, MaxHeaderLen)
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] <= 0x20 || v[i] >= 0x7f {
-			return invalidf("header %s: only printable ASCII without spaces is accepted", name)
-		}
-	}
-	return nil
 }

@@ -179,7 +179,7 @@ add("endpoint.create","url with a tab",enc(dict(actor="ops",url="https://example
 add("endpoint.create","url 2049 characters",enc(dict(actor="ops",url="https://e.com/"+"a"*2035)),False)
 add("endpoint.create","url with a right-to-left override",enc(dict(actor="ops",url="https://example.com/\u202egpj.exe")),False)
 add("endpoint.create","id empty means generated",enc(dict(actor="ops",id="",url="https://example.com/")),True)
-add("endpoint.create","format empty",enc(dict(actor="ops",url="https://example.com/",format="")),False)
+add("endpoint.create","format empty means standard",enc(dict(actor="ops",url="https://example.com/",format="")),True)
 add("endpoint.create","format in another case",enc(dict(actor="ops",url="https://example.com/",format="OpenIM")),False)
 add("endpoint.create","timeout not a duration",enc(dict(actor="ops",url="https://example.com/",timeout="soon")),False)
 add("endpoint.create","timeout number",'{"actor":"ops","url":"https://example.com/","timeout":10}',False)

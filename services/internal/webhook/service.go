@@ -196,7 +196,7 @@ type CreateRequest struct {
 	Description   string              `json:"description,omitempty"`
 	EventTypes    []string            `json:"event_types,omitempty"`
 	GroupIDs      []string            `json:"group_ids,omitempty"`
-	Format        *endpoint.Format    `json:"format,omitempty"`
+	Format        endpoint.Format     `json:"format,omitempty"` // "" or absent: standard
 	Secret        string              `json:"secret,omitempty"`
 	Timeout       *endpoint.Duration  `json:"timeout,omitempty"`
 	RateLimit     float64             `json:"rate_limit,omitempty"`
@@ -221,7 +221,10 @@ func parseCreate(data []byte) (CreateRequest, error) {
 	if r.ID != "" {
 		errs = append(errs, events.ValidateID("id", r.ID))
 	}
-	errs = append(errs, tokens("event_types", r.EventTypes), ids("group_ids", r.GroupIDs), format(r.Format), rateLimit(&r.RateLimit))
+	errs = append(errs, tokens("event_types", r.EventTypes), ids("group_ids", r.GroupIDs), rateLimit(&r.RateLimit))
+	if r.Format != "" {
+		errs = append(errs, format(&r.Format))
+	}
 	return r, firstErr(errs...)
 }
 
@@ -277,9 +280,9 @@ func (d *Dispatcher) handleCreate(ctx context.Context, data []byte) (any, error)
 	if r.ID == "" {
 		r.ID = "ep_" + strings.ReplaceAll(uuid.NewString(), "-", "")
 	}
-	format := endpoint.FormatStandard
-	if r.Format != nil {
-		format = *r.Format
+	format := r.Format
+	if format == "" {
+		format = endpoint.FormatStandard
 	}
 	if len(r.EventTypes) == 0 {
 		r.EventTypes = []string{"*"}
