@@ -1,7 +1,6 @@
 package membership
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/events/wire"
 )
 
 // Query subjects and the micro service name (public contract).
@@ -265,20 +265,13 @@ func respond(nc *nats.Conn, data []byte, reply, subject string, log zerolog.Logg
 	}
 }
 
-// decode parses a request strictly: one JSON object, no unknown fields.
+// decode parses a request with events/wire, the decoder every subject
+// shares.
 func decode(data []byte, v any) error {
 	if len(data) > maxQueryRequestSize {
 		return events.Errorf(events.CodeInvalidArgument, "request larger than %d bytes", maxQueryRequestSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return events.Errorf(events.CodeInvalidArgument, "bad request: %v", err)
-	}
-	if dec.More() {
-		return events.Errorf(events.CodeInvalidArgument, "bad request: data after the JSON object")
-	}
-	return nil
+	return wire.Decode(data, v)
 }
 
 func (q *Queries) model() (*model, error) {

@@ -15,6 +15,10 @@ func init() {
 		records: true,
 		short:   "Deliver events to webhook endpoints and serve roster-webhooks (roster.webhook.>)",
 		build: func(ctx context.Context, e *env) ([]component, error) {
+			keys, err := e.opts.secretKeys.keyring(e.log)
+			if err != nil {
+				return nil, err
+			}
 			d, err := webhook.New(ctx, webhook.Config{
 				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "dispatcher").Logger(),
 				Audit: e.audit(),
@@ -26,6 +30,7 @@ func init() {
 				AllowCIDRs: e.opts.webhookAllow,
 				Health:     e.opts.webhookHealth,
 				Replicas:   e.opts.replicas,
+				SecretKeys: keys,
 			})
 			if err != nil {
 				return nil, err

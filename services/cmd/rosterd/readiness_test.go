@@ -100,7 +100,9 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 	t.Helper()
 	d := &daemon{exited: make(chan struct{})}
 	d.cmd = exec.Command(os.Args[0], args...)
-	d.cmd.Env = append(os.Environ(), "ROSTERD_TEST_EXEC=1", "ROSTER_LOG_LEVEL=info")
+	d.cmd.Env = append(os.Environ(), "ROSTERD_TEST_EXEC=1", "ROSTER_LOG_LEVEL=info",
+		// A dispatcher needs a key to seal webhook secrets (ADR 0055).
+		"ROSTER_WEBHOOK_SECRET_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
 	d.cmd.Stderr = d
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -53,6 +53,8 @@ type options struct {
 	// (groups.ParseCallers; docs/adr/0053). "rosterd dev" trusts everyone.
 	callers         string
 	trustUnattested bool
+	// secretKeys is where the dispatcher's webhook secret key comes from.
+	secretKeys secretKeyOptions
 }
 
 func envOr(key, def string) string {
@@ -81,6 +83,7 @@ func (o *options) bind(cmd *cobra.Command) {
 	f.StringVar(&o.callers, "callers", envOr("ROSTER_CALLERS", ""), "who may name which actor: ACCOUNT=trusted|bound|bound:tag:PREFIX,... ($ROSTER_CALLERS); unlisted accounts are refused")
 	f.BoolVar(&o.trustUnattested, "trust-unattested", envOr("ROSTER_TRUST_UNATTESTED", "") == "true", "trust commands that carry no Nats-Request-Info (no accounts, or same-account callers) ($ROSTER_TRUST_UNATTESTED=true)")
 	f.StringSliceVar(&o.webhookAllow, "webhook-allow-cidr", nil, "CIDRs webhooks may target although private/loopback (operator allowlist)")
+	o.secretKeys.bind(f)
 }
 
 func (o *options) logger(service string) (zerolog.Logger, error) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rosterhq/roster/services/internal/audit"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
+	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
 
 // Config configures a Dispatcher.
@@ -31,6 +32,11 @@ type Config struct {
 	Now func() time.Time
 	// Rand returns uniform values in [0,1) for retry jitter.
 	Rand func() float64
+
+	// SecretKeys seals endpoint secrets in ROSTER_WEBHOOK_ENDPOINTS (ADR
+	// 0055). Nil stores them in plaintext, with a warning at start; rosterd
+	// always sets one.
+	SecretKeys *endpoint.Keyring
 
 	// AllowCIDRs is the operator allowlist of otherwise refused ranges.
 	AllowCIDRs []string

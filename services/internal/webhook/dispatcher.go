@@ -71,7 +71,7 @@ func New(ctx context.Context, cfg Config) (*Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := endpoint.Provision(ctx, cfg.JS, cfg.Replicas)
+	store, err := endpoint.Provision(ctx, cfg.JS, cfg.Replicas, cfg.SecretKeys)
 	if err != nil {
 		return nil, err
 	}
