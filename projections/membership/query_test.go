@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -228,4 +229,40 @@ func TestQueryErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// History reads (at_version, changes) delete their ordered consumer when
+// they finish: many of them leave only the projector's durable consumer
+// on ROSTER_EVENTS, not one each until the server expires it.
+func TestHistoryReadsLeaveNoConsumer(t *testing.T) {
+	f := newFixture(t)
+	f.projector(Config{})
+	f.queries()
+	f.do("H", "o", group.Create{Name: "H", JoinPolicy: events.PolicyOpen})
+	v := f.do("H", "o", group.Invite{UserIDs: []string{"a", "b"}})
+	f.caughtUp(1, 10*time.Second)
+	consumers := func() int {
+		info, err := f.stream.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Consumers
+	}
+	before := consumers()
+	for range 40 {
+		var m MembersReply
+		if e := f.query(SubjectMembers, MembersRequest{GroupID: "H", AtVersion: v}, &m); e != nil {
+			t.Fatal(e)
+		}
+		var c ChangesReply
+		if e := f.query(SubjectChanges, ChangesRequest{GroupID: "H"}, &c); e != nil {
+			t.Fatal(e)
+		}
+	}
+	testnats.Eventually(t, 10*time.Second, func() error {
+		if have := consumers(); have > before {
+			return fmt.Errorf("consumers on %s: %d before 80 history reads, %d after", events.StreamName, before, have)
+		}
+		return nil
+	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/services/internal/eventstore"
+	"github.com/rosterhq/roster/services/internal/natsx"
 )
 
 // RedeliverRequest is roster.webhook.redeliver: re-send the events stored
@@ -91,9 +92,9 @@ func (d *Dispatcher) Redeliver(ctx context.Context, r RedeliverRequest, wants fu
 	if r.UntilSeq != 0 && r.UntilSeq < last {
 		last = r.UntilSeq
 	}
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: r.SinceSeq}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: r.SinceSeq, InactiveThreshold: 30 * time.Second}
 	if r.Since != nil {
-		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: r.Since}
+		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: r.Since, InactiveThreshold: 30 * time.Second}
 	}
 	if last == 0 || (r.SinceSeq != 0 && r.SinceSeq > last) {
 		return out, nil
@@ -102,6 +103,7 @@ func (d *Dispatcher) Redeliver(ctx context.Context, r RedeliverRequest, wants fu
 	if err != nil {
 		return out, events.Errorf(events.CodeUnavailable, "read %s: %v", events.StreamName, err)
 	}
+	defer natsx.ReleaseConsumer(d.events, cons)
 	it, err := cons.Messages(jetstream.PullMaxMessages(256))
 	if err != nil {
 		return out, events.Errorf(events.CodeUnavailable, "read %s: %v", events.StreamName, err)
