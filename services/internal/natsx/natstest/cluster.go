@@ -183,7 +183,9 @@ func (c *Cluster) Stop(i int) {
 	}
 }
 
-// Restart starts a stopped node i again on its ports and store.
+// Restart starts a stopped node i again on its ports and store. It does not
+// wait for the node to rejoin (with a majority down, no meta leader exists
+// until another node returns): call WaitMetaLeader or WaitStreamCurrent.
 func (c *Cluster) Restart(t testing.TB, i int) {
 	t.Helper()
 	if c.Server(i) != nil {
@@ -192,7 +194,6 @@ func (c *Cluster) Restart(t testing.TB, i int) {
 	if err := c.start(i); err != nil {
 		t.Fatalf("restart: %v", err)
 	}
-	c.WaitMetaLeader(t, 30*time.Second)
 }
 
 // WaitMetaLeader polls until a running node is the JetStream meta leader
