@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,7 +46,9 @@ type eventAt struct {
 
 func cmdKey(groupID, cmdID string) string { return groupID + "/" + cmdID }
 
-// readStream reads every commit with an ordered consumer, decodes it with
+// readStream reads every commit by sequence from the stream leader (no
+// consumer: the count of consumers is one of the things under test, and a
+// leaked consumer must not stop the check), decodes it with
 // eventstore.DecodeCommit and folds each group with group.State.Apply,
 // noting every gap, repeat and undecodable commit.
 func (h *harness) readStream(ctx context.Context) (*streamView, error) {
@@ -55,29 +58,30 @@ func (h *harness) readStream(ctx context.Context) (*streamView, error) {
 	}
 	v := &streamView{lastSeq: s.CachedInfo().State.LastSeq, byCmd: map[string]commitAt{}, applied: map[string]int{},
 		states: map[string]*group.State{}, eventIDs: map[string]bool{}, events: map[string]eventAt{}}
-	if v.lastSeq == 0 {
-		return v, nil
+	msgs := make([]*jetstream.RawStreamMsg, v.lastSeq+1)
+	const readers = 8
+	errs := make([]error, readers)
+	var wg sync.WaitGroup
+	for r := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := uint64(r) + 1; seq <= v.lastSeq; seq += readers {
+				m, err := s.GetMsg(ctx, seq)
+				if err != nil {
+					errs[r] = fmt.Errorf("read seq %d of %d: %w", seq, v.lastSeq, err)
+					return
+				}
+				msgs[seq] = m
+			}
+		}()
 	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{events.SubjectPrefix + ">"}})
-	if err != nil {
-		return nil, fmt.Errorf("ordered consumer: %w", err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(512))
-	if err != nil {
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	defer it.Stop()
-	for seen := uint64(0); seen < v.lastSeq; {
-		msg, err := it.Next(jetstream.NextContext(ctx))
-		if err != nil {
-			return nil, fmt.Errorf("read after %d of %d: %w", seen, v.lastSeq, err)
-		}
-		meta, err := msg.Metadata()
-		if err != nil {
-			return nil, err
-		}
-		seen = meta.Sequence.Stream
-		v.add(seen, msg.Subject(), msg.Data())
+	for seq := uint64(1); seq <= v.lastSeq; seq++ {
+		v.add(seq, msgs[seq].Subject, msgs[seq].Data)
 	}
 	return v, nil
 }

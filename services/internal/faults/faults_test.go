@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -28,8 +29,8 @@ type plan struct {
 
 func ciPlan() plan {
 	return plan{
-		load: loadConfig{groups: 60, hot: 4, workers: 12, hotters: 4, rate: 150, answerWithin: 60 * time.Second},
-		faults: []string{"groups-1", "dispatcher-1", "projector-1", "auditsink-1", "query-1", "leader"},
+		load:    loadConfig{groups: 60, hot: 4, workers: 12, hotters: 4, rate: 150, answerWithin: 60 * time.Second},
+		faults:  []string{"groups-1", "dispatcher-1", "projector-1", "auditsink-1", "query-1", "blip", "leader"},
 		catchUp: 60 * time.Second, settle: 90 * time.Second,
 	}
 }
@@ -67,7 +68,7 @@ func TestFaultsSoak(t *testing.T) {
 			all = append(all, fmt.Sprintf("%s-%d", l.service, i))
 		}
 	}
-	p.faults = append(all, "leader", "leader")
+	p.faults = append(all, "leader", "leader", "blip")
 	t.Run("standalone", func(t *testing.T) { runFaults(t, startStandalone(t), p) })
 	t.Run("cluster", func(t *testing.T) { runFaults(t, &cluster{c: natstest.StartCluster(t, 3)}, p) })
 }
@@ -226,8 +227,12 @@ type faulter struct {
 }
 
 func (f *faulter) inject(name string) {
-	if name == "leader" {
+	switch name {
+	case "leader":
 		f.leader()
+		return
+	case "blip":
+		f.blip()
 		return
 	}
 	t, h := f.t, f.h
@@ -359,6 +364,47 @@ func (f *faulter) leader() {
 	failover := f.ld.firstAckAfter(stopAt).Sub(stopAt)
 	f.figures = append(f.figures, fmt.Sprintf("fault=stop-stream-leader node=%s first_ack_after_stop=%s restart_to_stream_current=%s longest_gap_between_command_acks=%s",
 		node, failover.Round(time.Millisecond), rejoined.Round(time.Millisecond), gap.Round(time.Millisecond)))
+}
+
+// blip drops every service's NATS connection at once and measures how long
+// clients waited for a command acknowledgement and until every process
+// reported itself connected again.
+func (f *faulter) blip() {
+	t, h := f.t, f.h
+	at := time.Now()
+	n, err := h.dropConnections()
+	if err != nil {
+		t.Errorf("blip: %v", err)
+	}
+	errs := []error{waitFor(context.Background(), f.p.catchUp, func() error {
+		have, err := h.serviceConns(false)
+		if err == nil && have < n {
+			err = fmt.Errorf("%d of %d service connections back", have, n)
+		}
+		return err
+	})}
+	for _, name := range h.order {
+		errs = append(errs, waitFor(context.Background(), f.p.catchUp, h.procs[name].healthy))
+	}
+	reconnected := time.Since(at)
+	for svc, k := range map[string]int{"roster-groups": 2, "roster-query": 1, "roster-webhooks": 2} {
+		errs = append(errs, waitFor(context.Background(), f.p.catchUp, func() error { return h.instances(svc, k) }))
+	}
+	if err := errors.Join(errs...); err != nil {
+		t.Errorf("after a blip: %v", err)
+	}
+	serving := time.Since(at)
+	// The window closes at the first acknowledgement after the services
+	// serve again.
+	_ = waitFor(context.Background(), f.p.catchUp, func() error {
+		if f.ld.firstAckAfter(at.Add(serving)).IsZero() {
+			return errNotYet
+		}
+		return nil
+	})
+	gap := f.ld.maxAckGap(at.Add(-time.Second), time.Now())
+	f.figures = append(f.figures, fmt.Sprintf("fault=network-blip connections_dropped=%d all_reconnected=%s all_serving=%s longest_gap_between_command_acks=%s",
+		n, reconnected.Round(time.Millisecond), serving.Round(time.Millisecond), gap.Round(time.Millisecond)))
 }
 
 // queryOnce sends one query without retrying.

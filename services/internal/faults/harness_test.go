@@ -123,6 +123,8 @@ type topology interface {
 	// restartLeader starts the server stopLeader stopped, on its ports and
 	// store, and returns once the event stream is current again.
 	restartLeader(t *testing.T)
+	// servers are the running servers.
+	servers() []*server.Server
 }
 
 // standalone is one nats-server that the suite stops and starts again on
@@ -177,6 +179,14 @@ func (s *standalone) stopLeader(*testing.T) string {
 	s.stop()
 	return "roster-embedded"
 }
+func (s *standalone) servers() []*server.Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ns == nil {
+		return nil
+	}
+	return []*server.Server{s.ns}
+}
 func (s *standalone) restartLeader(t *testing.T) {
 	t.Helper()
 	if err := s.start(); err != nil {
@@ -198,6 +208,15 @@ func (c *cluster) stopLeader(t *testing.T) string {
 	c.stopped = c.c.StreamLeader(t, events.StreamName, 30*time.Second)
 	c.c.Stop(c.stopped)
 	return c.c.NodeName(c.stopped)
+}
+func (c *cluster) servers() []*server.Server {
+	var ss []*server.Server
+	for i := range c.c.Size() {
+		if ns := c.c.Server(i); ns != nil {
+			ss = append(ss, ns)
+		}
+	}
+	return ss
 }
 func (c *cluster) restartLeader(t *testing.T) {
 	t.Helper()
@@ -490,6 +509,34 @@ func retryable(code string) bool {
 		return true
 	}
 	return false
+}
+
+// dropConnections closes every connection of the rosterd processes on
+// every server at once, as a network blip between the services' hosts and
+// NATS would: the clients reconnect (to any node) and resubscribe.
+func (h *harness) dropConnections() (int, error) {
+	return h.serviceConns(true)
+}
+
+// serviceConns counts the rosterd processes' connections on every server
+// (and closes them when drop is set).
+func (h *harness) serviceConns(drop bool) (int, error) {
+	n := 0
+	for _, ns := range h.topo.servers() {
+		cz, err := ns.Connz(&server.ConnzOptions{Limit: 10000})
+		if err != nil {
+			return n, err
+		}
+		for _, c := range cz.Conns {
+			if !strings.HasPrefix(c.Name, "rosterd-") {
+				continue
+			}
+			if !drop || ns.DisconnectClientByID(c.Cid) == nil {
+				n++
+			}
+		}
+	}
+	return n, nil
 }
 
 // consumerWatch polls the number of consumers on ROSTER_EVENTS.

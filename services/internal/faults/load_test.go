@@ -246,7 +246,7 @@ type step struct {
 	actor  string
 	fields map[string]any
 	valid  bool
-	events int            // events an acceptance appends
+	events int           // events an acceptance appends
 	apply  func(*gmodel) // the model after acceptance
 }
 
