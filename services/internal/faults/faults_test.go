@@ -31,7 +31,7 @@ func ciPlan() plan {
 	return plan{
 		load:    loadConfig{groups: 60, hot: 4, workers: 12, hotters: 4, rate: 150, answerWithin: 60 * time.Second},
 		faults:  []string{"groups-1", "dispatcher-1", "projector-1", "auditsink-1", "query-1", "blip", "leader"},
-		catchUp: 60 * time.Second, settle: 90 * time.Second,
+		catchUp: 45 * time.Second, settle: 75 * time.Second,
 	}
 }
 
