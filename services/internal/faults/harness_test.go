@@ -562,12 +562,12 @@ func (h *harness) watchConsumers(ctx context.Context, w *consumerWatch) {
 			n := s.CachedInfo().State.Consumers
 			w.mu.Lock()
 			w.polls++
-			grew := n > w.max
-			if grew {
+			if n > w.max {
 				w.max = n
 			}
+			list := n > maxConsumers && w.names == nil
 			w.mu.Unlock()
-			if grew && n > maxConsumers {
+			if list {
 				var names []string
 				for nm := range s.ConsumerNames(cctx).Name() {
 					names = append(names, nm)
