@@ -88,7 +88,11 @@ func runAuditProbe(ctx context.Context, o auditOptions, prof *profiler) (auditRe
 	pdone := make(chan error, 1)
 	go func() { pdone <- pub.Run(pctx) }()
 	for _, r := range recs {
-		pub.Record(r)
+		if err := pub.Record(ctx, r); err != nil {
+			pcancel()
+			<-pdone
+			return res, fmt.Errorf("publish audit records: %w", err)
+		}
 	}
 	ferr := pub.Flush(ctx)
 	pcancel()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -104,7 +105,7 @@ func Validate(r Record) error {
 	switch r := r.(type) {
 	case Command:
 		p.nonEmpty("subject", r.Subject)
-		p.oneOf("outcome", r.Outcome, "accepted", "rejected", "duplicate")
+		p.oneOf("outcome", r.Outcome, OutcomeAccepted, OutcomeRejected, OutcomeDuplicate, OutcomeUncertain)
 		p.time("received_at", r.ReceivedAt)
 		p.nonNegative("payload_size", int64(r.PayloadSize))
 		p.fitsUint32("payload_size", int64(r.PayloadSize))
@@ -231,6 +232,60 @@ func EventsFromCommit(c events.Commit, seq uint64) ([]Event, error) {
 		out = append(out, ev)
 	}
 	return out, nil
+}
+
+// commandSubjectPrefix is roster-groups' subject prefix (groups.SubjectPrefix;
+// groups imports this package, not the reverse).
+const commandSubjectPrefix = "roster.cmd."
+
+// CommandFromCommit is the accepted commands row of a commit read from
+// ROSTER_EVENTS: the commit is the proof the command was accepted, whatever
+// the process that appended it did next (docs/adr/0025). Its id is
+// "commit:<first event id>", one per commit, so a redelivered commit
+// collapses to one row.
+//
+// hdr carries what the commit body lacks about the reception (set by
+// roster-groups at append: HeaderReceivedAt, HeaderPayloadSHA256,
+// HeaderPayloadSize, HeaderLatency). A commit without them (an older
+// writer) gets its events' time as reception time and no payload digest; a
+// header that does not parse counts as absent. ok is false for a commit
+// that names no command (none roster-groups writes): it gets its events
+// rows only.
+func CommandFromCommit(c events.Commit, hdr map[string][]string) (cmd Command, ok bool) {
+	if len(c.Events) == 0 || c.Command == "" {
+		return Command{}, false
+	}
+	first := c.Events[0]
+	cmd = Command{
+		ID: "commit:" + first.ID, CommandID: c.CommandID, Subject: commandSubjectPrefix + c.Command,
+		GroupID: c.GroupID, Actor: first.Actor, Outcome: OutcomeAccepted, Version: c.LastVersion(),
+		ReceivedAt: first.OccurredAt.UTC(),
+	}
+	if cmd.GroupID == "" {
+		cmd.GroupID = first.GroupID
+	}
+	get := func(k string) string {
+		if v := hdr[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	if us, err := strconv.ParseInt(get(HeaderReceivedAt), 10, 64); err == nil {
+		cmd.ReceivedAt = time.UnixMicro(us).UTC()
+	}
+	if sum := get(HeaderPayloadSHA256); len(sum) == 64 {
+		cmd.PayloadHash = sum
+	}
+	if n, err := strconv.Atoi(get(HeaderPayloadSize)); err == nil && n >= 0 {
+		cmd.PayloadSize = n
+	}
+	if us, err := strconv.ParseInt(get(HeaderLatency), 10, 64); err == nil && us >= 0 {
+		cmd.LatencyUS = us
+	}
+	if Validate(cmd) != nil {
+		return Command{}, false
+	}
+	return cmd, true
 }
 
 // secretHeaders never reach a row, whatever a publisher sent: defence in

@@ -59,12 +59,12 @@ func TestSinkWritesEveryTableOnce(t *testing.T) {
 	send("roster.cmd.member.remove", map[string]any{"group_id": "A", "actor": "o", "user_ids": []string{"b"}})
 
 	for i := range 3 {
-		pub.Record(SampleAttempt(i, "ep1"))
-		pub.Record(SampleChange(i, "ep1"))
+		MustRecord(t, pub, SampleAttempt(i, "ep1"))
+		MustRecord(t, pub, SampleChange(i, "ep1"))
 	}
 	// The same record twice (a publisher retry beyond the dedup window)
 	// still makes one row.
-	pub.Record(SampleChange(0, "ep1"))
+	MustRecord(t, pub, SampleChange(0, "ep1"))
 	FlushPublisher(t, pub)
 
 	WaitRows(t, conn, ch.Database, "commands", 4, 10*time.Second)

@@ -143,3 +143,13 @@ func FlushPublisher(t testing.TB, p *Publisher) {
 		t.Fatal(err)
 	}
 }
+
+// MustRecord hands r to p, failing the test if p refuses it.
+func MustRecord(t testing.TB, p *Publisher, r Record) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Record(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+}

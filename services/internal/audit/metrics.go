@@ -23,12 +23,20 @@ var (
 		Name: "roster_audit_publish_errors_total",
 		Help: "Failed audit publish attempts (each is retried).",
 	})
-	metricDropped = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "roster_audit_dropped_total",
-		Help: "Audit records dropped because the publisher's buffer was full or it was shutting down.",
+	metricRecordErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "roster_audit_record_errors_total",
+		Help: "Record or RecordDurable calls that returned an error to their caller, the record not taken, by reason (context: the caller's deadline passed while the buffer was full; closed: the publisher was shutting down; publish: JetStream did not confirm a durable record; encode).",
+	}, []string{"reason"})
+	metricBackpressure = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "roster_audit_backpressure_waits_total",
+		Help: "Record calls that found the publisher's buffer full and waited for room.",
+	})
+	metricAbandoned = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "roster_audit_abandoned_total",
+		Help: "Records the publisher had taken but JetStream had not stored when its shutdown drain deadline passed (lost as in a crash; each is logged).",
 	})
 )
 
 func init() {
-	prometheus.MustRegister(metricRows, metricInsertErrors, metricDeadLetters, metricPublished, metricPublishErrors, metricDropped)
+	prometheus.MustRegister(metricRows, metricInsertErrors, metricDeadLetters, metricPublished, metricPublishErrors, metricRecordErrors, metricBackpressure, metricAbandoned)
 }

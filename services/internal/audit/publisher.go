@@ -13,6 +13,10 @@ import (
 	"github.com/rs/zerolog"
 )
 
+// ErrClosed is returned by Record once the publisher has stopped taking
+// records (its Run is shutting down).
+var ErrClosed = errors.New("audit publisher closed")
+
 // PublisherConfig configures a Publisher.
 type PublisherConfig struct {
 	JS  jetstream.JetStream
@@ -20,13 +24,11 @@ type PublisherConfig struct {
 	// Stream is ROSTER_AUDIT's configuration when the publisher creates it.
 	Stream StreamConfig
 	// Buffer is how many records may wait in memory for JetStream (default
-	// 16384). When it is full, Record waits up to OverflowWait for room
-	// (backpressure: JetStream is then the bottleneck of the command too),
-	// and only then drops the record, counted in roster_audit_dropped_total.
+	// 16384). When it is full, Record waits for room for as long as its
+	// caller's context allows (backpressure: JetStream is then the
+	// bottleneck of the caller too). A record is never dropped for lack of
+	// room (docs/adr/0025).
 	Buffer int
-	// OverflowWait bounds how long Record blocks on a full buffer (default
-	// 2s; negative: never block).
-	OverflowWait time.Duration
 	// MaxInFlight bounds unacknowledged asynchronous publishes (default 1024).
 	MaxInFlight int
 	// AckTimeout is how long one publish may wait for its ack (default 5s)
@@ -35,7 +37,8 @@ type PublisherConfig struct {
 	// Backoff is the retry schedule of a failed publish (default 100ms..5s).
 	Backoff Backoff
 	// DrainTimeout bounds how long Run keeps publishing after ctx ends
-	// (default 5s).
+	// (default 30s). What is still unpublished then is lost as in a crash:
+	// logged record by record and counted in roster_audit_abandoned_total.
 	DrainTimeout time.Duration
 }
 
@@ -43,9 +46,6 @@ func (c *PublisherConfig) setDefaults() {
 	c.Stream.setDefaults()
 	if c.Buffer == 0 {
 		c.Buffer = 16384
-	}
-	if c.OverflowWait == 0 {
-		c.OverflowWait = 2 * time.Second
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 1024
@@ -57,7 +57,7 @@ func (c *PublisherConfig) setDefaults() {
 		c.Backoff = Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}
 	}
 	if c.DrainTimeout == 0 {
-		c.DrainTimeout = 5 * time.Second
+		c.DrainTimeout = 30 * time.Second
 	}
 }
 
@@ -83,20 +83,30 @@ func (c PublisherConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Publisher is the Recorder services use: Record encodes the record and
+// Publisher is the Recorder services use. Record encodes the record and
 // hands it to a buffer, and Run publishes the buffer asynchronously to
-// roster.audit.<kind> with the record id as Nats-Msg-Id, retrying failures.
-// Record never waits on the network (see BenchmarkRecord).
+// roster.audit.<kind> with the record id as Nats-Msg-Id, retrying failures
+// until JetStream stores it; RecordDurable publishes synchronously.
 //
-// A record is lost only if the process dies while it is buffered, or the
-// buffer overflows (counted). Events do not depend on this path: the sink
-// reads them from ROSTER_EVENTS.
+// Nothing is dropped by design: a full buffer makes Record wait, and a
+// record Record took is retried until stored. Only a process that dies
+// (or a shutdown that cannot reach JetStream within DrainTimeout) loses
+// what it still buffers; that is why every record a reply or an ack
+// depends on goes through RecordDurable (docs/adr/0025).
 type Publisher struct {
 	cfg     PublisherConfig
 	log     zerolog.Logger
 	queue   chan outgoing
 	pending atomic.Int64 // queued or in flight, not yet acknowledged
-	closed  atomic.Bool
+
+	// mu orders Record's sends against shutdown: Record sends under the
+	// read lock; Run closes closing (releasing Records waiting for room),
+	// then sets closed under the write lock, after which no send can
+	// happen and the queue can be drained to the end.
+	mu        sync.RWMutex
+	closed    bool
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 type outgoing struct {
@@ -113,49 +123,53 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 		return nil, fmt.Errorf("audit publisher: %w", err)
 	}
 	return &Publisher{
-		cfg:   cfg,
-		log:   cfg.Log.With().Str("component", "audit-publisher").Logger(),
-		queue: make(chan outgoing, cfg.Buffer),
+		cfg:     cfg,
+		log:     cfg.Log.With().Str("component", "audit-publisher").Logger(),
+		queue:   make(chan outgoing, cfg.Buffer),
+		closing: make(chan struct{}),
 	}, nil
 }
 
 // Record implements Recorder. It is safe for concurrent use and does not
-// wait on the network; it blocks (up to OverflowWait) only when the buffer
-// is full.
-func (p *Publisher) Record(r Record) {
+// wait on the network: it waits only while the buffer is full, until there
+// is room, ctx ends or the publisher shuts down. An error means the record
+// was not taken; the caller decides (and is the one to tell its own caller).
+func (p *Publisher) Record(ctx context.Context, r Record) error {
 	if r == nil {
-		return
+		return nil
 	}
 	data, err := json.Marshal(r)
 	if err != nil {
 		// Only a record type with an unencodable field gets here: a bug.
-		metricDropped.Inc()
-		p.log.Error().Err(err).Str("kind", string(r.AuditKind())).Msg("audit record not encodable; dropped")
-		return
+		metricRecordErrors.WithLabelValues("encode").Inc()
+		return fmt.Errorf("audit record %s: %w", r.AuditID(), err)
 	}
-	if p.closed.Load() {
-		metricDropped.Inc()
-		return
+	o := outgoing{subject: Subject(r.AuditKind()), id: r.AuditID(), data: data}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		metricRecordErrors.WithLabelValues("closed").Inc()
+		return fmt.Errorf("audit record %s: %w", o.id, ErrClosed)
 	}
 	p.pending.Add(1)
-	o := outgoing{subject: Subject(r.AuditKind()), id: r.AuditID(), data: data}
 	select {
 	case p.queue <- o:
-		return
+		return nil
 	default:
 	}
-	if p.cfg.OverflowWait > 0 {
-		t := time.NewTimer(p.cfg.OverflowWait)
-		defer t.Stop()
-		select {
-		case p.queue <- o:
-			return
-		case <-t.C:
-		}
+	metricBackpressure.Inc()
+	select {
+	case p.queue <- o:
+		return nil
+	case <-ctx.Done():
+		p.pending.Add(-1)
+		metricRecordErrors.WithLabelValues("context").Inc()
+		return fmt.Errorf("audit record %s: buffer full: %w", o.id, ctx.Err())
+	case <-p.closing:
+		p.pending.Add(-1)
+		metricRecordErrors.WithLabelValues("closed").Inc()
+		return fmt.Errorf("audit record %s: %w", o.id, ErrClosed)
 	}
-	p.pending.Add(-1)
-	metricDropped.Inc()
-	p.log.Warn().Str("kind", string(r.AuditKind())).Str("id", r.AuditID()).Msg("audit buffer full; record dropped")
 }
 
 // Pending is the number of records recorded but not yet acknowledged by
@@ -195,7 +209,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		case sem <- struct{}{}:
 		case <-life.Done():
 			p.pending.Add(-1)
-			metricDropped.Inc()
+			p.abandon(o)
 			return
 		}
 		wg.Add(1)
@@ -214,7 +228,7 @@ run:
 			break run
 		}
 	}
-	p.closed.Store(true)
+	p.close()
 	stop := time.AfterFunc(p.cfg.DrainTimeout, kill)
 	defer stop.Stop()
 	for {
@@ -229,20 +243,23 @@ run:
 			break
 		}
 	}
-	p.dropQueued() // a Record racing with shutdown
 	return nil
 }
 
-func (p *Publisher) dropQueued() {
-	for {
-		select {
-		case <-p.queue:
-			p.pending.Add(-1)
-			metricDropped.Inc()
-		default:
-			return
-		}
-	}
+// close stops Record from taking records; once it returns, nothing more
+// enters the queue.
+func (p *Publisher) close() {
+	p.closeOnce.Do(func() { close(p.closing) })
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+}
+
+// abandon reports a record given up at the drain deadline: the process is
+// going away and JetStream did not take it in time. Loud on purpose.
+func (p *Publisher) abandon(o outgoing) {
+	metricAbandoned.Inc()
+	p.log.Error().Str("subject", o.subject).Str("id", o.id).Msg("audit record not stored before the shutdown deadline; lost")
 }
 
 // publish sends one record and waits for its ack, retrying until it is
@@ -266,35 +283,38 @@ func (p *Publisher) publish(ctx context.Context, o outgoing) {
 		}
 		metricPublishErrors.Inc()
 		if ctx.Err() != nil {
-			metricDropped.Inc()
-			p.log.Warn().Str("subject", o.subject).Str("id", o.id).Msg("audit record not published before shutdown; dropped")
+			p.abandon(o)
 			return
 		}
 		d := p.cfg.Backoff.Delay(attempt)
 		p.log.Warn().Err(err).Str("subject", o.subject).Dur("retry_in", d).Msg("audit publish failed")
 		if sleepCtx(ctx, d) != nil {
-			metricDropped.Inc()
+			p.abandon(o)
 			return
 		}
 	}
 }
 
-// RecordDurable publishes r and returns only once JetStream has stored it
-// (or ctx ends, or the publish fails). Callers that must not acknowledge
-// their own work before its audit record is safe use it (the dispatcher
-// before acking a delivery job, endpoint changes before replying); the
-// record id stays the Nats-Msg-Id, so a retry after an error never
-// duplicates a row.
+// RecordDurable implements Recorder: it publishes r once and returns only
+// when JetStream has stored it (or ctx ends, or the publish fails). Callers
+// that must not answer or acknowledge their own work before its audit
+// record is safe use it (roster-groups before replying, the dispatcher
+// before acking a delivery job, endpoint changes before replying). The
+// record id stays the Nats-Msg-Id, so a retry after an error (even one
+// whose ack was lost) never duplicates a row; retrying is the caller's
+// choice, bounded by its own deadline.
 func (p *Publisher) RecordDurable(ctx context.Context, r Record) error {
 	if r == nil {
 		return nil
 	}
 	data, err := json.Marshal(r)
 	if err != nil {
+		metricRecordErrors.WithLabelValues("encode").Inc()
 		return fmt.Errorf("audit record %s: %w", r.AuditID(), err)
 	}
 	if _, err := p.cfg.JS.Publish(ctx, Subject(r.AuditKind()), data, jetstream.WithMsgID(r.AuditID())); err != nil {
 		metricPublishErrors.Inc()
+		metricRecordErrors.WithLabelValues("publish").Inc()
 		return fmt.Errorf("audit record %s: %w", r.AuditID(), err)
 	}
 	metricPublished.Inc()

@@ -55,8 +55,8 @@ func seedQueries(t *testing.T) (Reader, ClickHouseConfig) {
 		records = append(records, e)
 	}
 	for _, r := range records {
-		pub.Record(r)
-		pub.Record(r) // twice: the reads must show it once
+		MustRecord(t, pub, r)
+		MustRecord(t, pub, r) // twice: the reads must show it once
 	}
 	FlushPublisher(t, pub)
 	WaitRows(t, conn, ch.Database, "delivery_attempts", 6, 10*time.Second)

@@ -4,7 +4,10 @@
 // endpoint_changes).
 package audit
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Kind names a record type; it is the last token of the record's subject
 // (roster.audit.<kind>) and selects the ClickHouse table.
@@ -24,17 +27,55 @@ type Record interface {
 	AuditID() string
 }
 
-// Command: one command received by roster-groups, accepted or rejected.
+// Command outcomes (the commands table's outcome column; docs/audit.md).
+const (
+	// OutcomeAccepted: the command's commit is in ROSTER_EVENTS. Only the
+	// sink writes it, from the commit itself (docs/adr/0025).
+	OutcomeAccepted = "accepted"
+	// OutcomeRejected: the command was answered with an error and changed
+	// nothing (no append was attempted, or the only appends were definite
+	// conflicts).
+	OutcomeRejected = "rejected"
+	// OutcomeDuplicate: the command_id was already stored; the reply
+	// repeated the original outcome.
+	OutcomeDuplicate = "duplicate"
+	// OutcomeUncertain: the reply was an error, but an append was sent
+	// whose result is unknown (timeout, lost connection, no responders) or
+	// that stored the commit after all. If it was stored, the trail also
+	// holds the command's accepted row.
+	OutcomeUncertain = "uncertain"
+)
+
+// Headers roster-groups sets on a commit message (beside the event
+// store's own), so that the sink can write the command's accepted row
+// from the commit alone.
+const (
+	// HeaderReceivedAt: when the command was received, unix microseconds.
+	HeaderReceivedAt = "Roster-Received-At"
+	// HeaderPayloadSHA256 and HeaderPayloadSize describe the request body.
+	HeaderPayloadSHA256 = "Roster-Payload-Sha256"
+	HeaderPayloadSize   = "Roster-Payload-Size"
+	// HeaderLatency: microseconds from reception to the append request
+	// (load, decide, encode). The append's own round trip cannot be in a
+	// header of the message it sends.
+	HeaderLatency = "Roster-Latency-Us"
+)
+
+// Command: one command received by roster-groups (rejected, duplicate or
+// uncertain), or one accepted command's commit (written by the sink).
 type Command struct {
-	ID          string    `json:"id"` // unique per reception (not the caller's command_id)
+	// ID is unique per reception for the rows roster-groups records, and
+	// "commit:<first event id>" for an accepted row (one per commit, so a
+	// redelivered commit collapses). Never the caller's command_id.
+	ID          string    `json:"id"`
 	CommandID   string    `json:"command_id"`
 	Subject     string    `json:"subject"`
 	GroupID     string    `json:"group_id"`
 	Actor       string    `json:"actor"`
-	Outcome     string    `json:"outcome"` // accepted | rejected | duplicate
+	Outcome     string    `json:"outcome"` // accepted | rejected | duplicate | uncertain
 	ErrorCode   string    `json:"error_code,omitempty"`
 	ErrorMsg    string    `json:"error_message,omitempty"`
-	Version     uint64    `json:"version"` // group version after the command (0 when rejected)
+	Version     uint64    `json:"version"` // group version after the command (0 when rejected or uncertain)
 	LatencyUS   int64     `json:"latency_us"`
 	ReceivedAt  time.Time `json:"received_at"`
 	PayloadHash string    `json:"payload_sha256"`
@@ -105,14 +146,44 @@ func (r Event) AuditID() string           { return r.ID }
 func (r DeliveryAttempt) AuditID() string { return r.ID }
 func (r EndpointChange) AuditID() string  { return r.ID }
 
-// Recorder is what services need to write the trail. It must not block the
-// caller on ClickHouse; implementations publish to ROSTER_AUDIT.
+// Recorder is what services need to write the trail. Implementations
+// publish to ROSTER_AUDIT; none waits on ClickHouse, and none drops a
+// record it accepted (docs/adr/0025).
 type Recorder interface {
-	Record(r Record)
+	// Record takes r for asynchronous storage. It waits while the
+	// recorder's buffer is full (backpressure) and returns an error, with
+	// r not taken, only when ctx ends first or the recorder is closed.
+	Record(ctx context.Context, r Record) error
+	// RecordDurable returns nil only once r is stored in ROSTER_AUDIT.
+	// The record id is the message id, so calling it again after an error
+	// never makes a second row.
+	RecordDurable(ctx context.Context, r Record) error
+}
+
+// durableRetry paces StoreDurably: a JetStream leader election or a lost
+// ack is usually over within a second or two.
+var durableRetry = Backoff{Min: 20 * time.Millisecond, Max: 250 * time.Millisecond}
+
+// StoreDurably calls rec.RecordDurable until it succeeds or ctx ends (the
+// caller's bound on how long its reply may wait). The record id is the
+// message id, so a retry after a lost ack never makes a second row.
+func StoreDurably(ctx context.Context, rec Recorder, r Record) error {
+	for attempt := 0; ; attempt++ {
+		err := rec.RecordDurable(ctx, r)
+		if err == nil {
+			return nil
+		}
+		if sleepCtx(ctx, durableRetry.Delay(attempt)) != nil {
+			return err
+		}
+	}
 }
 
 // Nop discards records (tests of one service that do not look at the trail).
 type Nop struct{}
 
 // Record implements Recorder.
-func (Nop) Record(Record) {}
+func (Nop) Record(context.Context, Record) error { return nil }
+
+// RecordDurable implements Recorder.
+func (Nop) RecordDurable(context.Context, Record) error { return nil }

@@ -516,7 +516,7 @@ func decodeAuditMsg(msg jetstream.Msg) ([]row, error) {
 }
 
 // decodeCommitMsg turns a ROSTER_EVENTS commit into one events row per
-// event.
+// event and the command's accepted commands row.
 func decodeCommitMsg(msg jetstream.Msg) ([]row, error) {
 	meta, err := msg.Metadata()
 	if err != nil {
@@ -530,9 +530,16 @@ func decodeCommitMsg(msg jetstream.Msg) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]row, 0, len(evs))
+	rows := make([]row, 0, len(evs)+1)
 	for _, e := range evs {
 		rw, err := toRow(e)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, rw)
+	}
+	if cmd, ok := CommandFromCommit(c, msg.Headers()); ok {
+		rw, err := toRow(cmd)
 		if err != nil {
 			return nil, err
 		}

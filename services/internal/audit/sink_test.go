@@ -115,7 +115,7 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 
 	const n = 300
 	for i := range 100 {
-		pub.Record(SampleCommand(i, "A"))
+		MustRecord(t, pub, SampleCommand(i, "A"))
 	}
 	FlushPublisher(t, pub)
 	WaitRows(t, conn, ch.Database, "commands", 100, 10*time.Second)
@@ -123,7 +123,7 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 	failures := testutil.ToFloat64(metricInsertErrors.WithLabelValues("transient"))
 	px.cut()
 	for i := 100; i < n; i++ {
-		pub.Record(SampleCommand(i, "A"))
+		MustRecord(t, pub, SampleCommand(i, "A"))
 		if i%50 == 0 {
 			FlushPublisher(t, pub)
 		}
@@ -158,7 +158,7 @@ func TestSinkKilledMidBatch(t *testing.T) {
 
 	const n = 200
 	for i := range n {
-		pub.Record(SampleAttempt(i, "ep1"))
+		MustRecord(t, pub, SampleAttempt(i, "ep1"))
 	}
 	FlushPublisher(t, pub)
 
@@ -289,7 +289,7 @@ func TestSinkHoldsOneBatchAheadDuringOutage(t *testing.T) {
 	pub := StartPublisher(t, ns.JS)
 	const n, batch = 100, 20
 	for i := range n {
-		pub.Record(SampleCommand(i, "A"))
+		MustRecord(t, pub, SampleCommand(i, "A"))
 	}
 	FlushPublisher(t, pub)
 	inserted := testutil.ToFloat64(metricRows.WithLabelValues("commands"))

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -32,15 +34,86 @@ type Stored struct {
 	Commit events.Commit
 }
 
-// Store appends and reads commits on ROSTER_EVENTS.
-type Store struct {
-	js     jetstream.JetStream
-	stream jetstream.Stream
+// ErrNotFound means the stream holds no commit at the sequence asked for.
+var ErrNotFound = errors.New("commit not found")
+
+// Config tunes how a Store reads. The zero value is ready to use.
+type Config struct {
+	// BatchSize bounds the commits one direct batch read asks a replica
+	// for (default 256). Larger batches mean fewer round trips on a cold
+	// load; each reply is buffered by the client until it is folded.
+	BatchSize int
+	// ReadTimeout bounds one request to the stream leader when the
+	// caller's context has no earlier deadline (default 5s).
+	ReadTimeout time.Duration
+	// ReplicaTimeout bounds one direct batch (default 1s): a batch that
+	// has not ended by then (its replica stopped, or is too busy catching
+	// up) is continued from the leader. A healthy batch takes milliseconds.
+	ReplicaTimeout time.Duration
 }
 
-// New returns a Store on a provisioned stream.
+func (c *Config) setDefaults() {
+	if c.BatchSize == 0 {
+		c.BatchSize = 256
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = 5 * time.Second
+	}
+	if c.ReplicaTimeout == 0 {
+		c.ReplicaTimeout = time.Second
+	}
+}
+
+// Validate reports every problem with c.
+func (c Config) Validate() error {
+	var errs []error
+	if c.BatchSize < 0 || c.BatchSize > 10_000 {
+		errs = append(errs, fmt.Errorf("batch size %d: must be 1..10000", c.BatchSize))
+	}
+	if c.ReadTimeout < 0 || c.ReplicaTimeout < 0 {
+		errs = append(errs, errors.New("read and replica timeouts must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Store appends and reads commits on ROSTER_EVENTS. Its reads create no
+// consumer; whatever decides a command is read from, or checked against,
+// the stream leader (docs/adr/0006).
+type Store struct {
+	js     jetstream.JetStream
+	nc     *nats.Conn
+	stream string
+	cfg    Config
+
+	msgGetSubject    string // STREAM.MSG.GET: the leader answers
+	directGetSubject string // DIRECT.GET: any replica answers
+
+	stats readStats
+}
+
+// New returns a Store on a provisioned stream with the default Config.
 func New(js jetstream.JetStream, stream jetstream.Stream) *Store {
-	return &Store{js: js, stream: stream}
+	s, err := Open(js, stream, Config{})
+	if err != nil {
+		// The defaults are valid: this is a programming error.
+		panic(err)
+	}
+	return s
+}
+
+// Open returns a Store on a provisioned stream.
+func Open(js jetstream.JetStream, stream jetstream.Stream, cfg Config) (*Store, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("event store config: %w", err)
+	}
+	name := stream.CachedInfo().Config.Name
+	opts := js.Options()
+	return &Store{
+		js: js, nc: js.Conn(), stream: name, cfg: cfg,
+		msgGetSubject:    apiSubject(opts, "STREAM.MSG.GET."+name),
+		directGetSubject: apiSubject(opts, "DIRECT.GET."+name),
+	}, nil
 }
 
 // AppendResult says where a commit landed.
@@ -51,31 +124,71 @@ type AppendResult struct {
 	Duplicate bool
 }
 
+// AppendOption adds to the commit message Append publishes.
+type AppendOption func(*nats.Msg)
+
+// WithHeader sets an extra header on the commit message (the command
+// service passes what the audit trail needs about the reception). The
+// store's own headers and JetStream's are set after it and win.
+func WithHeader(key, value string) AppendOption {
+	return func(m *nats.Msg) { m.Header.Set(key, value) }
+}
+
 // Append stores c on its group's subject if the subject's last sequence is
 // still expectedSeq (0: the group has no commit yet). It returns ErrConflict
 // when it is not, whichever of JetStream's two codes reports it.
-func (s *Store) Append(ctx context.Context, c events.Commit, expectedSeq uint64) (AppendResult, error) {
+func (s *Store) Append(ctx context.Context, c events.Commit, expectedSeq uint64, opts ...AppendOption) (AppendResult, error) {
 	body, err := json.Marshal(c)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("encode commit: %w", err)
 	}
 	msg := nats.NewMsg(events.Subject(c.GroupID))
 	msg.Data = body
+	for _, o := range opts {
+		o(msg)
+	}
 	msg.Header.Set(HeaderCommandID, c.CommandID)
 	msg.Header.Set(HeaderCommand, c.Command)
 	msg.Header.Set(HeaderLastVersion, strconv.FormatUint(c.LastVersion(), 10))
 	msg.Header.Set(HeaderEventCount, strconv.Itoa(len(c.Events)))
-	ack, err := s.js.PublishMsg(ctx, msg,
-		jetstream.WithExpectLastSequencePerSubject(expectedSeq),
-		jetstream.WithMsgID(c.GroupID+":"+c.CommandID),
-	)
-	if err != nil {
-		if IsConflict(err) {
-			return AppendResult{}, fmt.Errorf("append to %s at %d: %w", c.GroupID, expectedSeq, ErrConflict)
+	return s.publish(ctx, msg, c.GroupID+":"+c.CommandID, expectedSeq)
+}
+
+// busyRetries bounds how often publish repeats an append that a replicated
+// stream refused as "wrong last sequence" without naming one (10164).
+const busyRetries = 3
+
+// publish appends msg under the OCC check and the message id. A replicated
+// stream's leader answers 10164 while another message of the subject is
+// still in process, and that includes our own previous append for a short
+// while after its ack: the expected sequence may well be right. Repeating
+// the same message (same id, same expected sequence) a few times settles
+// it either way; a real conflict then shows as 10071 or persists.
+func (s *Store) publish(ctx context.Context, msg *nats.Msg, msgID string, expectedSeq uint64) (AppendResult, error) {
+	group := strings.TrimPrefix(msg.Subject, events.SubjectPrefix)
+	for attempt := 0; ; attempt++ {
+		ack, err := s.js.PublishMsg(ctx, msg,
+			jetstream.WithExpectLastSequencePerSubject(expectedSeq),
+			jetstream.WithMsgID(msgID),
+		)
+		if err == nil {
+			return AppendResult{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
 		}
-		return AppendResult{}, fmt.Errorf("append to %s: %w", c.GroupID, err)
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant && attempt < busyRetries {
+			t := time.NewTimer(time.Duration(250<<attempt) * time.Microsecond)
+			select {
+			case <-t.C:
+				continue
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
+		if IsConflict(err) {
+			return AppendResult{}, fmt.Errorf("append to %s at %d: %w: %w", group, expectedSeq, ErrConflict, err)
+		}
+		return AppendResult{}, fmt.Errorf("append to %s: %w", group, err)
 	}
-	return AppendResult{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
 }
 
 // IsConflict reports whether err is JetStream's wrong-last-sequence error
@@ -90,23 +203,28 @@ func IsConflict(err error) bool {
 }
 
 // LastSeq returns the stream sequence of the group's last commit, or 0 when
-// the group has none. It reads from the stream leader (read-after-write).
+// the group has none. The stream leader answers: it includes every append
+// acknowledged before the call.
 func (s *Store) LastSeq(ctx context.Context, groupID string) (uint64, error) {
-	m, err := s.stream.GetLastMsgForSubject(ctx, events.Subject(groupID))
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return 0, nil
-	}
+	m, ok, err := s.leaderGet(ctx, msgGetRequest{LastFor: events.Subject(groupID)})
 	if err != nil {
 		return 0, fmt.Errorf("last commit of %s: %w", groupID, err)
 	}
-	return m.Sequence, nil
+	if !ok {
+		return 0, nil
+	}
+	return m.Seq, nil
 }
 
-// Get reads the commit stored at seq.
+// Get reads the commit stored at seq from the stream leader, so a commit
+// just appended (or acknowledged to another process) is always found.
 func (s *Store) Get(ctx context.Context, seq uint64) (Stored, error) {
-	m, err := s.stream.GetMsg(ctx, seq)
+	m, ok, err := s.leaderGet(ctx, msgGetRequest{Seq: seq})
 	if err != nil {
 		return Stored{}, fmt.Errorf("read commit at %d: %w", seq, err)
+	}
+	if !ok {
+		return Stored{}, fmt.Errorf("read commit at %d: %w", seq, ErrNotFound)
 	}
 	c, err := DecodeCommit(m.Data)
 	if err != nil {
@@ -124,48 +242,86 @@ func DecodeCommit(data []byte) (events.Commit, error) {
 	return c, nil
 }
 
+// errReachedLast stops a direct batch at the leader's last commit.
+var errReachedLast = errors.New("reached the leader's last commit")
+
 // Load calls fn with each commit of groupID after afterSeq, in order, up to
-// the group's last commit at the time of the call. It returns the sequence
-// of the last commit seen (afterSeq when there was none).
+// the group's last commit on the stream leader at the time of the call. It
+// returns the sequence of the last commit seen (afterSeq when there was
+// none).
+//
+// The leader's last commit comes first, in one request: a catch-up after a
+// conflict, where the other process appended one commit, ends there. The
+// commits between come in batches from a replica (any replica: they are
+// immutable once stored); when the replica ends before the leader's last
+// commit, because it is still catching up, the rest comes from the leader.
 func (s *Store) Load(ctx context.Context, groupID string, afterSeq uint64, fn func(Stored) error) (uint64, error) {
-	last, err := s.LastSeq(ctx, groupID)
+	subject := events.Subject(groupID)
+	last, ok, err := s.leaderGet(ctx, msgGetRequest{LastFor: subject})
 	if err != nil {
-		return afterSeq, err
+		return afterSeq, fmt.Errorf("load %s: %w", groupID, err)
 	}
-	if last <= afterSeq {
+	if !ok || last.Seq <= afterSeq {
 		return afterSeq, nil
 	}
-	cons, err := s.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{events.Subject(groupID)},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    afterSeq + 1,
-	})
-	if err != nil {
-		return afterSeq, fmt.Errorf("load %s: %w", groupID, err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(512))
-	if err != nil {
-		return afterSeq, fmt.Errorf("load %s: %w", groupID, err)
-	}
-	defer it.Stop()
 	seen := afterSeq
-	for seen < last {
-		msg, err := it.Next(jetstream.NextContext(ctx))
+	emit := func(m rawMsg) error {
+		c, err := DecodeCommit(m.Data)
 		if err != nil {
+			return fmt.Errorf("load %s at %d: %w", groupID, m.Seq, err)
+		}
+		if err := fn(Stored{Seq: m.Seq, Commit: c}); err != nil {
+			return err
+		}
+		seen = m.Seq
+		return nil
+	}
+	// leaderBudget > 0: a replica was behind; read that many commits from
+	// the leader before asking a replica again.
+	leaderBudget := 0
+read:
+	for seen+1 < last.Seq {
+		if leaderBudget > 0 {
+			m, ok, err := s.leaderGet(ctx, msgGetRequest{Seq: seen + 1, NextFor: subject})
+			if err != nil {
+				return seen, fmt.Errorf("load %s after %d: %w", groupID, seen, err)
+			}
+			if !ok || m.Seq > last.Seq {
+				return seen, fmt.Errorf("load %s after %d: the leader has no commit up to its last at %d: %w", groupID, seen, last.Seq, ErrNotFound)
+			}
+			if m.Seq == last.Seq {
+				break read
+			}
+			if err := emit(m); err != nil {
+				return seen, err
+			}
+			leaderBudget--
+			continue
+		}
+		end, err := s.directBatch(ctx, subject, seen+1, s.cfg.BatchSize, func(m rawMsg) error {
+			if m.Seq >= last.Seq {
+				return errReachedLast
+			}
+			return emit(m)
+		})
+		switch {
+		case errors.Is(err, errReachedLast):
+			break read
+		case errors.Is(err, errReplicaTimeout):
+			s.replicaBehind()
+			leaderBudget = s.cfg.BatchSize
+		case err != nil:
 			return seen, fmt.Errorf("load %s after %d: %w", groupID, seen, err)
+		case end.Foreign || seen+1 < last.Seq && (end.Empty || end.Pending == 0):
+			// The replica holds no more of this group but the leader
+			// does: the replica is behind (or a mirror answered). Read on
+			// from the leader.
+			s.replicaBehind()
+			leaderBudget = s.cfg.BatchSize
 		}
-		meta, err := msg.Metadata()
-		if err != nil {
-			return seen, fmt.Errorf("load %s: %w", groupID, err)
-		}
-		c, err := DecodeCommit(msg.Data())
-		if err != nil {
-			return seen, fmt.Errorf("load %s at %d: %w", groupID, meta.Sequence.Stream, err)
-		}
-		if err := fn(Stored{Seq: meta.Sequence.Stream, Commit: c}); err != nil {
-			return seen, err
-		}
-		seen = meta.Sequence.Stream
+	}
+	if err := emit(last); err != nil {
+		return seen, err
 	}
 	return seen, nil
 }

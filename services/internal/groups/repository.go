@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/services/internal/eventstore"
 )
 
@@ -24,11 +25,26 @@ const SnapshotBucket = "ROSTER_SNAPSHOTS"
 // format is ignored and the group is rebuilt from its events.
 const snapshotFormat = 1
 
+// EventStore is what the command side needs from the event store
+// (eventstore.Store on JetStream implements it; eventstore/storetest is its
+// contract). Load answers with what the stream leader holds, so a command
+// is never rejected on a lagging replica's copy.
+type EventStore interface {
+	// Append stores c if its group's last commit is still at expectedSeq
+	// (0: none); eventstore.ErrConflict otherwise.
+	Append(ctx context.Context, c events.Commit, expectedSeq uint64, opts ...eventstore.AppendOption) (eventstore.AppendResult, error)
+	// Load calls fn with each commit of the group after afterSeq, in order,
+	// and returns the sequence of the last one.
+	Load(ctx context.Context, groupID string, afterSeq uint64, fn func(eventstore.Stored) error) (uint64, error)
+	// Get reads the commit stored at seq (a duplicate's original reply).
+	Get(ctx context.Context, seq uint64) (eventstore.Stored, error)
+}
+
 // repository loads aggregates (hot cache, else snapshot + tail of events),
 // and serialises work on one group inside this process. Across processes,
 // the OCC check on append keeps groups correct.
 type repository struct {
-	store       *eventstore.Store
+	store       EventStore
 	snaps       jetstream.ObjectStore // nil: snapshots off
 	log         zerolog.Logger
 	maxCommands int

@@ -54,6 +54,8 @@ type Config struct {
 	Now func() time.Time
 	// Stream configures ROSTER_EVENTS when it has to be created.
 	Stream eventstore.StreamConfig
+	// Reads tunes how groups are read from ROSTER_EVENTS (batch size).
+	Reads eventstore.Config
 	// Snapshots enables the ROSTER_SNAPSHOTS object store (default true
 	// through SnapshotEvery > 0); SnapshotEvery is how many events a group
 	// may grow past its last snapshot before the next is written.
@@ -72,6 +74,12 @@ type Config struct {
 	MaxInFlight int
 	// RequestTimeout bounds the handling of one request.
 	RequestTimeout time.Duration
+	// AuditTimeout bounds how long a reply that is not an acceptance
+	// (rejected, duplicate, uncertain) waits for its audit record to be
+	// stored in ROSTER_AUDIT (default 2s). It starts when the outcome is
+	// known, not with the request: an uncertain outcome is most often the
+	// request's own deadline passing during an append.
+	AuditTimeout time.Duration
 	// QueueGroup lets several processes share the load (default the
 	// service name).
 	QueueGroup string
@@ -106,6 +114,9 @@ func (c *Config) setDefaults() {
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 10 * time.Second
 	}
+	if c.AuditTimeout == 0 {
+		c.AuditTimeout = 2 * time.Second
+	}
 	if c.QueueGroup == "" {
 		c.QueueGroup = ServiceName
 	}
@@ -132,7 +143,13 @@ func (c Config) Validate() error {
 	if c.MaxInFlight < 1 {
 		errs = append(errs, errors.New("MaxInFlight must be positive"))
 	}
+	if c.RequestTimeout <= 0 || c.AuditTimeout <= 0 {
+		errs = append(errs, errors.New("RequestTimeout and AuditTimeout must be positive"))
+	}
 	if err := c.Stream.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Reads.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -142,7 +159,7 @@ func (c Config) Validate() error {
 type Service struct {
 	cfg   Config
 	repo  *repository
-	store *eventstore.Store
+	store EventStore
 	sem   chan struct{}
 	wg    sync.WaitGroup
 }
@@ -162,7 +179,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := eventstore.New(cfg.JS, stream)
+	store, err := eventstore.Open(cfg.JS, stream, cfg.Reads)
+	if err != nil {
+		return nil, err
+	}
 	return &Service{
 		cfg:   cfg,
 		store: store,
@@ -331,37 +351,23 @@ func statusOf(c events.Code) string {
 
 // Execute decides and appends one command given as its request body. It is
 // what the NATS endpoint calls; tests and benchmarks may call it directly.
-func (s *Service) Execute(ctx context.Context, name string, data []byte, correlationID string) (res Result) {
-	start := time.Now()
-	received := s.cfg.Now()
+//
+// The result is what the caller may be told: an acceptance once the commit
+// is stored (its audit row comes from the commit, see settle), any other
+// outcome only once its audit record is stored.
+func (s *Service) Execute(ctx context.Context, name string, data []byte, correlationID string) Result {
 	sum := sha256.Sum256(data)
-	rec := audit.Command{
-		ID: uuid.NewString(), Subject: SubjectPrefix + name, ReceivedAt: received.UTC(),
-		PayloadHash: hex.EncodeToString(sum[:]), PayloadSize: len(data),
+	rc := &reception{
+		start: time.Now(),
+		rec: audit.Command{
+			ID: uuid.NewString(), Subject: SubjectPrefix + name, ReceivedAt: s.cfg.Now().UTC(),
+			PayloadHash: hex.EncodeToString(sum[:]), PayloadSize: len(data),
+		},
 	}
-	defer func() {
-		rec.LatencyUS = time.Since(start).Microseconds()
-		switch {
-		case res.Err != nil:
-			rec.Outcome, rec.ErrorCode = "rejected", string(events.CodeOf(res.Err))
-			var de *events.Error
-			if errors.As(res.Err, &de) {
-				rec.ErrorMsg = de.Message
-			} else {
-				rec.ErrorMsg = res.Err.Error()
-			}
-		case res.Duplicate:
-			rec.Outcome, rec.Version = "duplicate", res.Reply.Version
-		default:
-			rec.Outcome, rec.Version = "accepted", res.Reply.Version
-		}
-		if res.Reply != nil {
-			rec.CommandID = res.Reply.CommandID
-		}
-		observe(name, rec.Outcome, rec.ErrorCode, time.Since(start))
-		s.cfg.Audit.Record(rec)
-	}()
+	return s.settle(ctx, name, rc, s.decide(ctx, name, data, correlationID, rc))
+}
 
+func (s *Service) decide(ctx context.Context, name string, data []byte, correlationID string, rc *reception) Result {
 	parse, ok := parsers[name]
 	if !ok {
 		return Result{Err: events.Errorf(events.CodeInvalidArgument, "unknown command %q", name)}
@@ -371,21 +377,22 @@ func (s *Service) Execute(ctx context.Context, name string, data []byte, correla
 	}
 	p, err := parse(data)
 	// Audit what we could read even of a rejected request.
-	rec.GroupID, rec.Actor, rec.CommandID = p.GroupID, p.Actor, p.CommandID
+	rc.rec.GroupID, rc.rec.Actor, rc.rec.CommandID = p.GroupID, p.Actor, p.CommandID
 	if err != nil {
 		return Result{Err: err}
 	}
 	if p.CommandID == "" {
 		// No idempotency asked for; the id still names the commit.
 		p.CommandID, p.generated = uuid.NewString(), true
+		rc.rec.CommandID = p.CommandID
 	}
 	if correlationID == "" {
 		correlationID = p.CommandID
 	}
-	return s.execute(ctx, name, p, correlationID)
+	return s.execute(ctx, name, p, correlationID, rc)
 }
 
-func (s *Service) execute(ctx context.Context, name string, p parsed, correlationID string) Result {
+func (s *Service) execute(ctx context.Context, name string, p parsed, correlationID string, rc *reception) Result {
 	unlock := s.repo.lock(p.GroupID)
 	defer unlock()
 	agg, hot, err := s.repo.get(ctx, p.GroupID)
@@ -425,7 +432,13 @@ func (s *Service) execute(ctx context.Context, name string, p parsed, correlatio
 		if err != nil {
 			return Result{Err: err}
 		}
-		res, err := s.store.Append(ctx, commit, agg.Seq)
+		res, err := s.store.Append(ctx, commit, agg.Seq, rc.commitHeaders()...)
+		if !errors.Is(err, eventstore.ErrConflict) {
+			// Stored (now, or before: a duplicate), or failed in a way that
+			// does not say it was not (timeout, lost connection): only a
+			// definite conflict leaves the command surely unapplied.
+			rc.maybeStored = true
+		}
 		if errors.Is(err, eventstore.ErrConflict) {
 			conflicts.Inc()
 			if attempt+1 >= s.cfg.MaxConflictRetries {

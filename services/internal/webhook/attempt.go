@@ -68,21 +68,11 @@ func (d *Dispatcher) send(ctx context.Context, ep endpoint.Endpoint, ev events.E
 	return o
 }
 
-// durableRecorder is the part of the audit publisher that confirms a
-// record is stored; with it, a job is acknowledged only after its attempt's
-// record is safe, so no acknowledged attempt is missing from the trail.
-type durableRecorder interface {
-	RecordDurable(ctx context.Context, r audit.Record) error
-}
-
-// recordDurably stores r through the recorder, waiting for JetStream when
-// the recorder can confirm (audit.Publisher); others just record.
+// recordDurably stores r and returns once JetStream holds it: a job is
+// acknowledged only after its attempt's record is safe, so no acknowledged
+// attempt is missing from the trail.
 func (d *Dispatcher) recordDurably(ctx context.Context, r audit.Record) error {
-	if dr, ok := d.cfg.Audit.(durableRecorder); ok {
-		return dr.RecordDurable(ctx, r)
-	}
-	d.cfg.Audit.Record(r)
-	return nil
+	return d.cfg.Audit.RecordDurable(ctx, r)
 }
 
 // record publishes the attempt to the audit trail and returns once it is

@@ -320,13 +320,18 @@ func (d *Dispatcher) recordChange(ep endpoint.Endpoint, change, actor string, au
 		ID: uuid.NewString(), EndpointID: ep.ID, Change: change, Actor: actor, Automatic: automatic,
 		Reason: reason, GroupID: group, Endpoint: string(b), At: at.UTC(),
 	}
-	// The change is made: wait (bounded) until its record is stored, and
-	// if that fails hand it to the buffered path, which retries; the same
+	// The change is made: wait (bounded, retrying) until its record is
+	// stored, and if that fails hand it to the buffered path, which retries
+	// until JetStream stores it (waiting for room if it must); the same
 	// record id keeps a double publish from counting twice.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := d.recordDurably(ctx, r); err != nil {
+	if err := audit.StoreDurably(ctx, d.cfg.Audit, r); err != nil {
 		d.log.Warn().Err(err).Str("endpoint_id", ep.ID).Msg("recording endpoint change; retrying in the background")
-		d.cfg.Audit.Record(r)
+		bctx, bcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer bcancel()
+		if err := d.cfg.Audit.Record(bctx, r); err != nil {
+			d.log.Error().Err(err).Str("endpoint_id", ep.ID).Str("change", change).Str("record_id", r.ID).Msg("endpoint change not recorded in the audit trail")
+		}
 	}
 }

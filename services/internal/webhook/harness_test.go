@@ -28,10 +28,15 @@ type recorder struct {
 	recs []audit.Record
 }
 
-func (r *recorder) Record(rec audit.Record) {
+func (r *recorder) Record(_ context.Context, rec audit.Record) error {
 	r.mu.Lock()
 	r.recs = append(r.recs, rec)
 	r.mu.Unlock()
+	return nil
+}
+
+func (r *recorder) RecordDurable(ctx context.Context, rec audit.Record) error {
+	return r.Record(ctx, rec)
 }
 
 func (r *recorder) attempts(endpointID string) []audit.DeliveryAttempt {

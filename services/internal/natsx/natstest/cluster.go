@@ -157,6 +157,10 @@ func (c *Cluster) URLs() string {
 	return strings.Join(urls, ",")
 }
 
+// NodeURL is node i's client URL alone: a client given only it stays on
+// that node (and is served by that node's replicas).
+func (c *Cluster) NodeURL(i int) string { return fmt.Sprintf("nats://127.0.0.1:%d", c.nodes[i].port) }
+
 // NodeName is node i's server name.
 func (c *Cluster) NodeName(i int) string { return c.nodes[i].name }
 

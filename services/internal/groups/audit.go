@@ -1,0 +1,99 @@
+package groups
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/audit"
+	"github.com/rosterhq/roster/services/internal/eventstore"
+)
+
+// The command side's part of the audit trail (docs/adr/0025):
+//
+//   - an accepted command is recorded by its commit: the details of the
+//     reception travel as headers on the commit message and the audit sink
+//     writes the commands row from ROSTER_EVENTS, so the row is exactly as
+//     durable as the events and never claims anything the stream does not
+//     hold;
+//   - every other outcome is stored in ROSTER_AUDIT before the caller is
+//     answered; if it cannot be, the caller gets unavailable instead (the
+//     command changed nothing it was not told about);
+//   - an error reply after an append that may have stored the commit is
+//     recorded as uncertain, never as rejected.
+
+// reception is one command as received, and what the trail must know
+// about it.
+type reception struct {
+	start time.Time // monotonic, for latency
+	rec   audit.Command
+	// maybeStored is set once an append was sent that was not a definite
+	// conflict: the commit may be (or is) in ROSTER_EVENTS.
+	maybeStored bool
+}
+
+// commitHeaders carries the reception onto the commit message, for the
+// accepted row the sink writes from it.
+func (rc *reception) commitHeaders() []eventstore.AppendOption {
+	return []eventstore.AppendOption{
+		eventstore.WithHeader(audit.HeaderReceivedAt, strconv.FormatInt(rc.rec.ReceivedAt.UnixMicro(), 10)),
+		eventstore.WithHeader(audit.HeaderPayloadSHA256, rc.rec.PayloadHash),
+		eventstore.WithHeader(audit.HeaderPayloadSize, strconv.Itoa(rc.rec.PayloadSize)),
+		eventstore.WithHeader(audit.HeaderLatency, strconv.FormatInt(time.Since(rc.start).Microseconds(), 10)),
+	}
+}
+
+// settle records res in the trail and returns what the caller is told.
+func (s *Service) settle(ctx context.Context, name string, rc *reception, res Result) Result {
+	rec := rc.rec
+	switch {
+	case res.Err == nil && !res.Duplicate:
+		observe(name, audit.OutcomeAccepted, "", time.Since(rc.start))
+		return res // the sink writes the row from the commit
+	case res.Err == nil:
+		rec.Outcome, rec.Version, rec.CommandID = audit.OutcomeDuplicate, res.Reply.Version, res.Reply.CommandID
+	default:
+		rec.Outcome = audit.OutcomeRejected
+		if rc.maybeStored {
+			rec.Outcome = audit.OutcomeUncertain
+		}
+		rec.ErrorCode = string(events.CodeOf(res.Err))
+		var de *events.Error
+		if errors.As(res.Err, &de) {
+			rec.ErrorMsg = de.Message
+		} else {
+			rec.ErrorMsg = res.Err.Error()
+		}
+	}
+	rec.LatencyUS = time.Since(rc.start).Microseconds()
+	if err := s.storeRecord(ctx, rec); err != nil {
+		s.cfg.Log.Warn().Err(err).Str("command", name).Str("outcome", rec.Outcome).Msg("audit record not stored; answering unavailable")
+		if rec.Outcome != audit.OutcomeUncertain {
+			// Rejected or duplicate: nothing changed now, so the caller
+			// may retry; unanswered is better than unaudited.
+			res = Result{Err: events.Errorf(events.CodeUnavailable, "audit trail unavailable, the command changed nothing; retry: %v", err)}
+		}
+		// An uncertain outcome is already an error reply; it stays what it
+		// was, and if the commit was stored its accepted row still comes.
+		observe(name, rec.Outcome, string(events.CodeOf(res.Err)), time.Since(rc.start))
+		return res
+	}
+	observe(name, rec.Outcome, rec.ErrorCode, time.Since(rc.start))
+	return res
+}
+
+// storeRecord stores rec in ROSTER_AUDIT, retrying for up to AuditTimeout
+// (audit.StoreDurably). The wait starts now and is bounded by AuditTimeout
+// alone: it outlives the request's context on purpose, since an uncertain
+// outcome is usually that context expiring mid-append.
+func (s *Service) storeRecord(ctx context.Context, rec audit.Command) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
+	defer cancel()
+	if err := audit.StoreDurably(ctx, s.cfg.Audit, rec); err != nil {
+		return fmt.Errorf("store %s record %s: %w", rec.Outcome, rec.ID, err)
+	}
+	return nil
+}
