@@ -364,10 +364,12 @@ func joinFirst(errs []string) error {
 }
 
 // checkAuditCommands: the commands table has exactly one accepted row per
-// commit and no accepted row for anything else; a committed command has
-// no domain rejection row (a first try may legitimately have been
-// answered unavailable, timeout or conflict before it was stored).
-func (h *harness) checkAuditCommands(ctx context.Context, v *streamView) error {
+// commit and no accepted row for anything else; a committed command has no
+// domain rejection row (an earlier try may legitimately have been answered
+// unavailable, timeout or conflict without appending); every rejection and
+// every duplicate answer the client got has its row (they are stored
+// before the reply, docs/audit.md).
+func (h *harness) checkAuditCommands(ctx context.Context, ld *load, v *streamView) error {
 	conn, _, err := audit.OpenClickHouse(audit.ClickHouseConfig{DSN: h.dsn})
 	if err != nil {
 		return err
@@ -379,6 +381,7 @@ func (h *harness) checkAuditCommands(ctx context.Context, v *streamView) error {
 	}
 	defer rows.Close()
 	accepted := map[string]uint64{}
+	have := map[string]bool{} // group/command/outcome/code
 	var errs []string
 	for rows.Next() {
 		var g, cmd, outcome, code string
@@ -387,14 +390,15 @@ func (h *harness) checkAuditCommands(ctx context.Context, v *streamView) error {
 			return err
 		}
 		k := cmdKey(g, cmd)
+		have[k+"/"+outcome+"/"+code] = true
 		_, committed := v.byCmd[k]
 		switch {
-		case outcome == "accepted":
+		case outcome == audit.OutcomeAccepted:
 			accepted[k] += n
 			if !committed {
 				errs = append(errs, fmt.Sprintf("accepted row for %s, which is not in the stream", k))
 			}
-		case outcome == "rejected" && committed && !retryable(code):
+		case outcome == audit.OutcomeRejected && committed && !retryable(code):
 			errs = append(errs, fmt.Sprintf("committed %s has a rejected row (%s)", k, code))
 		}
 	}
@@ -412,6 +416,24 @@ func (h *harness) checkAuditCommands(ctx context.Context, v *streamView) error {
 	}
 	if missing > 0 {
 		errs = append(errs, fmt.Sprintf("%d of %d commits have no accepted row", missing, len(v.byCmd)))
+	}
+	ld.mu.Lock()
+	noRejected, noDuplicate := 0, 0
+	for _, s := range ld.sent {
+		k := cmdKey(s.group, s.cmdID)
+		switch {
+		case s.result == rejected && !have[k+"/"+audit.OutcomeRejected+"/"+s.code]:
+			noRejected++
+		case s.result == acked && s.duplicate && !have[k+"/"+audit.OutcomeDuplicate+"/"]:
+			noDuplicate++
+		}
+	}
+	ld.mu.Unlock()
+	if noRejected > 0 {
+		errs = append(errs, fmt.Sprintf("%d commands answered with a rejection have no rejected row", noRejected))
+	}
+	if noDuplicate > 0 {
+		errs = append(errs, fmt.Sprintf("%d commands answered as duplicates have no duplicate row", noDuplicate))
 	}
 	return joinFirst(errs)
 }
