@@ -326,22 +326,35 @@ func (p *proc) healthy() error {
 	return nil
 }
 
+// tail returns the process's last n warnings and errors and its last
+// three lines.
 func (p *proc) tail(n int) string {
 	f, err := os.Open(p.log)
 	if err != nil {
 		return err.Error()
 	}
 	defer f.Close()
-	var lines []string
+	var warn, last []string
+	keep := func(l []string, line string, n int) []string {
+		l = append(l, line)
+		if len(l) > n {
+			l = l[1:]
+		}
+		return l
+	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	for sc.Scan() {
-		lines = append(lines, sc.Text())
-		if len(lines) > n {
-			lines = lines[1:]
+		line := sc.Text()
+		if len(line) > 600 {
+			line = line[:600] + "..."
 		}
+		if strings.Contains(line, `"level":"warn"`) || strings.Contains(line, `"level":"error"`) || strings.HasPrefix(line, "rosterd:") {
+			warn = keep(warn, line, n)
+		}
+		last = keep(last, line, 3)
 	}
-	return strings.Join(lines, "\n")
+	return strings.Join(warn, "\n") + "\n...\n" + strings.Join(last, "\n")
 }
 
 // harness runs Roster's services as processes against one topology.
@@ -400,6 +413,13 @@ func newHarness(t *testing.T, topo topology) *harness {
 	}
 	logs := t.TempDir()
 	t.Cleanup(func() {
+		// The logs as they were when the test ended, before shutdown noise.
+		if t.Failed() {
+			t.Logf("consumers:\n%s", h.describeConsumers())
+			for _, n := range h.order {
+				t.Logf("--- %s, last warnings and errors, then last lines:\n%s", n, h.procs[n].tail(20))
+			}
+		}
 		h.stopping.Store(true)
 		var wg sync.WaitGroup
 		for _, p := range h.procs {
@@ -407,11 +427,6 @@ func newHarness(t *testing.T, topo topology) *harness {
 			go func() { defer wg.Done(); p.terminate() }()
 		}
 		wg.Wait()
-		if t.Failed() {
-			for _, n := range h.order {
-				t.Logf("--- %s (%s), last lines:\n%s", n, strings.Join(h.procs[n].args[:1], " "), h.procs[n].tail(25))
-			}
-		}
 	})
 	for _, l := range layout {
 		for i := 1; i <= l.n; i++ {
@@ -537,6 +552,29 @@ func (h *harness) serviceConns(drop bool) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// describeConsumers lists the durable consumers of Roster's streams with
+// their progress, for a failure report.
+func (h *harness) describeConsumers() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var b strings.Builder
+	for name := range h.js.StreamNames(ctx).Name() {
+		s, err := h.js.Stream(ctx, name)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %d msgs, last seq %d, %d consumers\n", name, s.CachedInfo().State.Msgs, s.CachedInfo().State.LastSeq, s.CachedInfo().State.Consumers)
+		for ci := range s.ListConsumers(ctx).Info() {
+			if ci.Config.Durable == "" {
+				continue
+			}
+			fmt.Fprintf(&b, "  %s: pending %d, ack pending %d, redelivered %d, ack floor %d, delivered %d, waiting pulls %d\n",
+				ci.Name, ci.NumPending, ci.NumAckPending, ci.NumRedelivered, ci.AckFloor.Stream, ci.Delivered.Stream, ci.NumWaiting)
+		}
+	}
+	return b.String()
 }
 
 // consumerWatch polls the number of consumers on ROSTER_EVENTS.
