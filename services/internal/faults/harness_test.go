@@ -400,6 +400,9 @@ var layout = []struct {
 func newHarness(t *testing.T, topo topology) *harness {
 	t.Helper()
 	h := &harness{t: t, topo: topo, bin: rosterdBinary(t), procs: map[string]*proc{}}
+	// Created before the cleanup below is registered, so it is removed
+	// after the failure report has read the logs (cleanups run last first).
+	logs := t.TempDir()
 	h.dsn, h.db = testDSN(t)
 	nc, err := nats.Connect(topo.urls(), nats.Name("faults-test"), nats.MaxReconnects(-1),
 		nats.ReconnectWait(50*time.Millisecond), nats.RetryOnFailedConnect(true))
@@ -411,7 +414,6 @@ func newHarness(t *testing.T, topo topology) *harness {
 	if h.js, err = jetstream.New(nc); err != nil {
 		t.Fatal(err)
 	}
-	logs := t.TempDir()
 	t.Cleanup(func() {
 		// The logs as they were when the test ended, before shutdown noise.
 		if t.Failed() {
