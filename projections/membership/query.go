@@ -48,6 +48,13 @@ type QueryConfig struct {
 	// MaxInFlight bounds concurrent requests (default 256): waiting queries
 	// must not hold up the others.
 	MaxInFlight int
+	// MaxWaiting bounds queries parked on a min_version wait (default
+	// DefaultMaxWaiting); they do not count against MaxInFlight, and one
+	// more is refused unavailable at once.
+	MaxWaiting int
+	// MaxVersionAhead bounds how far beyond the projection's version of a
+	// group min_version may be (default DefaultMaxVersionAhead).
+	MaxVersionAhead uint64
 }
 
 func (c *QueryConfig) setDefaults() {
@@ -57,6 +64,12 @@ func (c *QueryConfig) setDefaults() {
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 256
+	}
+	if c.MaxWaiting == 0 {
+		c.MaxWaiting = DefaultMaxWaiting
+	}
+	if c.MaxVersionAhead == 0 {
+		c.MaxVersionAhead = DefaultMaxVersionAhead
 	}
 }
 
@@ -75,6 +88,9 @@ func (c QueryConfig) Validate() error {
 	if c.MaxInFlight < 1 {
 		errs = append(errs, errors.New("max in flight must be positive"))
 	}
+	if c.MaxWaiting < 1 {
+		errs = append(errs, errors.New("max waiting must be positive"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -84,6 +100,11 @@ func (c QueryConfig) Validate() error {
 type Queries struct {
 	cfg    QueryConfig
 	active atomic.Pointer[model]
+	// workers holds a token per query being answered (MaxInFlight),
+	// waiting one per query parked on min_version (MaxWaiting).
+	workers, waiting chan struct{}
+	// waits shares one info watch per generation among waiting queries.
+	waits waitRegistry
 
 	streamOnce sync.Mutex
 	stream     jetstream.Stream
@@ -95,7 +116,7 @@ func NewQueries(cfg QueryConfig) (*Queries, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("query config: %w", err)
 	}
-	return &Queries{cfg: cfg}, nil
+	return &Queries{cfg: cfg, workers: make(chan struct{}, cfg.MaxInFlight), waiting: make(chan struct{}, cfg.MaxWaiting)}, nil
 }
 
 // Run follows the active generation and serves roster-query until ctx ends.
@@ -109,6 +130,7 @@ func (q *Queries) Run(ctx context.Context) error {
 		return fmt.Errorf("watch active generation: %w", err)
 	}
 	defer func() { _ = w.Stop() }()
+	q.waits.setBase(ctx)
 	svc, err := micro.AddService(q.cfg.NC, micro.Config{
 		Name:        ServiceName,
 		Version:     "1.0.0",
@@ -118,7 +140,6 @@ func (q *Queries) Run(ctx context.Context) error {
 		return fmt.Errorf("add service %s: %w", ServiceName, err)
 	}
 	defer func() { _ = svc.Stop() }()
-	sem := make(chan struct{}, q.cfg.MaxInFlight)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for _, ep := range []struct {
@@ -138,14 +159,20 @@ func (q *Queries) Run(ctx context.Context) error {
 			// not be used after this handler returns.
 			data, reply, subject := req.Data(), req.Reply(), req.Subject()
 			select {
-			case sem <- struct{}{}:
+			case q.workers <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
 			wg.Add(1)
 			go func() {
-				defer func() { <-sem; wg.Done() }()
-				rctx, cancel := context.WithTimeout(ctx, q.cfg.MaxWait+10*time.Second)
+				slot := &workerSlot{held: true}
+				defer func() {
+					if slot.held {
+						<-q.workers
+					}
+					wg.Done()
+				}()
+				rctx, cancel := context.WithTimeout(withWorkerSlot(ctx, slot), q.cfg.MaxWait+10*time.Second)
 				defer cancel()
 				respond(q.cfg.NC, data, reply, subject, q.cfg.Log, ep.fn)(rctx)
 			}()
@@ -271,7 +298,11 @@ func (q *Queries) history(ctx context.Context) (history, error) {
 
 // groupInfo reads a group's info, waiting (bounded) until it reaches
 // minVersion.
-func (q *Queries) groupInfo(ctx context.Context, m *model, groupID string, minVersion uint64) (GroupInfo, error) {
+func (q *Queries) groupInfo(ctx context.Context, m *model, groupID string, minVersion uint64) (_ GroupInfo, rerr error) {
+	if minVersion > MaxMinVersion {
+		// Refused before any read: a flood of these costs no I/O.
+		return GroupInfo{}, errMinVersionTooLarge(minVersion)
+	}
 	info, _, err := m.info(ctx, groupID)
 	if minVersion == 0 || (err == nil && info.Version >= minVersion) {
 		return info, err
@@ -279,35 +310,19 @@ func (q *Queries) groupInfo(ctx context.Context, m *model, groupID string, minVe
 	if err != nil && !errors.Is(err, events.ErrNotFound) {
 		return info, err
 	}
-	wctx, cancel := context.WithTimeout(ctx, q.cfg.MaxWait)
-	defer cancel()
-	w, err := m.kv.Watch(wctx, infoKey(groupID))
+	if err := q.checkMinVersion(groupID, minVersion, info.Version); err != nil {
+		return info, err
+	}
+	end, err := q.beginWait(ctx)
 	if err != nil {
-		return info, fmt.Errorf("watch group %s: %w", groupID, err)
+		return info, err
 	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case e := <-w.Updates():
-			if e == nil || e.Operation() != jetstream.KeyValuePut {
-				continue
-			}
-			var gi GroupInfo
-			if err := json.Unmarshal(e.Value(), &gi); err != nil {
-				return gi, fmt.Errorf("decode group %s: %w", groupID, err)
-			}
-			info = gi
-			if gi.Version >= minVersion {
-				return gi, nil
-			}
-		case <-wctx.Done():
-			if ctx.Err() != nil {
-				return info, ctx.Err()
-			}
-			return info, events.Errorf(events.CodeTimeout, "group %q did not reach version %d within %s (projection is at version %d)",
-				groupID, minVersion, q.cfg.MaxWait, info.Version)
+	defer func() {
+		if eerr := end(); eerr != nil && rerr == nil {
+			rerr = eerr
 		}
-	}
+	}()
+	return q.waitInfo(ctx, m, groupID, minVersion)
 }
 
 // GroupRequest is the body of roster.query.group.

@@ -39,11 +39,14 @@ func main() {
 type globals struct {
 	natsURL string
 	creds   string
-	json    bool
-	timeout time.Duration
-	out     io.Writer
-
-	nc *nats.Conn
+	// nkey, or user with passwordFile ($ROSTER_NATS_PASSWORD otherwise),
+	// authenticate without a creds file; inboxPrefix matches what the
+	// user may subscribe to (deploy/accounts.conf).
+	nkey, user, passwordFile, inboxPrefix string
+	json                                  bool
+	timeout                               time.Duration
+	out                                   io.Writer
+	nc                                    *nats.Conn
 }
 
 // cliExtensions lets each command family register itself from its own file.
@@ -69,6 +72,10 @@ func newRoot(out io.Writer) *cobra.Command {
 	f := root.PersistentFlags()
 	f.StringVar(&g.natsURL, "nats-url", def, "NATS server URL ($ROSTER_NATS_URL)")
 	f.StringVar(&g.creds, "nats-creds", os.Getenv("ROSTER_NATS_CREDS"), "NATS credentials file")
+	f.StringVar(&g.nkey, "nats-nkey", os.Getenv("ROSTER_NATS_NKEY"), "NATS nkey seed file ($ROSTER_NATS_NKEY)")
+	f.StringVar(&g.user, "nats-user", os.Getenv("ROSTER_NATS_USER"), "NATS user; the password comes from --nats-password-file or $ROSTER_NATS_PASSWORD")
+	f.StringVar(&g.passwordFile, "nats-password-file", os.Getenv("ROSTER_NATS_PASSWORD_FILE"), "file holding the NATS user's password")
+	f.StringVar(&g.inboxPrefix, "nats-inbox-prefix", os.Getenv("ROSTER_NATS_INBOX_PREFIX"), "reply-subject prefix your NATS user may subscribe to (e.g. _INBOX_admin; docs/security.md)")
 	f.BoolVar(&g.json, "json", false, "print JSON instead of readable output")
 	f.DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to wait for a reply")
 	for _, ext := range cliExtensions {
@@ -82,7 +89,14 @@ func (g *globals) conn() (*nats.Conn, error) {
 	if g.nc != nil {
 		return g.nc, nil
 	}
-	nc, err := natsx.Connect(natsx.ClientConfig{URL: g.natsURL, Name: "roster-cli", Creds: g.creds})
+	cfg := natsx.ClientConfig{
+		URL: g.natsURL, Name: "roster-cli", Creds: g.creds, NKey: g.nkey,
+		User: g.user, PasswordFile: g.passwordFile, InboxPrefix: g.inboxPrefix,
+	}
+	if cfg.User != "" && cfg.PasswordFile == "" {
+		cfg.Password = os.Getenv("ROSTER_NATS_PASSWORD")
+	}
+	nc, err := natsx.Connect(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/rosterhq/roster/services/internal/eventstore"
 	"github.com/rosterhq/roster/services/internal/groups"
@@ -12,10 +13,24 @@ func init() {
 		name:  "groups",
 		short: "Serve group commands (micro service roster-groups on roster.cmd.>)",
 		build: func(ctx context.Context, e *env) ([]component, error) {
+			var callers *groups.Callers
+			if !e.dev {
+				c, err := groups.ParseCallers(e.opts.callers, e.opts.trustUnattested)
+				if err != nil {
+					return nil, fmt.Errorf("--callers: %w", err)
+				}
+				callers = c
+				if len(c.Accounts) == 0 && !c.TrustUnattested {
+					e.log.Warn().Msg("no caller may send commands: give --callers (deploy/accounts.conf accounts) or --trust-unattested")
+				}
+				e.log.Info().Str("callers", c.String()).Bool("trust_unattested", c.TrustUnattested).Msg("caller policy")
+			}
 			svc, err := groups.New(ctx, groups.Config{
 				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "groups").Logger(),
 				Audit:  e.audit(),
 				Stream: eventstore.StreamConfig{Replicas: e.opts.replicas},
+
+				Callers: callers,
 			})
 			if err != nil {
 				return nil, err

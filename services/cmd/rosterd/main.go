@@ -31,7 +31,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	o.bind(root)
-	root.AddCommand(newDevCmd(o), newAllCmd(o))
+	root.AddCommand(newDevCmd(o), newAllCmd(o), newKeysCmd())
 	for _, s := range services {
 		root.AddCommand(newServiceCmd(o, s))
 	}

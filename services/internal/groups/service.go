@@ -70,6 +70,9 @@ type Config struct {
 	CommandIndex int
 	// MaxRequestBytes rejects larger requests as invalid_argument.
 	MaxRequestBytes int
+	// MaxHeaderBytes rejects requests whose headers are larger in total
+	// (default DefaultMaxHeaderBytes) as invalid_argument.
+	MaxHeaderBytes int
 	// MaxInFlight bounds concurrently handled requests per process.
 	MaxInFlight int
 	// RequestTimeout bounds the handling of one request.
@@ -84,6 +87,9 @@ type Config struct {
 	// service name).
 	QueueGroup string
 	Version    string
+	// Callers binds actors to the callers NATS attests (docs/adr/0053);
+	// nil trusts every caller (the dev stack and in-process callers).
+	Callers *Callers
 }
 
 func (c *Config) setDefaults() {
@@ -107,6 +113,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = 256 << 10
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 512
@@ -142,6 +151,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxInFlight < 1 {
 		errs = append(errs, errors.New("MaxInFlight must be positive"))
+	}
+	if c.MaxHeaderBytes < 0 {
+		errs = append(errs, errors.New("MaxHeaderBytes must not be negative"))
 	}
 	if c.RequestTimeout <= 0 || c.AuditTimeout <= 0 {
 		errs = append(errs, errors.New("RequestTimeout and AuditTimeout must be positive"))
@@ -276,9 +288,15 @@ func CommandNames() []string {
 func (s *Service) handler(name string) micro.HandlerFunc {
 	return func(req micro.Request) {
 		data, reply := req.Data(), req.Reply()
-		corr := ""
+		corr, info := "", ""
+		var refused error
 		if h := req.Headers(); h != nil {
-			corr = nats.Header(h).Get(CorrelationHeader)
+			if n := headerBytes(h); n > s.cfg.MaxHeaderBytes {
+				refused = events.Errorf(events.CodeInvalidArgument, "headers: %d bytes, at most %d", n, s.cfg.MaxHeaderBytes)
+			} else {
+				corr = nats.Header(h).Get(CorrelationHeader)
+			}
+			info = nats.Header(h).Get(RequestInfoHeader)
 		}
 		s.sem <- struct{}{}
 		s.wg.Add(1)
@@ -286,7 +304,8 @@ func (s *Service) handler(name string) micro.HandlerFunc {
 			defer func() { <-s.sem; s.wg.Done() }()
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 			defer cancel()
-			res := s.Execute(ctx, name, data, corr)
+			ctx = withCaller(ctx, info)
+			res := s.run(ctx, name, data, corr, refused)
 			if reply == "" {
 				return // published without a reply subject: nobody to answer
 			}
@@ -356,6 +375,13 @@ func statusOf(c events.Code) string {
 // is stored (its audit row comes from the commit, see settle), any other
 // outcome only once its audit record is stored.
 func (s *Service) Execute(ctx context.Context, name string, data []byte, correlationID string) Result {
+	return s.run(ctx, name, data, correlationID, nil)
+}
+
+// run is Execute for a request the transport may already have refused
+// (refused != nil: its headers were too large), so that a refusal is
+// audited and counted like any other.
+func (s *Service) run(ctx context.Context, name string, data []byte, correlationID string, refused error) Result {
 	sum := sha256.Sum256(data)
 	rc := &reception{
 		start: time.Now(),
@@ -363,6 +389,9 @@ func (s *Service) Execute(ctx context.Context, name string, data []byte, correla
 			ID: uuid.NewString(), Subject: SubjectPrefix + name, ReceivedAt: s.cfg.Now().UTC(),
 			PayloadHash: hex.EncodeToString(sum[:]), PayloadSize: len(data),
 		},
+	}
+	if refused != nil {
+		return s.settle(ctx, name, rc, Result{Err: refused})
 	}
 	return s.settle(ctx, name, rc, s.decide(ctx, name, data, correlationID, rc))
 }
@@ -375,10 +404,19 @@ func (s *Service) decide(ctx context.Context, name string, data []byte, correlat
 	if len(data) > s.cfg.MaxRequestBytes {
 		return Result{Err: events.Errorf(events.CodeInvalidArgument, "payload: %d bytes exceeds the limit of %d", len(data), s.cfg.MaxRequestBytes)}
 	}
+	// Before anything is decided: the id is copied into every event.
+	if err := ValidateCorrelationID(correlationID); err != nil {
+		return Result{Err: err}
+	}
 	p, err := parse(data)
 	// Audit what we could read even of a rejected request.
 	rc.rec.GroupID, rc.rec.Actor, rc.rec.CommandID = p.GroupID, p.Actor, p.CommandID
 	if err != nil {
+		return Result{Err: err}
+	}
+	// The audit row keeps the claimed actor; a refusal's message names
+	// the attested caller too.
+	if err := s.cfg.Callers.admit(ctx, p.Actor); err != nil {
 		return Result{Err: err}
 	}
 	if p.CommandID == "" {
@@ -432,7 +470,15 @@ func (s *Service) execute(ctx context.Context, name string, p parsed, correlatio
 		if err != nil {
 			return Result{Err: err}
 		}
+		if err := checkCommitSize(commit, s.cfg.NC.MaxPayload()); err != nil {
+			return Result{Err: err}
+		}
 		res, err := s.store.Append(ctx, commit, agg.Seq, rc.commitHeaders()...)
+		if isTooLarge(err) {
+			// Refused before it was stored (by the client, or by the
+			// stream): surely unapplied, and it never will fit.
+			return Result{Err: errCommitTooLarge(0, s.cfg.NC.MaxPayload())}
+		}
 		if !errors.Is(err, eventstore.ErrConflict) {
 			// Stored (now, or before: a duplicate), or failed in a way that
 			// does not say it was not (timeout, lost connection): only a

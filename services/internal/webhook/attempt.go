@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -92,14 +91,7 @@ func (d *Dispatcher) record(ctx context.Context, id string, ep endpoint.Endpoint
 
 // redactURL drops user info and the query (where receivers put tokens):
 // audit rows never carry secrets.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return u.String()
-}
+func redactURL(raw string) string { return delivery.RedactURL(raw) }
 
 func flatten(h http.Header, drop ...string) map[string]string {
 	out := make(map[string]string, len(h))

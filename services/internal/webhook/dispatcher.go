@@ -311,7 +311,7 @@ func (d *Dispatcher) setPaused(ctx context.Context, id string, pause bool, actor
 }
 
 func (d *Dispatcher) recordChange(ep endpoint.Endpoint, change, actor string, automatic bool, reason string, at time.Time) {
-	b, _ := json.Marshal(ep.Redacted())
+	b, _ := json.Marshal(ep.ForAudit())
 	group := ""
 	if len(ep.GroupIDs) == 1 {
 		group = ep.GroupIDs[0]

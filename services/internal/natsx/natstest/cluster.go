@@ -192,16 +192,28 @@ func (c *Cluster) Restart(t testing.TB, i int) {
 	if err := c.start(i); err != nil {
 		t.Fatalf("restart: %v", err)
 	}
+	c.WaitMetaLeader(t, 30*time.Second)
 }
 
-// WaitMetaLeader polls until a running node reports a JetStream meta leader.
+// WaitMetaLeader polls until a running node is the JetStream meta leader
+// and sees every running node as a peer with current stats, so streams of
+// as many replicas as nodes can be placed.
 func (c *Cluster) WaitMetaLeader(t testing.TB, timeout time.Duration) {
 	t.Helper()
 	Eventually(t, timeout, func() error {
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		running := 0
+		for _, nd := range c.nodes {
+			if nd.ns != nil {
+				running++
+			}
+		}
 		for _, nd := range c.nodes {
 			if nd.ns != nil && nd.ns.JetStreamIsLeader() {
+				if peers := nd.ns.JetStreamClusterPeers(); len(peers) < running {
+					return fmt.Errorf("meta leader %s sees %d of %d peers", nd.name, len(peers), running)
+				}
 				return nil
 			}
 		}

@@ -123,7 +123,7 @@ func (c *Client) Do(ctx context.Context, req Request) Response {
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
-		return Response{Err: err, Class: ClassConnectError, Latency: time.Since(start)}
+		return Response{Err: redactError(err, req.URL), Class: ClassConnectError, Latency: time.Since(start)}
 	}
 	for k, vs := range req.Headers {
 		hreq.Header[k] = vs
@@ -131,7 +131,7 @@ func (c *Client) Do(ctx context.Context, req Request) Response {
 	hreq.Header.Set("User-Agent", c.ua)
 	resp, err := c.hc.Do(hreq)
 	if err != nil {
-		return Response{Err: err, Class: classifyTransport(ctx, err), Latency: time.Since(start)}
+		return Response{Err: redactError(err, req.URL), Class: classifyTransport(ctx, err), Latency: time.Since(start)}
 	}
 	defer resp.Body.Close()
 	out := Response{Status: resp.StatusCode, Headers: resp.Header}
@@ -145,7 +145,7 @@ func (c *Client) Do(ctx context.Context, req Request) Response {
 	}
 	out.Body = body
 	if err != nil {
-		out.Err = fmt.Errorf("read response body: %w", err)
+		out.Err = redactError(fmt.Errorf("read response body: %w", err), req.URL)
 		out.Class = classifyTransport(ctx, err)
 	}
 	return out

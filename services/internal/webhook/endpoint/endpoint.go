@@ -114,6 +114,15 @@ func (e Endpoint) Redacted() Endpoint {
 	return out
 }
 
+// ForAudit is Redacted with the URL's query, fragment and user info
+// dropped as well (receivers put tokens in the query): what endpoint-change
+// rows store. Replies keep the URL whole; its owner may read it back.
+func (e Endpoint) ForAudit() Endpoint {
+	out := e.Redacted()
+	out.URL = delivery.RedactURL(e.URL)
+	return out
+}
+
 // Paused reports whether deliveries are held.
 func (e Endpoint) Paused() bool { return e.State == StatePaused }
 
@@ -187,8 +196,12 @@ func validPattern(p string) bool {
 }
 
 // ValidateURL checks an endpoint URL: http or https, a host, no user info
-// (credentials in a URL end up in logs), bounded length. Address checks
-// happen at delivery time, after DNS resolution.
+// (credentials in a URL end up in logs), bounded length, and an IP literal
+// host only in its canonical form: a zoned IPv6 address or a numeric IPv4
+// form such as "127.1", "2130706433" or "0177.0.0.1" has no use but to read
+// differently to different parsers. Whether an address may be dialled is
+// decided at delivery time, after DNS resolution and against the operator's
+// allowlist (delivery.Guard), which refuses these forms too.
 func ValidateURL(raw string) error {
 	if raw == "" {
 		return errors.New("url: required")
@@ -206,6 +219,8 @@ func ValidateURL(raw string) error {
 	}
 	if u.Hostname() == "" {
 		errs = append(errs, errors.New("url: host is required"))
+	} else if err := validateHost(u.Hostname()); err != nil {
+		errs = append(errs, err)
 	}
 	if u.User != nil {
 		errs = append(errs, errors.New("url: must not carry user info; use the signing secret"))
@@ -214,6 +229,26 @@ func ValidateURL(raw string) error {
 		errs = append(errs, errors.New("url: must not have a fragment"))
 	}
 	return errors.Join(errs...)
+}
+
+func validateHost(host string) error {
+	for _, c := range host {
+		if c > 0x7e || c < 0x21 {
+			// net/http maps Unicode hosts through IDNA before dialling
+			// ("１２７.０.０.１" becomes 127.0.0.1); ask for the ASCII form.
+			return fmt.Errorf("url: host %q must be ASCII (write an internationalised name in its xn-- form)", host)
+		}
+	}
+	h, lit, err := delivery.ParseHost(host)
+	switch {
+	case err != nil:
+		return fmt.Errorf("url: %w", err)
+	case !lit || h.Canonical:
+		return nil
+	case h.Addr.Zone() != "":
+		return fmt.Errorf("url: host %q: %w", host, delivery.ErrZonedAddress)
+	}
+	return fmt.Errorf("url: host %q is an IP address in a non-canonical form; write it as %s", host, h.Addr)
 }
 
 // Validate reports every problem with e's configurable fields.
