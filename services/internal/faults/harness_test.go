@@ -253,6 +253,7 @@ func (p *proc) start() error {
 	cmd := exec.Command(p.h.bin, p.args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Env = append(os.Environ(), "ROSTER_LOG_LEVEL=info")
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return fmt.Errorf("start %s: %w", p.name, err)
@@ -435,7 +436,9 @@ func newHarness(t *testing.T, topo topology) *harness {
 			name := fmt.Sprintf("%s-%d", l.service, i)
 			p := &proc{h: h, name: name, metrics: freeAddr(t), log: filepath.Join(logs, name+".log")}
 			p.args = []string{l.service, "--nats-url", topo.urls(), "--replicas", fmt.Sprint(topo.replicas()),
-				"--clickhouse-dsn", h.dsn, "--metrics-addr", p.metrics, "--webhook-allow-cidr", "127.0.0.0/8"}
+				"--clickhouse-dsn", h.dsn, "--metrics-addr", p.metrics, "--webhook-allow-cidr", "127.0.0.0/8",
+				// The test servers have no accounts: callers are unattested.
+				"--trust-unattested"}
 			h.procs[name] = p
 			h.order = append(h.order, name)
 		}
