@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -139,8 +140,11 @@ type standalone struct {
 func startStandalone(t *testing.T) *standalone {
 	t.Helper()
 	_, p, _ := net.SplitHostPort(freeAddr(t))
-	s := &standalone{dir: t.TempDir()}
-	fmt.Sscan(p, &s.port)
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &standalone{port: port, dir: t.TempDir()}
 	if err := s.start(); err != nil {
 		t.Fatal(err)
 	}
