@@ -8,7 +8,8 @@ import (
 // jsonFS holds the JSON Schemas (draft 2020-12) of every command request
 // (json/commands/<name>.json), every event's data (json/events/<type>.json,
 // with its current schema version in "x-schema-version"), the event
-// envelope (json/event.json) and the commit (json/commit.json).
+// envelope (json/event.json), the commit (json/commit.json) and every
+// webhook request (json/webhooks/endpoint.<verb>.json, redeliver.json).
 //
 //go:embed json
 var jsonFS embed.FS
@@ -27,3 +28,7 @@ func CommandSchema(name string) ([]byte, error) { return JSON("commands/" + name
 
 // EventSchema returns the schema of an event type's data ("member.invited").
 func EventSchema(eventType string) ([]byte, error) { return JSON("events/" + eventType + ".json") }
+
+// WebhookSchema returns the schema of a webhook request ("endpoint.create",
+// "redeliver").
+func WebhookSchema(name string) ([]byte, error) { return JSON("webhooks/" + name + ".json") }

@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/events/wire"
 )
 
-// Limits the domain enforces (documented in docs/commands.md).
+// Limits the domain enforces (documented in docs/commands.md). Text
+// lengths count characters (code points), as JSON Schema's maxLength does.
 const (
 	MaxNameLen      = 256
 	MaxIntroLen     = 2048
@@ -140,8 +142,8 @@ func Decide(s *State, actor string, cmd Command, now time.Time) ([]Change, error
 		if err := s.requirePending(c.UserID); err != nil {
 			return nil, err
 		}
-		if len(c.Reason) > MaxMessageLen {
-			return nil, events.Errorf(events.CodeInvalidArgument, "reason: longer than %d bytes", MaxMessageLen)
+		if err := wire.Text("reason", c.Reason, MaxMessageLen); err != nil {
+			return nil, err
 		}
 		return one(events.MemberJoinRejected, &events.MemberJoinRejectedData{UserID: c.UserID, Rejecter: actor, Reason: c.Reason}), nil
 	case Remove:
@@ -186,8 +188,8 @@ func decideCreate(s *State, actor string, c Create) ([]Change, error) {
 	if err := validateName(c.Name); err != nil {
 		return nil, err
 	}
-	if len(c.Intro) > MaxIntroLen {
-		return nil, events.Errorf(events.CodeInvalidArgument, "intro: longer than %d bytes", MaxIntroLen)
+	if err := wire.Text("intro", c.Intro, MaxIntroLen); err != nil {
+		return nil, err
 	}
 	policy := c.JoinPolicy
 	if policy == "" {
@@ -216,10 +218,7 @@ func validateName(n string) error {
 	if strings.TrimSpace(n) == "" {
 		return events.Errorf(events.CodeInvalidArgument, "name: must not be empty")
 	}
-	if len(n) > MaxNameLen {
-		return events.Errorf(events.CodeInvalidArgument, "name: longer than %d bytes", MaxNameLen)
-	}
-	return nil
+	return wire.Name("name", n, MaxNameLen)
 }
 
 func decideUpdate(s *State, actor string, c Update) ([]Change, error) {
@@ -234,8 +233,8 @@ func decideUpdate(s *State, actor string, c Update) ([]Change, error) {
 		d.Name = c.Name
 	}
 	if c.Intro != nil && *c.Intro != s.Intro {
-		if len(*c.Intro) > MaxIntroLen {
-			return nil, events.Errorf(events.CodeInvalidArgument, "intro: longer than %d bytes", MaxIntroLen)
+		if err := wire.Text("intro", *c.Intro, MaxIntroLen); err != nil {
+			return nil, err
 		}
 		d.Intro = c.Intro
 	}
@@ -302,8 +301,8 @@ func decideJoin(s *State, actor string, c Join) ([]Change, error) {
 	if s.Members[actor] != nil {
 		return nil, events.Errorf(events.CodeAlreadyExists, "%q is already a member of group %q", actor, s.ID)
 	}
-	if len(c.Message) > MaxMessageLen {
-		return nil, events.Errorf(events.CodeInvalidArgument, "message: longer than %d bytes", MaxMessageLen)
+	if err := wire.Text("message", c.Message, MaxMessageLen); err != nil {
+		return nil, err
 	}
 	switch s.JoinPolicy {
 	case events.PolicyOpen:

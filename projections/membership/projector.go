@@ -94,7 +94,14 @@ func (c Config) Validate() error {
 type Projector struct {
 	cfg   Config
 	stats stats
+	// projecting: a generation's consumer is running (Ready).
+	projecting atomic.Bool
 }
+
+// Ready reports whether the projector consumes ROSTER_EVENTS into the
+// active generation; false while it starts, restarts after a failure, or
+// moves to a new generation.
+func (p *Projector) Ready() bool { return p.projecting.Load() }
 
 // Stats is what the projector reports about its progress.
 type Stats struct {
@@ -189,7 +196,9 @@ func (p *Projector) runActive(ctx context.Context) error {
 		}
 	}()
 	p.cfg.Log.Info().Uint64("generation", gen.Number).Str("bucket", gen.Bucket).Msg("projecting")
+	p.projecting.Store(true)
 	err = p.runGeneration(gctx, gen, nil, nil)
+	p.projecting.Store(false)
 	if c := context.Cause(gctx); errors.Is(c, errSwitched) {
 		p.cfg.Log.Info().Uint64("from", gen.Number).Msg("active generation switched")
 		return errSwitched

@@ -1,7 +1,6 @@
 package membership
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/events/wire"
 )
 
 // Query subjects and the micro service name (public contract).
@@ -108,7 +108,14 @@ type Queries struct {
 
 	streamOnce sync.Mutex
 	stream     jetstream.Stream
+
+	// serving: every roster-query endpoint is registered (Ready).
+	serving atomic.Bool
 }
+
+// Ready reports whether Run serves roster-query (every endpoint
+// registered, not yet stopping).
+func (q *Queries) Ready() bool { return q.serving.Load() }
 
 // NewQueries validates cfg.
 func NewQueries(cfg QueryConfig) (*Queries, error) {
@@ -182,6 +189,8 @@ func (q *Queries) Run(ctx context.Context) error {
 		}
 	}
 	q.cfg.Log.Info().Str("service", ServiceName).Msg("serving membership queries")
+	q.serving.Store(true)
+	defer q.serving.Store(false)
 	// want is the generation the pointer names; it is retried until its
 	// bucket opens (a pointer can name a bucket this process cannot see yet).
 	var want *Generation
@@ -236,7 +245,7 @@ func respond(nc *nats.Conn, data []byte, reply, subject string, log zerolog.Logg
 			}
 		}
 		if err != nil {
-			code := events.CodeOf(err)
+			code := wireCode(err)
 			text := err.Error()
 			var e *events.Error
 			if errors.As(err, &e) {
@@ -256,20 +265,13 @@ func respond(nc *nats.Conn, data []byte, reply, subject string, log zerolog.Logg
 	}
 }
 
-// decode parses a request strictly: one JSON object, no unknown fields.
+// decode parses a request with events/wire, the decoder every subject
+// shares.
 func decode(data []byte, v any) error {
 	if len(data) > maxQueryRequestSize {
 		return events.Errorf(events.CodeInvalidArgument, "request larger than %d bytes", maxQueryRequestSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return events.Errorf(events.CodeInvalidArgument, "bad request: %v", err)
-	}
-	if dec.More() {
-		return events.Errorf(events.CodeInvalidArgument, "bad request: data after the JSON object")
-	}
-	return nil
+	return wire.Decode(data, v)
 }
 
 func (q *Queries) model() (*model, error) {

@@ -24,6 +24,7 @@ type auditFlags struct {
 	group, user, endpoint, event, evType string
 	status, class, since, until          string
 	limit                                int
+	final                                bool
 }
 
 func addAuditVerbs(root *cobra.Command, g *globals) {
@@ -85,6 +86,9 @@ func addAuditVerbs(root *cobra.Command, g *globals) {
 		fl.StringVar(&f.since, "since", "", "from this time (RFC 3339, or a duration back from now: 1h)")
 		fl.StringVar(&f.until, "until", "", "before this time (RFC 3339, or a duration back from now)")
 		fl.IntVar(&f.limit, "limit", 100, "at most this many rows")
+		if use == "deliveries" {
+			fl.BoolVar(&f.final, "final", false, "one row per delivery (endpoint and event): its latest attempt, the state it has come to; --status and --class filter on that row")
+		}
 		a.AddCommand(c)
 	}
 	verb("commands", "Commands received: who did what, accepted or rejected", func(ctx context.Context, r audit.Reader, flt audit.Filter) error {
@@ -113,9 +117,13 @@ func addAuditVerbs(root *cobra.Command, g *globals) {
 		if err != nil || g.json {
 			return orJSON(g, rows, err)
 		}
-		return printTable(g, []string{"STARTED", "ENDPOINT", "EVENT", "TYPE", "#", "TRIGGER", "STATUS", "CLASS", "STATE", "LATENCY", "RESPONSE"}, len(rows), func(i int) []string {
+		return printTable(g, []string{"STARTED", "ENDPOINT", "EVENT", "TYPE", "#", "TRIGGER", "REPEAT", "STATUS", "CLASS", "STATE", "LATENCY", "RESPONSE"}, len(rows), func(i int) []string {
 			d := rows[i]
-			return []string{ts(d.StartedAt), d.EndpointID, d.EventID, d.EventType, fmt.Sprint(d.Attempt), d.Trigger,
+			repeat := ""
+			if d.Repeat {
+				repeat = "repeat"
+			}
+			return []string{ts(d.StartedAt), d.EndpointID, d.EventID, d.EventType, fmt.Sprint(d.Attempt), d.Trigger, repeat,
 				fmt.Sprint(d.ResponseStatus), d.FailureClass, d.State, us(d.LatencyUS), clip(d.ResponseBody, 40)}
 		})
 	})
@@ -145,7 +153,7 @@ func (f *auditFlags) filter(now time.Time) (audit.Filter, error) {
 		return audit.Filter{}, fmt.Errorf("--until: %w", err)
 	}
 	return audit.Filter{GroupID: f.group, Actor: f.user, EndpointID: f.endpoint, EventID: f.event, EventType: f.evType,
-		Status: f.status, Class: f.class, Since: since, Until: until, Limit: f.limit}, nil
+		Status: f.status, Class: f.class, Since: since, Until: until, Limit: f.limit, Final: f.final}, nil
 }
 
 // parseWhen reads an RFC 3339 time or a duration back from now ("1h").

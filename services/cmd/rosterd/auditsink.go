@@ -20,7 +20,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return []component{{name: "auditsink", run: s.Run}}, nil
+			return []component{{name: "auditsink", run: s.Run, ready: s.Ready}}, nil
 		},
 	})
 	// Every service of the process records through one publisher to

@@ -43,6 +43,8 @@ func startDeployment(t *testing.T) *deployment {
 		t.Setenv(k, v)
 	}
 	t.Setenv("SERVER_NAME", "roster-test")
+	// The dispatcher seals webhook secrets with the deployment's key.
+	t.Setenv("ROSTER_WEBHOOK_SECRET_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
 	opts, err := server.ProcessConfigFile(deployConfig)
 	if err != nil {
 		t.Fatalf("shipped config: %v", err)
@@ -121,7 +123,7 @@ func (d *deployment) runService(t *testing.T, name string, mod func(*options)) {
 	if mod != nil {
 		mod(o)
 	}
-	e, err := connectEnv(o, name)
+	e, err := connectEnv(context.Background(), o, name)
 	if err != nil {
 		cancel()
 		t.Fatalf("%s: %v", name, err)

@@ -64,11 +64,14 @@ func runDev(cmd *cobra.Command, o *options, d *devOptions) error {
 	// The dev stack's webhook receivers run on this machine: allow loopback
 	// explicitly (production refuses it unless an operator allowlists it).
 	o.webhookAllow = append(o.webhookAllow, "127.0.0.0/8", "::1/128")
-	e, err := connectEnv(o, "dev")
+	// Without a configured key the dev stack encrypts webhook secrets with
+	// a key kept in its data directory.
+	o.secretKeys.devKeyFile = filepath.Join(dir, "webhook-secret.key")
+	e, err := connectEnv(cmd.Context(), o, "dev")
 	if err != nil {
 		return err
 	}
-	defer e.nc.Close()
+	defer e.close()
 	e.dev = true
 	if d.demo {
 		return runDemo(cmd.Context(), e)

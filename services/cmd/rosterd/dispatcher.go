@@ -11,9 +11,14 @@ import (
 
 func init() {
 	register(service{
-		name:  "dispatcher",
-		short: "Deliver events to webhook endpoints and serve roster-webhooks (roster.webhook.>)",
+		name:    "dispatcher",
+		records: true,
+		short:   "Deliver events to webhook endpoints and serve roster-webhooks (roster.webhook.>)",
 		build: func(ctx context.Context, e *env) ([]component, error) {
+			keys, err := e.opts.secretKeys.keyring(e.log)
+			if err != nil {
+				return nil, err
+			}
 			d, err := webhook.New(ctx, webhook.Config{
 				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "dispatcher").Logger(),
 				Audit: e.audit(),
@@ -25,11 +30,12 @@ func init() {
 				AllowCIDRs: e.opts.webhookAllow,
 				Health:     e.opts.webhookHealth,
 				Replicas:   e.opts.replicas,
+				SecretKeys: keys,
 			})
 			if err != nil {
 				return nil, err
 			}
-			return []component{{name: "dispatcher", run: d.Run}}, nil
+			return []component{{name: "dispatcher", run: d.Run, ready: d.Ready}}, nil
 		},
 	})
 }

@@ -10,8 +10,9 @@ import (
 
 func init() {
 	register(service{
-		name:  "groups",
-		short: "Serve group commands (micro service roster-groups on roster.cmd.>)",
+		name:    "groups",
+		records: true,
+		short:   "Serve group commands (micro service roster-groups on roster.cmd.>)",
 		build: func(ctx context.Context, e *env) ([]component, error) {
 			var callers *groups.Callers
 			if !e.dev {
@@ -35,7 +36,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return []component{{name: "groups", run: svc.Run}}, nil
+			return []component{{name: "groups", run: svc.Run, ready: svc.Ready}}, nil
 		},
 	})
 }

@@ -39,7 +39,8 @@ func startRosterd(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	// These servers have no accounts: commands carry no Nats-Request-Info.
-	cmd.Env = append(os.Environ(), "ROSTERD_TEST_EXEC=1", "ROSTER_LOG_LEVEL=warn", "ROSTER_TRUST_UNATTESTED=true")
+	cmd.Env = append(os.Environ(), "ROSTERD_TEST_EXEC=1", "ROSTER_LOG_LEVEL=warn", "ROSTER_TRUST_UNATTESTED=true",
+		"ROSTER_WEBHOOK_SECRET_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

@@ -31,7 +31,7 @@ func init() {
 				return nil, err
 			}
 			return []component{
-				{name: "projector", run: p.Run},
+				{name: "projector", run: p.Run, ready: p.Ready},
 				{name: "projection-lag", run: func(ctx context.Context) error { return m.poll(ctx, e, 5*time.Second) }},
 			}, nil
 		},
@@ -47,7 +47,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return []component{{name: "query", run: q.Run}}, nil
+			return []component{{name: "query", run: q.Run, ready: q.Ready}}, nil
 		},
 	})
 }

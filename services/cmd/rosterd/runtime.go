@@ -53,6 +53,8 @@ type options struct {
 	// (groups.ParseCallers; docs/adr/0053). "rosterd dev" trusts everyone.
 	callers         string
 	trustUnattested bool
+	// secretKeys is where the dispatcher's webhook secret key comes from.
+	secretKeys secretKeyOptions
 }
 
 func envOr(key, def string) string {
@@ -81,6 +83,7 @@ func (o *options) bind(cmd *cobra.Command) {
 	f.StringVar(&o.callers, "callers", envOr("ROSTER_CALLERS", ""), "who may name which actor: ACCOUNT=trusted|bound|bound:tag:PREFIX,... ($ROSTER_CALLERS); unlisted accounts are refused")
 	f.BoolVar(&o.trustUnattested, "trust-unattested", envOr("ROSTER_TRUST_UNATTESTED", "") == "true", "trust commands that carry no Nats-Request-Info (no accounts, or same-account callers) ($ROSTER_TRUST_UNATTESTED=true)")
 	f.StringSliceVar(&o.webhookAllow, "webhook-allow-cidr", nil, "CIDRs webhooks may target although private/loopback (operator allowlist)")
+	o.secretKeys.bind(f)
 }
 
 func (o *options) logger(service string) (zerolog.Logger, error) {
@@ -131,21 +134,34 @@ type env struct {
 	// console-friendly defaults apply.
 	dev bool
 
-	recorder audit.Recorder
+	recorderOnce sync.Once
+	recorder     audit.Recorder
+
+	// health is what /healthz and /readyz report.
+	health *health
 }
 
 // component is one actor of a process: it runs until ctx is cancelled and
-// returns nil then, or returns an error that stops the whole process.
+// returns nil then, or returns an error that stops its service (which the
+// supervisor then starts again, or, when the error is permanent, stops the
+// process).
 type component struct {
 	name string
 	run  func(ctx context.Context) error
+	// ready reports whether the component serves (micro endpoints
+	// registered, consumers running); nil: whenever it runs.
+	ready func() bool
 }
 
 // service is one rosterd subcommand's worth of components.
 type service struct {
 	name  string
 	short string
-	build func(ctx context.Context, e *env) ([]component, error)
+	// records is true for services that write audit records: only a
+	// process running one starts the ROSTER_AUDIT publisher (and needs
+	// the permissions for it, deploy/accounts.conf).
+	records bool
+	build   func(ctx context.Context, e *env) ([]component, error)
 }
 
 // services lists the services in start order; "all" and "dev" run them all.
@@ -182,27 +198,34 @@ func runComponents(ctx context.Context, log zerolog.Logger, comps []component) e
 	return errors.Join(errs...)
 }
 
-// runServices builds and runs the named services on one connection.
+// runServices runs the named services on one connection, each under a
+// supervisor: a service that cannot start for a transient reason (NATS
+// unreachable, no JetStream leader yet, ClickHouse down) is retried with
+// backoff, one that fails later is restarted; only a permanent error stops
+// the process. /readyz answers 200 once every service serves.
 func runServices(ctx context.Context, e *env, names []string) error {
-	var comps []component
+	var svcs []service
 	for _, n := range names {
 		s, ok := lookup(n)
 		if !ok {
 			return fmt.Errorf("unknown service %q", n)
 		}
-		cs, err := s.build(ctx, e)
-		if err != nil {
-			return fmt.Errorf("start %s: %w", n, err)
-		}
-		comps = append(comps, cs...)
+		svcs = append(svcs, s)
 	}
-	if m := metricsComponent(e); m != nil {
-		comps = append(comps, *m)
+	h := e.healthState()
+	h.setConn(e.nc)
+	stopHealth, err := h.serve(e.opts.metricsAddr, e.log)
+	if err != nil {
+		return err
 	}
-	e.log.Info().Strs("services", names).Msg("roster running")
-	// The audit publisher outlives the other components: it starts first
-	// and stops last, draining what they recorded on their way out.
-	if r, ok := e.recorder.(interface{ Run(context.Context) error }); ok {
+	defer stopHealth()
+	// The audit publisher outlives the services: it starts first and
+	// stops last, draining what they recorded on their way out.
+	records := false
+	for _, s := range svcs {
+		records = records || s.records
+	}
+	if r, ok := e.audit().(interface{ Run(context.Context) error }); ok && records {
 		pubCtx, stopPub := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() {
@@ -213,7 +236,31 @@ func runServices(ctx context.Context, e *env, names []string) error {
 		}()
 		defer func() { stopPub(); <-done }()
 	}
-	return runComponents(ctx, e.log, comps)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sv := newSupervisor(e.log)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, s := range svcs {
+		u := h.ready.add(s.name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := sv.run(ctx, e, s, u); err != nil {
+				e.log.Error().Err(err).Msg("stopping: " + s.name + " cannot run")
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+				cancel()
+			}
+		}()
+	}
+	e.log.Info().Strs("services", names).Msg("roster starting")
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func lookup(name string) (service, bool) {
@@ -233,22 +280,56 @@ func serviceNames() []string {
 	return ns
 }
 
-func connectEnv(o *options, name string) (*env, error) {
+// connectEnv connects to NATS, retrying with backoff while no server
+// answers (a service may start before its NATS server; /healthz answers
+// meanwhile and /readyz says 503). A refused authentication or a bad
+// option still fails at once.
+func connectEnv(ctx context.Context, o *options, name string) (*env, error) {
 	log, err := o.logger(name)
 	if err != nil {
 		return nil, err
 	}
 	o.service = name
-	nc, err := natsx.Connect(o.clientConfig("rosterd-" + name))
+	h := &health{}
+	stopHealth, err := h.serve(o.metricsAddr, log)
 	if err != nil {
+		return nil, err
+	}
+	nc, err := dialRetry(ctx, log, defaultBackoff, sleepCtx, func() (*nats.Conn, error) {
+		return natsx.Connect(o.clientConfig("rosterd-" + name))
+	})
+	if err != nil {
+		stopHealth()
 		return nil, err
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
+		stopHealth()
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	return &env{log: log, nc: nc, js: js, opts: o}, nil
+	h.setConn(nc)
+	h.keep(stopHealth)
+	return &env{log: log, nc: nc, js: js, opts: o, health: h}, nil
+}
+
+// dialRetry calls dial until it connects, ctx ends, or it fails for a
+// reason other than no server answering.
+func dialRetry(ctx context.Context, log zerolog.Logger, b backoff, sleep sleeper, dial func() (*nats.Conn, error)) (*nats.Conn, error) {
+	for attempt := 0; ; attempt++ {
+		nc, err := dial()
+		if err == nil {
+			return nc, nil
+		}
+		if !natsx.Retryable(err) {
+			return nil, err
+		}
+		d := b.delay(attempt)
+		log.Warn().Err(err).Dur("retry_in", d).Msg("connecting to NATS")
+		if err := sleep(ctx, d); err != nil {
+			return nil, fmt.Errorf("connect to NATS: %w", errors.Join(err, ctx.Err()))
+		}
+	}
 }
 
 func newServiceCmd(o *options, s service) *cobra.Command {
@@ -257,11 +338,11 @@ func newServiceCmd(o *options, s service) *cobra.Command {
 		Short: s.short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := connectEnv(o, s.name)
+			e, err := connectEnv(cmd.Context(), o, s.name)
 			if err != nil {
 				return err
 			}
-			defer e.nc.Close()
+			defer e.close()
 			return runServices(cmd.Context(), e, []string{s.name})
 		},
 	}
@@ -273,32 +354,49 @@ func newAllCmd(o *options) *cobra.Command {
 		Short: "Run every service in one process against an existing NATS (" + strings.Join(serviceNames(), ", ") + ")",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := connectEnv(o, "all")
+			e, err := connectEnv(cmd.Context(), o, "all")
 			if err != nil {
 				return err
 			}
-			defer e.nc.Close()
+			defer e.close()
 			return runServices(cmd.Context(), e, serviceNames())
 		},
 	}
+}
+
+// close ends the process's connection and health server.
+func (e *env) close() {
+	e.nc.Close()
+	if e.health != nil {
+		e.health.stop()
+	}
+}
+
+func (e *env) healthState() *health {
+	if e.health == nil {
+		e.health = &health{}
+	}
+	return e.health
 }
 
 // audit returns the process's audit recorder. The audit service installs a
 // ROSTER_AUDIT publisher through recorderFactory; without it records are
 // dropped (and a warning says so once).
 func (e *env) audit() audit.Recorder {
-	if e.recorder != nil {
-		return e.recorder
-	}
-	if recorderFactory != nil {
-		r, err := recorderFactory(e)
-		if err == nil {
-			e.recorder = r
-			return r
+	e.recorderOnce.Do(func() {
+		if e.recorder != nil {
+			return
 		}
-		e.log.Error().Err(err).Msg("audit publisher unavailable; audit records are dropped")
-	}
-	e.recorder = audit.Nop{}
+		if recorderFactory != nil {
+			r, err := recorderFactory(e)
+			if err == nil {
+				e.recorder = r
+				return
+			}
+			e.log.Error().Err(err).Msg("audit publisher unavailable; audit records are dropped")
+		}
+		e.recorder = audit.Nop{}
+	})
 	return e.recorder
 }
 

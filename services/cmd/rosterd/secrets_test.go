@@ -60,7 +60,7 @@ func TestNATSPasswordFromFileAndNeverInErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := &options{natsURL: s.ClientURL(), natsUser: "svc", natsPasswordFile: file, logFormat: "json", logLevel: "error"}
-	e, err := connectEnv(o, "groups")
+	e, err := connectEnv(context.Background(), o, "groups")
 	if err != nil {
 		t.Fatalf("connect with the password file: %v", err)
 	}

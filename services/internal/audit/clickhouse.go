@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -163,7 +164,7 @@ func Migrate(ctx context.Context, cfg ClickHouseConfig) (MigrationResult, error)
 			continue
 		}
 		for i, stmt := range m.Statements() {
-			if err := conn.Exec(ctx, stmt); err != nil {
+			if err := conn.Exec(ctx, stmt); err != nil && !columnAdded(stmt, err) {
 				return res, fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
 			}
 		}
@@ -173,6 +174,14 @@ func Migrate(ctx context.Context, cfg ClickHouseConfig) (MigrationResult, error)
 		res.Applied = append(res.Applied, m.Version)
 	}
 	return res, nil
+}
+
+// columnAdded reports whether err is ADD COLUMN finding its column present
+// (ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS): another migrator
+// applied the same file first, so the statement's effect is there.
+func columnAdded(stmt string, err error) bool {
+	var ex *clickhouse.Exception
+	return errors.As(err, &ex) && ex.Code == 44 && strings.Contains(strings.ToUpper(stmt), "ADD COLUMN")
 }
 
 func recordMigration(ctx context.Context, conn driver.Conn, m schemas.Migration) error {

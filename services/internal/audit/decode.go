@@ -1,8 +1,6 @@
 package audit
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -12,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/events/wire"
 )
 
 // ErrMalformed marks a record the sink can never write: not JSON, unknown
@@ -86,14 +85,16 @@ func strictDecode(kind Kind, data []byte) (Record, error) {
 	return nil, malformed("unknown record kind %q", kind)
 }
 
+// strictJSON decodes with events/wire under its Record rules: the same
+// structure rules as requests (exact names, no duplicates, no unknown
+// members, no trailing data, valid UTF-8), any text, nulls allowed.
 func strictJSON(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := wire.Record.Decode(data, v); err != nil {
+		var e *events.Error
+		if errors.As(err, &e) {
+			return malformed("decode: %s", e.Message)
+		}
 		return malformed("decode: %v", err)
-	}
-	if dec.More() {
-		return malformed("decode: data after the JSON value")
 	}
 	return nil
 }

@@ -320,7 +320,8 @@ func timePtrField[T any](name string, p func(*T) **time.Time) field[T] {
 }
 
 // headersField: a string-to-string object, or null (a nil map, as
-// encoding/json leaves it). A key twice: the last wins, as there.
+// encoding/json leaves it). A key twice: not fast (the strict decoder
+// refuses duplicate names).
 func headersField[T any](name string, p func(*T) *map[string]string) field[T] {
 	return field[T]{name, func(l *lexer, r *T) bool {
 		if l.Literal("null") {
@@ -349,6 +350,9 @@ func headersField[T any](name string, p func(*T) *map[string]string) field[T] {
 			l.Space()
 			v, ok := l.str()
 			if !ok {
+				return false
+			}
+			if _, dup := m[k]; dup {
 				return false
 			}
 			m[k] = v
@@ -415,6 +419,7 @@ var (
 		timeField("started_at", func(r *DeliveryAttempt) *time.Time { return &r.StartedAt }),
 		timePtrField("next_attempt_at", func(r *DeliveryAttempt) **time.Time { return &r.NextAttemptAt }),
 		strField("state", func(r *DeliveryAttempt) *string { return &r.State }),
+		boolField("repeat", func(r *DeliveryAttempt) *bool { return &r.Repeat }),
 	)
 	endpointChangeFields = newFieldSet(
 		strField("id", func(r *EndpointChange) *string { return &r.ID }),

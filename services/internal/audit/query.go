@@ -18,9 +18,14 @@ type Filter struct {
 	EventType  string
 	Status     string // commands: outcome; deliveries: state; endpoint changes: change
 	Class      string // deliveries: failure_class
-	Since      time.Time
-	Until      time.Time
-	Limit      int // default 100, at most 10000
+	// Final (deliveries): only each delivery's latest row, the state it
+	// has come to, one per endpoint and event however many rows its
+	// attempts, repeats and redeliveries left; Status and Class then
+	// filter on that row.
+	Final bool
+	Since time.Time
+	Until time.Time
+	Limit int // default 100, at most 10000
 }
 
 type where struct {
@@ -130,22 +135,41 @@ func (r Reader) Events(ctx context.Context, f Filter) ([]Event, error) {
 	return out, rows.Err()
 }
 
-// Deliveries lists delivery attempts, oldest first.
+// deliveryColumns are the delivery_attempts columns Deliveries reads, in
+// its Scan order.
+const deliveryColumns = "id, event_id, event_type, group_id, endpoint_id, url, format, attempt, trigger, " +
+	"request_header_names, request_header_values, request_size, request_sha256, response_status, " +
+	"response_header_names, response_header_values, response_body, success, failure_class, failure_message, " +
+	"latency_us, started_at_us, next_attempt_at, state, repeat"
+
+// Deliveries lists delivery attempts, oldest first: every HTTP request is
+// a row, a request sent again after its dispatcher died marked Repeat.
+// With f.Final it lists each delivery's latest row instead.
 func (r Reader) Deliveries(ctx context.Context, f Filter) ([]DeliveryAttempt, error) {
-	var w where
+	var w, outer where
 	w.eq("group_id", f.GroupID)
 	w.eq("endpoint_id", f.EndpointID)
 	w.eq("event_id", f.EventID)
 	w.eq("event_type", f.EventType)
-	w.eq("state", f.Status)
-	w.eq("failure_class", f.Class)
+	final := &w
+	if f.Final {
+		final = &outer
+	}
+	final.eq("state", f.Status)
+	final.eq("failure_class", f.Class)
 	w.timeRange("started_at_us", f)
-	q := "SELECT id, event_id, event_type, group_id, endpoint_id, url, format, attempt, trigger, " +
-		"request_header_names, request_header_values, request_size, request_sha256, response_status, " +
-		"response_header_names, response_header_values, response_body, success, failure_class, failure_message, " +
-		"latency_us, started_at_us, next_attempt_at, state FROM " +
-		r.from(deliveryAttemptsTable) + w.sql() + fmt.Sprintf(" ORDER BY started_at_us, id LIMIT %d", f.limit())
-	rows, err := r.Conn.Query(ctx, q, w.args...)
+	q := "SELECT " + deliveryColumns + " FROM " + r.from(deliveryAttemptsTable) + w.sql()
+	if f.Final {
+		// The latest row of each (endpoint, event): attempts follow each
+		// other in time (a repeat starts after its predecessor's holder
+		// died, a redelivery after the series it replaces), and on a tie
+		// the higher attempt, then the repeat, came later.
+		q = "SELECT " + deliveryColumns + " FROM (" + q +
+			" ORDER BY started_at_us DESC, attempt DESC, repeat DESC, id DESC LIMIT 1 BY endpoint_id, event_id)" + outer.sql()
+	}
+	q += fmt.Sprintf(" ORDER BY started_at_us, id LIMIT %d", f.limit())
+	args := append(w.args, outer.args...)
+	rows, err := r.Conn.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query deliveries: %w", err)
 	}
@@ -156,17 +180,17 @@ func (r Reader) Deliveries(ctx context.Context, f Filter) ([]DeliveryAttempt, er
 			d                    DeliveryAttempt
 			attempt, reqSize     uint32
 			status               uint16
-			success              uint8
+			success, repeat      uint8
 			us                   int64
 			reqN, reqV, resN, rV []string
 			next                 *time.Time
 		)
 		if err := rows.Scan(&d.ID, &d.EventID, &d.EventType, &d.GroupID, &d.EndpointID, &d.URL, &d.Format, &attempt, &d.Trigger,
 			&reqN, &reqV, &reqSize, &d.RequestHash, &status, &resN, &rV, &d.ResponseBody, &success, &d.FailureClass,
-			&d.FailureMsg, &d.LatencyUS, &us, &next, &d.State); err != nil {
+			&d.FailureMsg, &d.LatencyUS, &us, &next, &d.State, &repeat); err != nil {
 			return nil, fmt.Errorf("query deliveries: %w", err)
 		}
-		d.Attempt, d.RequestSize, d.ResponseStatus, d.Success = int(attempt), int(reqSize), int(status), success == 1
+		d.Attempt, d.RequestSize, d.ResponseStatus, d.Success, d.Repeat = int(attempt), int(reqSize), int(status), success == 1, repeat == 1
 		d.StartedAt = time.UnixMicro(us).UTC()
 		d.RequestHeaders, d.ResponseHeaders = zipHeaders(reqN, reqV), zipHeaders(resN, rV)
 		if next != nil {

@@ -121,6 +121,11 @@ type DeliveryAttempt struct {
 	StartedAt       time.Time         `json:"started_at"`
 	NextAttemptAt   *time.Time        `json:"next_attempt_at,omitempty"`
 	State           string            `json:"state"` // succeeded | retrying | exhausted | held
+	// Repeat: JetStream had handed this attempt to a dispatcher before and
+	// no outcome of it was saved, so the receiver may have got this request
+	// already (its holder crashed or lost its connection between the
+	// request and the save). Each HTTP request is its own row.
+	Repeat bool `json:"repeat"`
 }
 
 // EndpointChange: an endpoint was created, updated, paused, resumed,

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -125,7 +126,14 @@ type Sink struct {
 	log  zerolog.Logger
 	conn driver.Conn
 	db   string
+	// running: ClickHouse is migrated and both consumers run (Ready).
+	running atomic.Bool
 }
+
+// Ready reports whether the sink writes: its streams and consumers are
+// provisioned, ClickHouse is migrated, and both consumers run. False
+// while Run still retries any of that.
+func (s *Sink) Ready() bool { return s.running.Load() }
 
 // NewSink checks cfg. Nothing is dialled until Run.
 func NewSink(cfg SinkConfig) (*Sink, error) {
@@ -198,7 +206,9 @@ func (s *Sink) Run(ctx context.Context) error {
 		}()
 	}
 	s.log.Info().Str("database", db).Msg("audit sink running")
+	s.running.Store(true)
 	wg.Wait()
+	s.running.Store(false)
 	close(errs)
 	var all []error
 	for err := range errs {

@@ -213,7 +213,7 @@ func TestSinkDeadLetters(t *testing.T) {
 		data    string
 		reason  string
 	}{
-		{name: "not JSON", subject: Subject(KindCommand), data: "not json", reason: "invalid character"},
+		{name: "not JSON", subject: Subject(KindCommand), data: "not json", reason: "want a JSON object"},
 		{name: "unknown field", subject: Subject(KindEndpointChange), data: `{"id":"x","endpoint_id":"e","change":"created","at":"2026-01-01T00:00:00Z","secret":"s"}`, reason: `unknown field "secret"`},
 		{name: "wrong shape", subject: Subject(KindCommand), data: string(badTimeJSON), reason: "received_at"},
 		{name: "unknown kind", subject: SubjectPrefix + "nonsense", data: string(good), reason: `unknown record kind "nonsense"`},

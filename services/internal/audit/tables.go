@@ -31,7 +31,7 @@ var (
 		"request_header_names", "request_header_values", "request_size", "request_sha256",
 		"response_status", "response_header_names", "response_header_values", "response_body",
 		"success", "failure_class", "failure_message", "latency_us", "started_at", "started_at_us",
-		"next_attempt_at", "state",
+		"next_attempt_at", "state", "repeat",
 	}}
 	endpointChangesTable = &table{name: "endpoint_changes", columns: []string{
 		"id", "endpoint_id", "change", "actor", "automatic", "reason", "group_id", "endpoint", "at", "at_us",
@@ -66,7 +66,7 @@ func toRow(r Record) (row, error) {
 			reqN, reqV, uint32(r.RequestSize), r.RequestHash,
 			uint16(r.ResponseStatus), respN, respV, truncateUTF8(r.ResponseBody, MaxResponseBody),
 			boolU8(r.Success), r.FailureClass, r.FailureMsg, r.LatencyUS, r.StartedAt.UTC(), r.StartedAt.UnixMicro(),
-			next, r.State,
+			next, r.State, boolU8(r.Repeat),
 		}}, nil
 	case EndpointChange:
 		return row{table: endpointChangesTable, id: r.ID, values: []any{

@@ -44,7 +44,7 @@ func TestDecodeRecord(t *testing.T) {
 	}{
 		{name: "valid attempt", kind: KindDeliveryAttempt, data: string(good)},
 		{name: "not json", kind: KindCommand, data: "{", wantErr: ErrMalformed, reason: "decode"},
-		{name: "trailing data", kind: KindDeliveryAttempt, data: string(good) + "x", wantErr: ErrMalformed, reason: "after the JSON value"},
+		{name: "trailing data", kind: KindDeliveryAttempt, data: string(good) + "x", wantErr: ErrMalformed, reason: "data after the JSON object"},
 		{name: "unknown field", kind: KindCommand, data: `{"id":"x","extra":1}`, wantErr: ErrMalformed, reason: "unknown field"},
 		{name: "every problem reported", kind: KindCommand, data: `{"id":"","outcome":"maybe"}`, wantErr: ErrMalformed, reason: "id: must not be empty; subject: must not be empty; outcome"},
 		{name: "event without version", kind: KindEvent, data: `{"id":"e","type":"t","group_id":"g","occurred_at":"2026-01-01T00:00:00Z"}`, wantErr: ErrMalformed, reason: "version"},

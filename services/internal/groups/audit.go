@@ -60,7 +60,7 @@ func (s *Service) settle(ctx context.Context, name string, rc *reception, res Re
 		if rc.maybeStored {
 			rec.Outcome = audit.OutcomeUncertain
 		}
-		rec.ErrorCode = string(events.CodeOf(res.Err))
+		rec.ErrorCode = string(wireCode(res.Err))
 		var de *events.Error
 		if errors.As(res.Err, &de) {
 			rec.ErrorMsg = de.Message
@@ -78,7 +78,7 @@ func (s *Service) settle(ctx context.Context, name string, rc *reception, res Re
 		}
 		// An uncertain outcome is already an error reply; it stays what it
 		// was, and if the commit was stored its accepted row still comes.
-		observe(name, rec.Outcome, string(events.CodeOf(res.Err)), time.Since(rc.start))
+		observe(name, rec.Outcome, string(wireCode(res.Err)), time.Since(rc.start))
 		return res
 	}
 	observe(name, rec.Outcome, rec.ErrorCode, time.Since(rc.start))

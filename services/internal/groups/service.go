@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,6 +29,7 @@ import (
 	"github.com/rosterhq/roster/events/group"
 	"github.com/rosterhq/roster/services/internal/audit"
 	"github.com/rosterhq/roster/services/internal/eventstore"
+	"github.com/rosterhq/roster/services/internal/natsx"
 )
 
 // ServiceName is the micro service name (public contract).
@@ -174,7 +176,13 @@ type Service struct {
 	store EventStore
 	sem   chan struct{}
 	wg    sync.WaitGroup
+	// serving: every roster-groups endpoint is registered (Ready).
+	serving atomic.Bool
 }
+
+// Ready reports whether Run serves roster-groups (every endpoint
+// registered, not yet stopping).
+func (s *Service) Ready() bool { return s.serving.Load() }
 
 // New provisions ROSTER_EVENTS and ROSTER_SNAPSHOTS and returns a service
 // ready to Run.
@@ -262,7 +270,9 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 	s.cfg.Log.Info().Str("service", ServiceName).Int("endpoints", len(parsers)).Msg("serving group commands")
+	s.serving.Store(true)
 	<-ctx.Done()
+	s.serving.Store(false)
 	err = svc.Stop()
 	s.wg.Wait()
 	s.repo.snapWG.Wait()
@@ -329,7 +339,7 @@ type Result struct {
 func replyMsg(subject string, res Result) *nats.Msg {
 	msg := nats.NewMsg(subject)
 	if res.Err != nil {
-		code := events.CodeOf(res.Err)
+		code := wireCode(res.Err)
 		text := res.Err.Error()
 		var de *events.Error
 		if errors.As(res.Err, &de) {
@@ -573,6 +583,18 @@ func conflictPause(ctx context.Context, attempt int) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// wireCode is err's wire code. A transport failure that reached the edge
+// without a code (no responders, a timeout, a closed connection, JetStream
+// or a stream leader unavailable) is "unavailable", which callers retry,
+// never "internal".
+func wireCode(err error) events.Code {
+	c := events.CodeOf(err)
+	if c == events.CodeInternal && natsx.Unavailable(err) {
+		return events.CodeUnavailable
+	}
+	return c
 }
 
 func unavailable(err error) error {

@@ -293,6 +293,13 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"oversize payload", "roster.cmd.member.invite", big, "invalid_argument", "payload"},
 		{"mute without duration", "roster.cmd.member.mute", `{"group_id":"A","actor":"o","user_id":"o"}`, "invalid_argument", "duration_seconds"},
 		{"update without fields", "roster.cmd.group.update", `{"group_id":"A","actor":"o"}`, "invalid_argument", "name"},
+		{"issue 10: names in another case", "roster.cmd.group.create", `{"group_id":"a","actor":"owner","name":"n","GROUP_ID":"b","Actor":"mallory"}`, "invalid_argument", `"GROUP_ID"`},
+		{"duplicate name", "roster.cmd.group.create", `{"group_id":"b","actor":"o","name":"n","group_id":"c"}`, "invalid_argument", "group_id: duplicate"},
+		{"trailing brace", "roster.cmd.group.create", `{"group_id":"b","actor":"o","name":"n"}}`, "invalid_argument", "after"},
+		{"NUL in name", "roster.cmd.group.create", `{"group_id":"b","actor":"o","name":"n\u0000"}`, "invalid_argument", "name: holds U+0000"},
+		{"ANSI escape in intro", "roster.cmd.group.create", `{"group_id":"b","actor":"o","name":"n","intro":"\u001b[2J"}`, "invalid_argument", "intro: holds U+001B"},
+		{"bidi override in name", "roster.cmd.group.update", `{"group_id":"A","actor":"o","name":"\u202egnp.exe"}`, "invalid_argument", "name: holds U+202E"},
+		{"invalid UTF-8", "roster.cmd.group.update", "{\"group_id\":\"A\",\"actor\":\"o\",\"name\":\"\xff\"}", "invalid_argument", "UTF-8"},
 		{"forbidden", "roster.cmd.member.invite", `{"group_id":"A","actor":"stranger","user_ids":["a"]}`, "forbidden", "stranger"},
 		{"not found", "roster.cmd.member.invite", `{"group_id":"Z","actor":"o","user_ids":["a"]}`, "not_found", "Z"},
 	}
@@ -308,8 +315,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 	if n := len(streamCommits(t, srv, "A")); n != 1 {
 		t.Fatalf("bad input appended: want 1 commit, have %d", n)
 	}
-	if n := len(streamCommits(t, srv, "Z")); n != 0 {
-		t.Fatalf("want no commit for Z, have %d", n)
+	for _, g := range []string{"Z", "a", "b", "c"} {
+		if n := len(streamCommits(t, srv, g)); n != 0 {
+			t.Fatalf("want no commit for %s, have %d", g, n)
+		}
 	}
 }
 

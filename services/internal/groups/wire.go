@@ -1,16 +1,11 @@
 package groups
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
+	"github.com/rosterhq/roster/events/wire"
 )
 
 // envelope holds the fields every command request carries.
@@ -42,7 +37,7 @@ type (
 		envelope
 		Name       string   `json:"name"`
 		Intro      string   `json:"intro,omitempty"`
-		JoinPolicy string   `json:"join_policy,omitempty"`
+		JoinPolicy *string  `json:"join_policy,omitempty"`
 		Members    []string `json:"members,omitempty"`
 	}
 	updateRequest struct {
@@ -105,7 +100,15 @@ var parsers = map[string]parser{
 			if r.Name == "" {
 				return nil, missing("name")
 			}
-			return group.Create{Name: r.Name, Intro: r.Intro, JoinPolicy: events.JoinPolicy(r.JoinPolicy), Members: r.Members}, nil
+			if err := firstErr(wire.Name("name", r.Name, group.MaxNameLen), wire.Text("intro", r.Intro, group.MaxIntroLen),
+				joinPolicy(r.JoinPolicy), ids("members", r.Members, 0)); err != nil {
+				return nil, err
+			}
+			c := group.Create{Name: r.Name, Intro: r.Intro, Members: r.Members}
+			if r.JoinPolicy != nil {
+				c.JoinPolicy = events.JoinPolicy(*r.JoinPolicy)
+			}
+			return c, nil
 		})
 	},
 	"group.update": func(b []byte) (parsed, error) {
@@ -113,6 +116,22 @@ var parsers = map[string]parser{
 		return with(b, &r, &r.envelope, func() (group.Command, error) {
 			if r.Name == nil && r.Intro == nil && r.JoinPolicy == nil {
 				return nil, events.Errorf(events.CodeInvalidArgument, "give at least one of name, intro, join_policy")
+			}
+			if r.Name != nil {
+				if *r.Name == "" {
+					return nil, events.Errorf(events.CodeInvalidArgument, "name: must not be empty")
+				}
+				if err := wire.Name("name", *r.Name, group.MaxNameLen); err != nil {
+					return nil, err
+				}
+			}
+			if r.Intro != nil {
+				if err := wire.Text("intro", *r.Intro, group.MaxIntroLen); err != nil {
+					return nil, err
+				}
+			}
+			if err := joinPolicy(r.JoinPolicy); err != nil {
+				return nil, err
 			}
 			c := group.Update{Name: r.Name, Intro: r.Intro}
 			if r.JoinPolicy != nil {
@@ -141,7 +160,7 @@ var parsers = map[string]parser{
 			if r.UserIDs == nil {
 				return nil, missing("user_ids")
 			}
-			return group.Invite{UserIDs: r.UserIDs}, nil
+			return group.Invite{UserIDs: r.UserIDs}, ids("user_ids", r.UserIDs, 1)
 		})
 	},
 	"member.remove": func(b []byte) (parsed, error) {
@@ -150,12 +169,14 @@ var parsers = map[string]parser{
 			if r.UserIDs == nil {
 				return nil, missing("user_ids")
 			}
-			return group.Remove{UserIDs: r.UserIDs}, nil
+			return group.Remove{UserIDs: r.UserIDs}, ids("user_ids", r.UserIDs, 1)
 		})
 	},
 	"member.join": func(b []byte) (parsed, error) {
 		var r joinRequest
-		return with(b, &r, &r.envelope, func() (group.Command, error) { return group.Join{Message: r.Message}, nil })
+		return with(b, &r, &r.envelope, func() (group.Command, error) {
+			return group.Join{Message: r.Message}, wire.Text("message", r.Message, group.MaxMessageLen)
+		})
 	},
 	"member.approve": func(b []byte) (parsed, error) {
 		var r userRequest
@@ -166,7 +187,7 @@ var parsers = map[string]parser{
 	"member.reject": func(b []byte) (parsed, error) {
 		var r rejectRequest
 		return with(b, &r, &r.envelope, func() (group.Command, error) {
-			return group.Reject{UserID: r.UserID, Reason: r.Reason}, events.ValidateID("user_id", r.UserID)
+			return group.Reject{UserID: r.UserID, Reason: r.Reason}, firstErr(events.ValidateID("user_id", r.UserID), wire.Text("reason", r.Reason, group.MaxMessageLen))
 		})
 	},
 	"member.set_role": func(b []byte) (parsed, error) {
@@ -174,6 +195,9 @@ var parsers = map[string]parser{
 		return with(b, &r, &r.envelope, func() (group.Command, error) {
 			if r.Role == "" {
 				return nil, missing("role")
+			}
+			if r.Role != string(events.RoleAdmin) && r.Role != string(events.RoleMember) {
+				return nil, events.Errorf(events.CodeInvalidArgument, "role: %q is not one of admin, member", r.Role)
 			}
 			return group.SetRole{UserID: r.UserID, Role: events.Role(r.Role)}, events.ValidateID("user_id", r.UserID)
 		})
@@ -198,6 +222,37 @@ var parsers = map[string]parser{
 	},
 }
 
+// firstErr returns the first failure: a reply names one field.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ids checks an id list as the schemas state it: at least min and at
+// most group.MaxBatchUsers ids, each valid, none twice.
+func ids(field string, list []string, min int) error {
+	switch {
+	case len(list) < min:
+		return events.Errorf(events.CodeInvalidArgument, "%s: must not be empty", field)
+	case len(list) > group.MaxBatchUsers:
+		return events.Errorf(events.CodeInvalidArgument, "%s: more than %d", field, group.MaxBatchUsers)
+	}
+	return events.ValidateIDs(field, list)
+}
+
+// joinPolicy checks a join_policy when given (absent: the default or no
+// change).
+func joinPolicy(p *string) error {
+	if p != nil && !events.JoinPolicy(*p).Valid() {
+		return events.Errorf(events.CodeInvalidArgument, "join_policy: %q is not one of open, approval, invite_only", *p)
+	}
+	return nil
+}
+
 func missing(field string) error {
 	return events.Errorf(events.CodeInvalidArgument, "%s: required", field)
 }
@@ -209,10 +264,11 @@ func plain(c group.Command) parser {
 	}
 }
 
-// with decodes b strictly into req, validates the envelope, then builds the
-// command. Every failure is an invalid_argument naming the field.
+// with decodes b strictly into req (events/wire: the one decoder every
+// subject shares), validates the envelope, then builds the command. Every
+// failure is an invalid_argument naming the field.
 func with(b []byte, req any, env *envelope, build func() (group.Command, error)) (parsed, error) {
-	if err := DecodeStrict(b, req); err != nil {
+	if err := wire.Decode(b, req); err != nil {
 		return parsed{}, err
 	}
 	if err := env.validate(); err != nil {
@@ -223,58 +279,6 @@ func with(b []byte, req any, env *envelope, build func() (group.Command, error))
 		return parsed{}, err
 	}
 	return parsed{envelope: *env, cmd: cmd}, nil
-}
-
-// DecodeStrict decodes exactly one JSON object from b into v, rejecting
-// unknown fields, wrong types and trailing data, with messages that name
-// the field. Errors are *events.Error with code invalid_argument.
-func DecodeStrict(b []byte, v any) error {
-	if len(bytes.TrimSpace(b)) == 0 {
-		return events.Errorf(events.CodeInvalidArgument, "empty request: want a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return events.Errorf(events.CodeInvalidArgument, "%s", describeJSONError(err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return events.Errorf(events.CodeInvalidArgument, "malformed JSON: data after the request object")
-	}
-	return nil
-}
-
-func describeJSONError(err error) string {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			return fmt.Sprintf("request: want a JSON object, got %s", typeErr.Value)
-		}
-		return fmt.Sprintf("%s: wrong type: got %s, want %s", field, typeErr.Value, jsonKind(typeErr.Type.Kind().String()))
-	case errors.As(err, &syntaxErr):
-		return fmt.Sprintf("malformed JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "malformed JSON: unexpected end of input"
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return fmt.Sprintf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
-	}
-	return "malformed JSON: " + err.Error()
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "string"
-	case "slice", "array":
-		return "array"
-	case "struct", "map", "ptr":
-		return "object"
-	case "bool":
-		return "boolean"
-	}
-	return "number"
 }
 
 // Reply is a success reply: the group's new version and the events appended.

@@ -74,18 +74,31 @@ func (d *Dispatcher) recordDurably(ctx context.Context, r audit.Record) error {
 	return d.cfg.Audit.RecordDurable(ctx, r)
 }
 
+// attemptRecord is what the worker knows of an attempt besides its HTTP
+// outcome.
+type attemptRecord struct {
+	id      string
+	attempt int
+	trigger string
+	// repeat: an earlier delivery of the same attempt may have sent this
+	// request already (ADR 0026).
+	repeat bool
+	next   *time.Time
+	state  string
+}
+
 // record publishes the attempt to the audit trail and returns once it is
 // stored (see recordDurably).
-func (d *Dispatcher) record(ctx context.Context, id string, ep endpoint.Endpoint, ev events.Event, attempt int, trigger string, o outcome, next *time.Time, state string) error {
+func (d *Dispatcher) record(ctx context.Context, ep endpoint.Endpoint, ev events.Event, a attemptRecord, o outcome) error {
 	sum := sha256.Sum256(o.reqBody)
 	return d.recordDurably(ctx, audit.DeliveryAttempt{
-		ID: id, EventID: ev.ID, EventType: string(ev.Type), GroupID: ev.GroupID, EndpointID: ep.ID,
-		URL: redactURL(o.url), Format: string(ep.Format), Attempt: attempt, Trigger: trigger,
+		ID: a.id, EventID: ev.ID, EventType: string(ev.Type), GroupID: ev.GroupID, EndpointID: ep.ID,
+		URL: redactURL(o.url), Format: string(ep.Format), Attempt: a.attempt, Trigger: a.trigger, Repeat: a.repeat,
 		RequestHeaders: flatten(o.reqHdr, delivery.HeaderSignature), RequestSize: len(o.reqBody),
 		RequestHash: hex.EncodeToString(sum[:]), ResponseStatus: o.resp.Status,
 		ResponseHeaders: flatten(o.resp.Headers), ResponseBody: string(o.resp.Body),
 		Success: o.verdict.Success, FailureClass: string(o.verdict.Class), FailureMsg: o.verdict.Message,
-		LatencyUS: o.resp.Latency.Microseconds(), StartedAt: o.started.UTC(), NextAttemptAt: next, State: state,
+		LatencyUS: o.resp.Latency.Microseconds(), StartedAt: o.started.UTC(), NextAttemptAt: a.next, State: a.state,
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rosterhq/roster/services/internal/audit"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
+	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
 
 // Config configures a Dispatcher.
@@ -31,6 +32,11 @@ type Config struct {
 	Now func() time.Time
 	// Rand returns uniform values in [0,1) for retry jitter.
 	Rand func() float64
+
+	// SecretKeys seals endpoint secrets in ROSTER_WEBHOOK_ENDPOINTS (ADR
+	// 0055). Nil stores them in plaintext, with a warning at start; rosterd
+	// always sets one.
+	SecretKeys *endpoint.Keyring
 
 	// AllowCIDRs is the operator allowlist of otherwise refused ranges.
 	AllowCIDRs []string
@@ -62,12 +68,17 @@ type Config struct {
 	// once every job is stored.
 	FanoutBatch int
 	// FanoutAckWait is the fan-out consumer's redelivery timer for a commit
-	// (default 10s; a batch being retried is kept in progress). A
-	// dispatcher that stops pulling hands the fan-out over after about
-	// FanoutAckWait + 7s (ADR 0010).
+	// (default 3s; the batch being fanned out is kept in progress every
+	// FanoutAckWait/3). A dispatcher that dies hands the fan-out over after
+	// PinnedTTL = FanoutAckWait + pull expiry + 2s (6.5s by default); one
+	// that stops cleanly unpins itself at once (ADRs 0010, 0026).
 	FanoutAckWait time.Duration
-	// AckWait is JetStream's redelivery timer for an unacknowledged job
-	// (default 2m; must exceed the longest endpoint timeout).
+	// AckWait is JetStream's redelivery timer for a job (default 6s). A
+	// job this process holds is kept in progress every AckWait/3 for as
+	// long as it holds it (queued in a lane, waiting for a slot or the
+	// rate limit, in its HTTP attempt, recording), so AckWait only bounds
+	// how long the jobs of a dispatcher that died wait for another one
+	// (ADR 0026); it need not exceed any endpoint timeout.
 	AckWait time.Duration
 	// JobStateTTL is how long attempt state is kept after the last change
 	// (default 14 days): a job re-enqueued later is delivered again.
@@ -128,10 +139,10 @@ func (c *Config) setDefaults() {
 		c.FanoutBatch = 256
 	}
 	if c.FanoutAckWait == 0 {
-		c.FanoutAckWait = 10 * time.Second
+		c.FanoutAckWait = 3 * time.Second
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 2 * time.Minute
+		c.AckWait = 6 * time.Second
 	}
 	if c.JobStateTTL == 0 {
 		c.JobStateTTL = 14 * 24 * time.Hour

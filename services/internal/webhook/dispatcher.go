@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,7 +38,21 @@ type Dispatcher struct {
 	workers map[string]*worker
 	dirty   map[string]struct{}
 	kick    chan struct{}
+
+	// given remembers the deliveries this process handed back unsent
+	// (repeat detection); it outlives workers stopped by a pause.
+	given givenBack
+
+	// serving and fanning say that roster-webhooks answers and that the
+	// fan-out consumes (pinned or waiting to be): Ready.
+	serving, fanning atomic.Bool
 }
+
+// Ready reports whether the dispatcher serves: the roster-webhooks
+// endpoints are registered and the fan-out pulls from its consumer. It is
+// false before Run has got there and while the fan-out resumes after an
+// interruption.
+func (d *Dispatcher) Ready() bool { return d.serving.Load() && d.fanning.Load() }
 
 // New provisions what the dispatcher needs (ROSTER_EVENTS when missing,
 // ROSTER_WEBHOOK_DELIVERIES, ROSTER_WEBHOOK_POISON and the buckets
@@ -56,7 +71,7 @@ func New(ctx context.Context, cfg Config) (*Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := endpoint.Provision(ctx, cfg.JS, cfg.Replicas)
+	store, err := endpoint.Provision(ctx, cfg.JS, cfg.Replicas, cfg.SecretKeys)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -116,6 +118,7 @@ func (d *Dispatcher) runFanout(ctx context.Context) error {
 		if err == nil {
 			err = f.run(ctx, cons)
 		}
+		d.fanning.Store(false)
 		if err != nil && ctx.Err() == nil {
 			d.log.Warn().Err(err).Msg("webhook fan-out interrupted; resuming")
 			select {
@@ -199,6 +202,37 @@ func (d *Dispatcher) fanoutPinnedTTL() time.Duration {
 	return d.cfg.FanoutAckWait + d.fanoutPullExpiry() + 2*time.Second
 }
 
+// pinIDHeader carries the pin id on messages of a pinned consumer.
+const pinIDHeader = "Nats-Pin-Id"
+
+// unpin hands the fan-out over at once when this dispatcher stops cleanly
+// and is still the pinned one: it has given back every commit it held, so
+// the next dispatcher may start without waiting out PinnedTTL (ADR 0026).
+// A dispatcher that dies is unpinned by the server after PinnedTTL.
+func (f *fanoutRunner) unpin(ctx context.Context, pinID string) {
+	if pinID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	s, err := f.js.Stream(ctx, events.StreamName)
+	if err != nil {
+		return
+	}
+	c, err := s.Consumer(ctx, FanoutDurable)
+	if err != nil {
+		return
+	}
+	for _, g := range c.CachedInfo().PriorityGroups {
+		if g.Group == fanoutGroup && g.PinnedClientID == pinID {
+			if err := s.UnpinConsumer(ctx, FanoutDurable, fanoutGroup); err != nil {
+				f.d.log.Debug().Err(err).Msg("unpinning the webhook fan-out")
+			}
+			return
+		}
+	}
+}
+
 // fanoutRunner fans out batches of commits.
 type fanoutRunner struct {
 	d      *Dispatcher
@@ -221,12 +255,20 @@ func (f *fanoutRunner) run(ctx context.Context, cons jetstream.Consumer) error {
 	if err != nil {
 		return fmt.Errorf("fan-out pull: %w", err)
 	}
+	d.fanning.Store(true)
 	in := make(chan jetstream.Msg, d.cfg.FanoutBatch)
 	pulled := make(chan error, 1)
 	go func() {
 		defer close(in)
 		for {
 			msg, err := it.Next()
+			if errors.Is(err, jetstream.ErrNoHeartbeat) {
+				// A missed heartbeat (a loaded process, a server
+				// failover): the iterator stays open and pulls anew, so
+				// keep reading rather than restart the fan-out.
+				d.log.Debug().Err(err).Msg("fan-out pull")
+				continue
+			}
 			if err != nil {
 				if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 					pulled <- err
@@ -236,7 +278,10 @@ func (f *fanoutRunner) run(ctx context.Context, cons jetstream.Consumer) error {
 			in <- msg
 		}
 	}()
-	var batch []jetstream.Msg
+	var (
+		batch []jetstream.Msg
+		pinID string
+	)
 	// giveBack naks, in order, every commit this process holds, so they
 	// are redelivered oldest first (to the next pinned dispatcher, which
 	// may be this one) instead of waiting out AckWait.
@@ -254,6 +299,7 @@ func (f *fanoutRunner) run(ctx context.Context, cons jetstream.Consumer) error {
 		select {
 		case <-ctx.Done():
 			giveBack()
+			f.unpin(ctx, pinID)
 			return nil
 		case msg, ok := <-in:
 			if !ok {
@@ -266,6 +312,9 @@ func (f *fanoutRunner) run(ctx context.Context, cons jetstream.Consumer) error {
 				}
 			}
 			batch = append(batch, msg)
+			if id := msg.Headers().Get(pinIDHeader); id != "" {
+				pinID = id
+			}
 		}
 	drain:
 		for len(batch) < d.cfg.FanoutBatch {
@@ -296,7 +345,10 @@ func (f *fanoutRunner) run(ctx context.Context, cons jetstream.Consumer) error {
 // a failed publish retried later can never land after a later job of its
 // group; jobs of unordered endpoints all go in the first wave.
 func (f *fanoutRunner) batch(ctx context.Context, batch []jetstream.Msg) error {
-	touched := time.Now()
+	var touched atomic.Int64
+	touched.Store(time.Now().UnixNano())
+	stopBeat := f.keepInProgress(batch, &touched)
+	defer stopBeat()
 	var waves [][]*nats.Msg
 	perSubject := map[string]int{}
 	for _, cm := range batch {
@@ -324,10 +376,12 @@ func (f *fanoutRunner) batch(ctx context.Context, batch []jetstream.Msg) error {
 		}
 	}
 	for _, wave := range waves {
-		if err := f.publish(ctx, wave, batch, &touched); err != nil {
+		if err := f.publish(ctx, wave, &touched); err != nil {
 			return err
 		}
 	}
+	// No progress mark may follow an acknowledgement.
+	stopBeat()
 	for _, cm := range batch {
 		// A lost ack redelivers the commit within the duplicate window:
 		// its jobs are deduplicated by Nats-Msg-Id.
@@ -336,20 +390,41 @@ func (f *fanoutRunner) batch(ctx context.Context, batch []jetstream.Msg) error {
 	return nil
 }
 
-// publish stores every message of one wave, retrying the failed ones
-// until all are stored or ctx ends. While it retries it keeps the batch's
-// commits in progress; a batch older than AckWait is abandoned.
-func (f *fanoutRunner) publish(ctx context.Context, wave []*nats.Msg, batch []jetstream.Msg, touched *time.Time) error {
-	ackWait := f.d.cfg.FanoutAckWait
-	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
-		switch since := time.Since(*touched); {
-		case since > ackWait:
-			return errBatchStale
-		case since > ackWait/3:
+// keepInProgress marks the batch's commits in progress every
+// FanoutAckWait/3 until the returned stop is called (which waits for the
+// heartbeat to end), so a short FanoutAckWait bounds only how long a dead
+// dispatcher's commits wait (ADR 0026). touched is when they were last
+// marked.
+func (f *fanoutRunner) keepInProgress(batch []jetstream.Msg, touched *atomic.Int64) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(f.d.cfg.FanoutAckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+			}
 			for _, cm := range batch {
 				_ = cm.InProgress()
 			}
-			*touched = time.Now()
+			touched.Store(time.Now().UnixNano())
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(quit); <-done }) }
+}
+
+// publish stores every message of one wave, retrying the failed ones
+// until all are stored or ctx ends. A batch whose commits were last marked
+// in progress longer than AckWait ago (the process stalled) is abandoned.
+func (f *fanoutRunner) publish(ctx context.Context, wave []*nats.Msg, touched *atomic.Int64) error {
+	ackWait := f.d.cfg.FanoutAckWait
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		if time.Since(time.Unix(0, touched.Load())) > ackWait {
+			return errBatchStale
 		}
 		futs := make([]jetstream.PubAckFuture, len(wave))
 		var failed []*nats.Msg

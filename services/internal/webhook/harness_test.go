@@ -20,6 +20,7 @@ import (
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 	"github.com/rosterhq/roster/services/internal/webhook"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
+	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
 
 // recorder keeps every audit record.
@@ -72,16 +73,20 @@ type harness struct {
 	t   *testing.T
 	srv *natstest.Server
 	rec *recorder
+	// keys seal endpoint secrets; every dispatcher of the harness shares
+	// them, as a deployment's dispatchers share one key.
+	keys *endpoint.Keyring
 }
 
 func newHarness(t *testing.T) *harness {
-	return &harness{t: t, srv: natstest.Start(t), rec: &recorder{}}
+	return &harness{t: t, srv: natstest.Start(t), rec: &recorder{}, keys: testKeyring(t)}
 }
 
 func (h *harness) config(mod func(*webhook.Config)) webhook.Config {
 	cfg := webhook.Config{
 		NC: h.srv.NC, JS: h.srv.JS, Log: zerolog.New(zerolog.NewTestWriter(h.t)).Level(zerolog.WarnLevel), Audit: h.rec,
 		AllowCIDRs:   []string{"127.0.0.0/8"}, // receivers run on loopback: allowlisted explicitly
+		SecretKeys:   h.keys,                  // every test's secrets are sealed at rest
 		Retry:        fastRetry,
 		Health:       delivery.HealthPolicy{MaxConsecutiveFailures: 1000},
 		HoldDelay:    10 * time.Millisecond,

@@ -110,16 +110,34 @@ type jobState struct {
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 	LastClass     string     `json:"last_class,omitempty"`
 	UpdatedAt     time.Time  `json:"updated_at"`
+	// Seq and Delivery name the job message (stream sequence) and the
+	// JetStream delivery of it that saved this state: deliveries of that
+	// message after Delivery that saved nothing may have sent the next
+	// attempt already (repeat detection, ADR 0026).
+	Seq      uint64 `json:"seq,omitempty"`
+	Delivery uint64 `json:"delivery,omitempty"`
 }
 
 func (s jobState) terminal() bool { return s.State == StateSucceeded || s.State == StateExhausted }
 
-// attemptID is deterministic: the same attempt of the same series always
-// has the same id, so an attempt re-run after a crash (before its state
-// was saved) is recorded under the id of the first run and the audit
-// tables, which deduplicate on id, show it once.
-func attemptID(j job, attempt int) string {
-	sum := sha256.Sum256([]byte(j.EndpointID + "\x00" + j.Event.ID + "\x00" + j.Generation + "\x00" + strconv.Itoa(attempt)))
+// savedDelivery is the delivery of job message seq whose outcome this
+// state saved; 0 when the state is another message's (a re-fanned copy of
+// the job) or has none, so every earlier delivery of seq counts.
+func (s jobState) savedDelivery(seq uint64) uint64 {
+	if s.Seq != seq {
+		return 0
+	}
+	return s.Delivery
+}
+
+// attemptID names one HTTP request: an attempt of a series as sent by one
+// JetStream delivery of its job. It is deterministic, so a record
+// published twice for the same request (a retried publish) is one row,
+// while the same attempt repeated by a later delivery (after a crash
+// before its outcome was saved) is a row of its own (ADR 0026).
+func attemptID(j job, attempt int, delivery uint64) string {
+	sum := sha256.Sum256([]byte(j.EndpointID + "\x00" + j.Event.ID + "\x00" + j.Generation + "\x00" + strconv.Itoa(attempt) +
+		"\x00" + strconv.FormatUint(delivery, 10)))
 	return "att_" + hex.EncodeToString(sum[:16])
 }
 

@@ -39,12 +39,21 @@ type RedeliverReply struct {
 	Generation   string `json:"generation"`
 }
 
-func (d *Dispatcher) handleRedeliver(ctx context.Context, data []byte) (any, error) {
+// parseRedeliver decodes a redeliver request and checks its ids.
+func parseRedeliver(data []byte) (RedeliverRequest, error) {
 	var r RedeliverRequest
 	if err := decodeStrict(data, &r); err != nil {
+		return r, err
+	}
+	return r, firstErr(events.ValidateID("actor", r.Actor), events.ValidateID("endpoint_id", r.EndpointID))
+}
+
+func (d *Dispatcher) handleRedeliver(ctx context.Context, data []byte) (any, error) {
+	r, err := parseRedeliver(data)
+	if err != nil {
 		return nil, err
 	}
-	errs := []error{events.ValidateID("actor", r.Actor), events.ValidateID("endpoint_id", r.EndpointID)}
+	var errs []error
 	if (r.Since == nil) == (r.SinceSeq == 0) {
 		errs = append(errs, errors.New("give exactly one of since (RFC 3339 time) and since_seq"))
 	}

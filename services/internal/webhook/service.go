@@ -6,14 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/events/wire"
+	"github.com/rosterhq/roster/services/internal/natsx"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
@@ -33,6 +36,11 @@ var Verbs = []string{"create", "update", "get", "list", "delete", "pause", "resu
 
 // serve runs the roster-webhooks micro service until ctx ends.
 func (d *Dispatcher) serve(ctx context.Context) error {
+	if d.cfg.SecretKeys == nil {
+		d.log.Warn().Str("bucket", endpoint.Bucket).Msg("no webhook secret key configured: endpoint secrets are stored in plaintext")
+	} else {
+		d.log.Info().Str("key_id", d.cfg.SecretKeys.CurrentKeyID()).Msg("webhook endpoint secrets sealed at rest")
+	}
 	svc, err := micro.AddService(d.cfg.NC, micro.Config{
 		Name: ServiceName, Version: d.cfg.Version, QueueGroup: ServiceName,
 		Description: "Roster webhook endpoints: manage, test, redeliver",
@@ -46,14 +54,22 @@ func (d *Dispatcher) serve(ctx context.Context) error {
 		"delete": d.handleDelete, "pause": d.handlePause, "resume": d.handleResume,
 		"rotate_secret": d.handleRotate, "test": d.handleTest,
 	}
+	var tests sync.WaitGroup
+	defer tests.Wait()
 	for _, verb := range Verbs {
-		if err := svc.AddEndpoint(verb, d.wrap(ctx, handlers[verb]), micro.WithEndpointSubject(SubjectPrefix+verb)); err != nil {
+		handler := d.wrap(ctx, handlers[verb])
+		if verb == "test" {
+			handler = d.wrapConcurrent(ctx, MaxConcurrentTests, &tests, handlers[verb])
+		}
+		if err := svc.AddEndpoint(verb, handler, micro.WithEndpointSubject(SubjectPrefix+verb)); err != nil {
 			return fmt.Errorf("add endpoint %s: %w", verb, err)
 		}
 	}
 	if err := svc.AddEndpoint("redeliver", d.wrap(ctx, d.handleRedeliver), micro.WithEndpointSubject(SubjectRedeliver)); err != nil {
 		return fmt.Errorf("add endpoint redeliver: %w", err)
 	}
+	d.serving.Store(true)
+	defer d.serving.Store(false)
 	<-ctx.Done()
 	return nil
 }
@@ -66,32 +82,84 @@ type errorReply struct {
 }
 
 // wrap turns a handler into a micro handler: bounded request size, typed
-// error replies {"error":{"code","message"}}.
+// error replies {"error":{"code","message"}}. micro runs an endpoint's
+// handler one request at a time.
 func (d *Dispatcher) wrap(ctx context.Context, h func(context.Context, []byte) (any, error)) micro.HandlerFunc {
 	return func(req micro.Request) {
-		rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-		var (
-			res any
-			err error
-		)
-		if len(req.Data()) > MaxRequestBytes {
-			err = events.Errorf(events.CodeInvalidArgument, "request larger than %d bytes", MaxRequestBytes)
-		} else {
-			res, err = h(rctx, req.Data())
-		}
-		if err != nil {
-			var r errorReply
-			r.Error.Code, r.Error.Message = codeOf(err), err.Error()
-			if r.Error.Code == events.CodeInternal || r.Error.Code == events.CodeUnavailable {
-				d.log.Error().Err(err).Str("subject", req.Subject()).Msg("webhook request failed")
-			}
-			body, _ := json.Marshal(r)
-			_ = req.Error(string(r.Error.Code), r.Error.Message, body)
+		body, code, msg := d.answer(ctx, req.Subject(), req.Data(), h)
+		if code != "" {
+			_ = req.Error(string(code), msg, body)
 			return
 		}
-		_ = req.RespondJSON(res)
+		_ = req.Respond(body)
 	}
+}
+
+// MaxConcurrentTests bounds the endpoint.test calls one dispatcher runs at
+// once: each waits on a receiver for up to the endpoint's timeout, so
+// they must not queue behind each other.
+const MaxConcurrentTests = 32
+
+// wrapConcurrent is wrap for slow handlers: each request runs in its own
+// goroutine, at most limit at once (the next request waits for a slot),
+// and answers on its reply subject itself, since micro's Request may not
+// be used after the handler returned. wg tracks the goroutines.
+func (d *Dispatcher) wrapConcurrent(ctx context.Context, limit int, wg *sync.WaitGroup, h func(context.Context, []byte) (any, error)) micro.HandlerFunc {
+	sem := make(chan struct{}, limit)
+	return func(req micro.Request) {
+		subject, data, reply := req.Subject(), req.Data(), req.Reply()
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			body, code, msg := d.answer(ctx, subject, data, h)
+			if reply == "" {
+				return
+			}
+			m := nats.NewMsg(reply)
+			m.Data = body
+			if code != "" {
+				m.Header.Set(micro.ErrorHeader, msg)
+				m.Header.Set(micro.ErrorCodeHeader, string(code))
+			}
+			if err := d.cfg.NC.PublishMsg(m); err != nil {
+				d.log.Warn().Err(err).Str("subject", subject).Msg("webhook reply failed")
+			}
+		}()
+	}
+}
+
+// answer runs h on one request and returns the reply body and, for a
+// failure, its code and message.
+func (d *Dispatcher) answer(ctx context.Context, subject string, data []byte, h func(context.Context, []byte) (any, error)) ([]byte, events.Code, string) {
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var (
+		res any
+		err error
+	)
+	if len(data) > MaxRequestBytes {
+		err = events.Errorf(events.CodeInvalidArgument, "request larger than %d bytes", MaxRequestBytes)
+	} else {
+		res, err = h(rctx, data)
+	}
+	if err == nil {
+		var body []byte
+		if body, err = json.Marshal(res); err == nil {
+			return body, "", ""
+		}
+	}
+	var r errorReply
+	r.Error.Code, r.Error.Message = codeOf(err), err.Error()
+	if r.Error.Code == events.CodeInternal || r.Error.Code == events.CodeUnavailable {
+		d.log.Error().Err(err).Str("subject", subject).Msg("webhook request failed")
+	}
+	body, _ := json.Marshal(r)
+	return body, r.Error.Code, r.Error.Message
 }
 
 func codeOf(err error) events.Code {
@@ -105,21 +173,18 @@ func codeOf(err error) events.Code {
 	case errors.Is(err, context.DeadlineExceeded):
 		return events.CodeUnavailable
 	}
-	return events.CodeOf(err)
+	// A transport failure (no responders, timeout, connection closed,
+	// JetStream or a stream leader unavailable) is retryable: never
+	// "internal".
+	if c := events.CodeOf(err); c != events.CodeInternal || !natsx.Unavailable(err) {
+		return c
+	}
+	return events.CodeUnavailable
 }
 
-// decodeStrict parses a request: one JSON object, no unknown fields.
-func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return events.Errorf(events.CodeInvalidArgument, "malformed request: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return events.Errorf(events.CodeInvalidArgument, "malformed request: trailing data after the JSON object")
-	}
-	return nil
-}
+// decodeStrict parses a request with events/wire, the decoder every
+// subject shares.
+func decodeStrict(data []byte, v any) error { return wire.Decode(data, v) }
 
 func invalid(err error) error {
 	return events.Errorf(events.CodeInvalidArgument, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
@@ -140,7 +205,7 @@ type CreateRequest struct {
 	Description   string              `json:"description,omitempty"`
 	EventTypes    []string            `json:"event_types,omitempty"`
 	GroupIDs      []string            `json:"group_ids,omitempty"`
-	Format        endpoint.Format     `json:"format,omitempty"`
+	Format        endpoint.Format     `json:"format,omitempty"` // "" or absent: standard
 	Secret        string              `json:"secret,omitempty"`
 	Timeout       *endpoint.Duration  `json:"timeout,omitempty"`
 	RateLimit     float64             `json:"rate_limit,omitempty"`
@@ -149,20 +214,84 @@ type CreateRequest struct {
 	Paused        bool                `json:"paused,omitempty"`
 }
 
-func (d *Dispatcher) handleCreate(ctx context.Context, data []byte) (any, error) {
+// parseCreate decodes a create request and checks its fields as the JSON
+// Schema states them; endpoint.Validate then checks the endpoint as a
+// whole (URL shape, event type names, durations, limits).
+func parseCreate(data []byte) (CreateRequest, error) {
 	var r CreateRequest
 	if err := decodeStrict(data, &r); err != nil {
-		return nil, err
+		return r, err
 	}
-	if err := events.ValidateID("actor", r.Actor); err != nil {
+	if r.URL == "" {
+		return r, events.Errorf(events.CodeInvalidArgument, "url: required")
+	}
+	errs := []error{events.ValidateID("actor", r.Actor), wire.Name("url", r.URL, endpoint.MaxURLLen),
+		wire.Text("description", r.Description, endpoint.MaxDescription), wire.Name("secret", r.Secret, wire.MaxTokenLen)}
+	if r.ID != "" {
+		errs = append(errs, events.ValidateID("id", r.ID))
+	}
+	errs = append(errs, tokens("event_types", r.EventTypes), ids("group_ids", r.GroupIDs), rateLimit(&r.RateLimit))
+	if r.Format != "" {
+		errs = append(errs, format(&r.Format))
+	}
+	return r, firstErr(errs...)
+}
+
+func ids(field string, list []string) error {
+	for i, v := range list {
+		if err := events.ValidateID(fmt.Sprintf("%s[%d]", field, i), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func format(f *endpoint.Format) error {
+	if f != nil && *f != endpoint.FormatStandard && *f != endpoint.FormatOpenIM {
+		return events.Errorf(events.CodeInvalidArgument, "format: %q, want %q or %q", *f, endpoint.FormatStandard, endpoint.FormatOpenIM)
+	}
+	return nil
+}
+
+func rateLimit(r *float64) error {
+	if r != nil && (*r < 0 || *r > endpoint.MaxRateLimit) {
+		return events.Errorf(events.CodeInvalidArgument, "rate_limit: must be in [0, %d]", endpoint.MaxRateLimit)
+	}
+	return nil
+}
+
+// tokens checks a list of one-line tokens (event type patterns, ids).
+func tokens(field string, list []string) error {
+	for i, v := range list {
+		if err := wire.Name(fmt.Sprintf("%s[%d]", field, i), v, wire.MaxTokenLen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// firstErr returns the first failure: a reply names one field.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Dispatcher) handleCreate(ctx context.Context, data []byte) (any, error) {
+	r, err := parseCreate(data)
+	if err != nil {
 		return nil, err
 	}
 	now := d.cfg.Now().UTC()
 	if r.ID == "" {
 		r.ID = "ep_" + strings.ReplaceAll(uuid.NewString(), "-", "")
 	}
-	if r.Format == "" {
-		r.Format = endpoint.FormatStandard
+	format := r.Format
+	if format == "" {
+		format = endpoint.FormatStandard
 	}
 	if len(r.EventTypes) == 0 {
 		r.EventTypes = []string{"*"}
@@ -181,7 +310,7 @@ func (d *Dispatcher) handleCreate(ctx context.Context, data []byte) (any, error)
 	}
 	ep := endpoint.Endpoint{
 		ID: r.ID, URL: r.URL, Description: r.Description, EventTypes: r.EventTypes, GroupIDs: r.GroupIDs,
-		Format: r.Format, Secrets: []endpoint.Secret{{Value: secret, CreatedAt: now}}, Timeout: timeout,
+		Format: format, Secrets: []endpoint.Secret{{Value: secret, CreatedAt: now}}, Timeout: timeout,
 		RateLimit: r.RateLimit, RetrySchedule: r.RetrySchedule, Ordered: r.Ordered, State: endpoint.StateActive,
 		CreatedAt: now, UpdatedAt: now, CreatedBy: r.Actor,
 	}
@@ -224,13 +353,33 @@ type UpdateRequest struct {
 	Ordered       *bool                `json:"ordered,omitempty"`
 }
 
-func (d *Dispatcher) handleUpdate(ctx context.Context, data []byte) (any, error) {
+// parseUpdate decodes an update request and checks its fields.
+func parseUpdate(data []byte) (UpdateRequest, error) {
 	var r UpdateRequest
 	if err := decodeStrict(data, &r); err != nil {
-		return nil, err
+		return r, err
 	}
-	if err := errors.Join(events.ValidateID("actor", r.Actor), events.ValidateID("id", r.ID)); err != nil {
-		return nil, invalid(err)
+	errs := []error{events.ValidateID("actor", r.Actor), events.ValidateID("id", r.ID)}
+	if r.URL != nil {
+		errs = append(errs, wire.Name("url", *r.URL, endpoint.MaxURLLen))
+	}
+	if r.Description != nil {
+		errs = append(errs, wire.Text("description", *r.Description, endpoint.MaxDescription))
+	}
+	if r.EventTypes != nil {
+		errs = append(errs, tokens("event_types", *r.EventTypes))
+	}
+	if r.GroupIDs != nil {
+		errs = append(errs, ids("group_ids", *r.GroupIDs))
+	}
+	errs = append(errs, format(r.Format), rateLimit(r.RateLimit))
+	return r, firstErr(errs...)
+}
+
+func (d *Dispatcher) handleUpdate(ctx context.Context, data []byte) (any, error) {
+	r, err := parseUpdate(data)
+	if err != nil {
+		return nil, err
 	}
 	now := d.cfg.Now().UTC()
 	ep, rev, changed, err := d.store.Update(ctx, r.ID, func(e *endpoint.Endpoint) error {
@@ -272,22 +421,26 @@ type IDRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// MaxReasonLen bounds the reason of a pause, resume or delete, in
+// characters.
+const MaxReasonLen = 1024
+
 func (d *Dispatcher) idRequest(data []byte, needActor bool) (IDRequest, error) {
+	return parseID(data, needActor)
+}
+
+// parseID decodes a request naming one endpoint; get takes no actor.
+func parseID(data []byte, needActor bool) (IDRequest, error) {
 	var r IDRequest
 	if err := decodeStrict(data, &r); err != nil {
 		return r, err
 	}
 	errs := []error{events.ValidateID("id", r.ID)}
-	if needActor {
+	if needActor || r.Actor != "" {
 		errs = append(errs, events.ValidateID("actor", r.Actor))
 	}
-	if len(r.Reason) > 1024 {
-		errs = append(errs, errors.New("reason: longer than 1024 bytes"))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return r, invalid(err)
-	}
-	return r, nil
+	errs = append(errs, wire.Text("reason", r.Reason, MaxReasonLen))
+	return r, firstErr(errs...)
 }
 
 func (d *Dispatcher) handleGet(ctx context.Context, data []byte) (any, error) {
@@ -307,12 +460,18 @@ type ListReply struct {
 	Endpoints []endpoint.Endpoint `json:"endpoints"`
 }
 
-func (d *Dispatcher) handleList(ctx context.Context, data []byte) (any, error) {
+// parseList accepts an empty body or an empty object.
+func parseList(data []byte) error {
 	var r struct{}
-	if len(bytes.TrimSpace(data)) > 0 {
-		if err := decodeStrict(data, &r); err != nil {
-			return nil, err
-		}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	return decodeStrict(data, &r)
+}
+
+func (d *Dispatcher) handleList(ctx context.Context, data []byte) (any, error) {
+	if err := parseList(data); err != nil {
+		return nil, err
 	}
 	eps, err := d.store.List(ctx)
 	if err != nil {
@@ -376,12 +535,21 @@ type RotateRequest struct {
 	Grace *endpoint.Duration `json:"grace,omitempty"`
 }
 
-func (d *Dispatcher) handleRotate(ctx context.Context, data []byte) (any, error) {
+// parseRotate decodes a rotate_secret request and checks its ids.
+func parseRotate(data []byte) (RotateRequest, error) {
 	var r RotateRequest
 	if err := decodeStrict(data, &r); err != nil {
+		return r, err
+	}
+	return r, firstErr(events.ValidateID("actor", r.Actor), events.ValidateID("id", r.ID), wire.Name("secret", r.Secret, wire.MaxTokenLen))
+}
+
+func (d *Dispatcher) handleRotate(ctx context.Context, data []byte) (any, error) {
+	r, err := parseRotate(data)
+	if err != nil {
 		return nil, err
 	}
-	errs := []error{events.ValidateID("actor", r.Actor), events.ValidateID("id", r.ID)}
+	var errs []error
 	grace := DefaultRotationGrace
 	if r.Grace != nil {
 		grace = time.Duration(*r.Grace)
@@ -458,7 +626,7 @@ func (d *Dispatcher) handleTest(ctx context.Context, data []byte) (any, error) {
 		state = StateSucceeded
 	}
 	// Test attempts are recorded but do not count toward endpoint health.
-	if err := d.record(ctx, uuid.NewString(), ep, ev, 1, TriggerTest, o, nil, state); err != nil {
+	if err := d.record(ctx, ep, ev, attemptRecord{id: uuid.NewString(), attempt: 1, trigger: TriggerTest, state: state}, o); err != nil {
 		d.log.Warn().Err(err).Str("endpoint_id", ep.ID).Msg("recording test attempt")
 	}
 	body := o.resp.Body

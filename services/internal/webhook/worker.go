@@ -62,8 +62,6 @@ func (d *Dispatcher) startWorker(ctx context.Context, id string) (*worker, error
 	// Watermill's middleware runs the job handling: a panic becomes an
 	// error (the job is retried later, the worker lives on).
 	w.handle = middleware.Recoverer(w.core)
-	w.wg.Add(1)
-	go w.keepLanes()
 	w.cc, err = cons.Consume(w.onMsg,
 		jetstream.PullMaxMessages(prefetch*d.cfg.Concurrency),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
@@ -121,9 +119,12 @@ func (w *worker) onMsg(msg jetstream.Msg) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stopped {
+		w.giveBack(msg)
 		_ = msg.Nak()
 		return
 	}
+	// Held from here until settled: the lease keeps it in progress.
+	msg = newLease(msg, w.d.cfg.AckWait)
 	if !ok || !ep.Ordered {
 		w.wg.Add(1)
 		go func() {
@@ -138,35 +139,6 @@ func (w *worker) onMsg(msg jetstream.Msg) {
 	if !running {
 		w.wg.Add(1)
 		go w.lane(subj)
-	}
-}
-
-// keepLanes keeps the jobs queued in an ordered endpoint's lanes in
-// progress: a lane runs one job at a time, so the last of a group's jobs
-// can wait longer than AckWait, and a redelivered copy would run twice.
-func (w *worker) keepLanes() {
-	defer w.wg.Done()
-	tick := time.NewTicker(w.d.cfg.AckWait / 3)
-	defer tick.Stop()
-	for {
-		select {
-		case <-w.ctx.Done():
-			return
-		case <-tick.C:
-		}
-		w.mu.Lock()
-		var queued []jetstream.Msg
-		for _, q := range w.lanes {
-			queued = append(queued, q...)
-		}
-		stopped := w.stopped
-		w.mu.Unlock()
-		if stopped && len(queued) == 0 {
-			return
-		}
-		for _, m := range queued {
-			_ = m.InProgress()
-		}
 	}
 }
 
@@ -203,7 +175,6 @@ func (w *worker) run(msg jetstream.Msg) {
 // carries the retry schedule.
 func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 	msg := wm.Context().Value(msgKey{}).(jetstream.Msg)
-	got := time.Now()
 	ctx := w.ctx
 	d := w.d
 	var j job
@@ -215,19 +186,29 @@ func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 	if !ok {
 		return nil, msg.Ack() // the endpoint was deleted
 	}
-	if ep.Paused() {
-		// Held, not dropped: the consumer stops while paused and the job
-		// comes back after resume.
-		return nil, msg.NakWithDelay(d.cfg.HoldDelay)
-	}
 	meta, err := msg.Metadata()
 	if err != nil {
 		return nil, err
 	}
+	seq, nd := meta.Sequence.Stream, meta.NumDelivered
+	// handBack returns the job unsent: the next delivery of this attempt
+	// is not a repeat on its account.
+	handBack := func(delay time.Duration) error {
+		w.d.given.add(seq, nd)
+		if delay == 0 {
+			return msg.Nak()
+		}
+		return msg.NakWithDelay(delay)
+	}
+	if ep.Paused() {
+		// Held, not dropped: the consumer stops while paused and the job
+		// comes back after resume.
+		return nil, handBack(d.cfg.HoldDelay)
+	}
 	if ep.Ordered {
-		if hold, delay := w.heldBack(ctx, msg.Subject(), meta.Sequence.Stream); hold {
+		if hold, delay := w.heldBack(ctx, msg.Subject(), seq); hold {
 			d.metrics.held.Inc()
-			return nil, msg.NakWithDelay(delay)
+			return nil, handBack(delay)
 		}
 	}
 	key := j.stateKey()
@@ -237,45 +218,53 @@ func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 		st  jobState
 		rev uint64
 	)
-	if !j.fresh(meta.NumDelivered) {
+	if !j.fresh(nd) {
 		if st, rev, err = d.jobs.get(ctx, key); err != nil {
-			return nil, msg.NakWithDelay(d.cfg.HoldDelay)
+			return nil, handBack(d.cfg.HoldDelay)
 		}
 	}
 	switch {
 	case st.Generation != j.Generation && rev != 0 && !st.terminal():
 		// Another series for this event is still live (a redelivery of an
 		// event not yet settled): that one delivers it.
+		w.d.given.forget(seq)
 		return nil, msg.Ack()
 	case st.Generation != j.Generation:
 		st = jobState{Generation: j.Generation}
 	case st.terminal():
+		w.d.given.forget(seq)
 		return nil, msg.DoubleAck(ctx) // settled earlier: the ack was lost
 	}
 	now := d.cfg.Now()
 	if st.NextAttemptAt != nil && st.NextAttemptAt.After(now) {
 		// Redelivered early (a restart, an AckWait expiry): wait out the
 		// schedule.
-		return nil, msg.NakWithDelay(st.NextAttemptAt.Sub(now))
+		return nil, handBack(st.NextAttemptAt.Sub(now))
 	}
-	if err := w.throttle(ctx, ep, msg); err != nil {
-		return nil, msg.Nak()
+	if err := w.throttle(ctx, ep); err != nil {
+		return nil, handBack(0)
 	}
-	if err := w.acquire(ctx, msg, got); err != nil {
-		return nil, msg.Nak()
+	if err := w.acquire(ctx); err != nil {
+		return nil, handBack(0)
 	}
 	trigger := j.Trigger
 	if trigger == TriggerScheduled && ep.ResumedAt != nil && ep.ResumedAt.After(j.EnqueuedAt) {
 		trigger = TriggerResume
 	}
 	attempt := st.Attempts + 1
+	// Decided before the request: an earlier delivery of this same
+	// attempt whose outcome was never saved may have sent it already.
+	repeat := w.d.given.repeat(seq, nd, st.savedDelivery(seq))
 	o := d.send(ctx, ep, j.Event)
 	<-w.slots
 	if o.canceled {
-		return nil, msg.Nak() // shutting down: not an attempt
+		// Shutting down: not an attempt to record. The request may have
+		// reached the receiver, so this is not a clean hand-back.
+		return nil, msg.Nak()
 	}
 	now = d.cfg.Now()
-	next := jobState{Generation: st.Generation, Attempts: attempt, LastClass: string(o.verdict.Class), UpdatedAt: now.UTC()}
+	next := jobState{Generation: st.Generation, Attempts: attempt, LastClass: string(o.verdict.Class), UpdatedAt: now.UTC(),
+		Seq: seq, Delivery: nd}
 	var delay time.Duration
 	if o.verdict.Success {
 		next.State = StateSucceeded
@@ -289,27 +278,31 @@ func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 			next.State = StateExhausted
 		}
 	}
-	// Record first, then save state, then acknowledge: a crash before the
-	// save repeats this attempt under the same attempt id (deduplicated by
-	// the audit tables); a crash after it finds the job settled.
-	if err := d.record(ctx, attemptID(j, attempt), ep, j.Event, attempt, trigger, o, next.NextAttemptAt, next.State); err != nil {
+	// Record first, then save state, then acknowledge. Every HTTP request
+	// has its own row (the id names the JetStream delivery that sent it):
+	// a crash before the save repeats this attempt in a later delivery,
+	// which records a second row marked as a repeat (ADR 0026).
+	a := attemptRecord{id: attemptID(j, attempt, nd), attempt: attempt, trigger: trigger, repeat: repeat,
+		next: next.NextAttemptAt, state: next.State}
+	if err := d.record(ctx, ep, j.Event, a, o); err != nil {
 		// Not acknowledged without its audit record: the job comes back
-		// and repeats the attempt under the same attempt id.
+		// and repeats the attempt (the request was sent: a repeat).
 		w.log.Warn().Err(err).Str("event_id", j.Event.ID).Msg("recording attempt")
 		return nil, msg.NakWithDelay(d.cfg.HoldDelay)
 	}
 	// A first attempt that succeeded needs no state: the acknowledgement
 	// (DoubleAck: confirmed) retires the job, and until it is confirmed a
-	// redelivered job finds no state and repeats attempt 1 under the same
-	// attempt id, exactly as a crash before the save would (ADR 0013).
-	// State that exists (earlier failures, another generation's check)
-	// is always brought to its terminal value.
+	// redelivered job finds no state and repeats attempt 1, exactly as a
+	// crash before the save would (ADR 0013). State that exists (earlier
+	// failures, another generation's check) is always brought to its
+	// terminal value.
 	if !(rev == 0 && next.State == StateSucceeded) {
 		if err := d.jobs.put(ctx, key, next, rev); err != nil {
 			w.log.Warn().Err(err).Str("event_id", j.Event.ID).Msg("saving attempt state")
 			return nil, msg.NakWithDelay(d.cfg.HoldDelay)
 		}
 	}
+	w.d.given.forget(seq)
 	w.observe(ctx, ep, o)
 	switch next.State {
 	case StateSucceeded:
@@ -320,6 +313,13 @@ func (w *worker) core(wm *message.Message) ([]*message.Message, error) {
 		return nil, w.retire(ctx, msg, ep)
 	}
 	return nil, msg.NakWithDelay(delay)
+}
+
+// giveBack notes that msg goes back unsent (the worker is stopping).
+func (w *worker) giveBack(msg jetstream.Msg) {
+	if meta, err := msg.Metadata(); err == nil {
+		w.d.given.add(meta.Sequence.Stream, meta.NumDelivered)
+	}
 }
 
 // retire acknowledges a settled job. Ordered endpoints wait for the
@@ -334,30 +334,14 @@ func (w *worker) retire(ctx context.Context, msg jetstream.Msg, ep endpoint.Endp
 	return msg.Ack()
 }
 
-// acquire waits for one of the endpoint's HTTP slots. A job waiting behind
-// slow attempts is kept in progress so its AckWait does not run out.
-func (w *worker) acquire(ctx context.Context, msg jetstream.Msg, since time.Time) error {
+// acquire waits for one of the endpoint's HTTP slots (the job's lease
+// keeps it in progress meanwhile).
+func (w *worker) acquire(ctx context.Context) error {
 	select {
 	case w.slots <- struct{}{}:
-		if time.Since(since) > w.d.cfg.AckWait/4 {
-			_ = msg.InProgress() // the rate limit made it wait
-		}
 		return nil
-	default:
-	}
-	tick := time.NewTicker(w.d.cfg.AckWait / 3)
-	defer tick.Stop()
-	for {
-		select {
-		case w.slots <- struct{}{}:
-			// The attempt's own timeout starts now: give it a full AckWait.
-			_ = msg.InProgress()
-			return nil
-		case <-tick.C:
-			_ = msg.InProgress()
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -383,9 +367,9 @@ func (w *worker) heldBack(ctx context.Context, subject string, seq uint64) (bool
 	return true, min(delay, d.cfg.MaxHoldDelay)
 }
 
-// throttle applies the endpoint's rate limit. A job waiting for its turn
-// is kept in progress so its AckWait does not run out.
-func (w *worker) throttle(ctx context.Context, ep endpoint.Endpoint, msg jetstream.Msg) error {
+// throttle applies the endpoint's rate limit (the job's lease keeps it in
+// progress while it waits its turn).
+func (w *worker) throttle(ctx context.Context, ep endpoint.Endpoint) error {
 	w.mu.Lock()
 	if ep.RateLimit != w.limit || (w.limiter == nil && ep.RateLimit > 0) {
 		w.limit = ep.RateLimit
@@ -406,18 +390,12 @@ func (w *worker) throttle(ctx context.Context, ep endpoint.Endpoint, msg jetstre
 	}
 	at := time.NewTimer(delay)
 	defer at.Stop()
-	tick := time.NewTicker(w.d.cfg.AckWait / 3)
-	defer tick.Stop()
-	for {
-		select {
-		case <-at.C:
-			return nil
-		case <-tick.C:
-			_ = msg.InProgress()
-		case <-ctx.Done():
-			r.Cancel()
-			return ctx.Err()
-		}
+	select {
+	case <-at.C:
+		return nil
+	case <-ctx.Done():
+		r.Cancel()
+		return ctx.Err()
 	}
 }
 

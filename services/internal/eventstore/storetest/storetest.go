@@ -77,7 +77,7 @@ func Run(t *testing.T, newStore Factory) {
 }
 
 func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -298,14 +298,15 @@ func testLoadAfter(t *testing.T, newStore Factory) {
 }
 
 func testLoadAcrossBatches(t *testing.T, newStore Factory) {
-	ctx, s := ctxFor(t), newStore(t, 50).Store
+	// 300 commits in batches of 16: many full batches and a short last one.
+	ctx, s := ctxFor(t), newStore(t, 16).Store
 	g := groupID("batches")
-	seqs := appendN(t, ctx, s, g, 1200)
+	seqs := appendN(t, ctx, s, g, 300)
 	seen, last := loadAll(t, ctx, s, g, 0)
 	checkLoaded(t, g, seen, last, seqs, 1, 0)
 	// From the middle of a batch.
-	seen, last = loadAll(t, ctx, s, g, seqs[524])
-	checkLoaded(t, g, seen, last, seqs[525:], 526, seqs[524])
+	seen, last = loadAll(t, ctx, s, g, seqs[124])
+	checkLoaded(t, g, seen, last, seqs[125:], 126, seqs[124])
 }
 
 func testLoadStopsOnCallbackError(t *testing.T, newStore Factory) {

@@ -58,7 +58,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // valid until ExpiresAt, and every delivery carries a signature per valid
 // secret.
 type Secret struct {
-	Value     string     `json:"value,omitempty"`
+	Value string `json:"value,omitempty"`
+	// Sealed is Value encrypted at rest ("v1:<key id>:<base64>"); set only
+	// in the bucket's records, never in an Endpoint the Store returns.
+	Sealed    string     `json:"sealed,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
@@ -108,7 +111,7 @@ func (e Endpoint) Redacted() Endpoint {
 	out := e
 	out.Secrets = make([]Secret, len(e.Secrets))
 	for i, s := range e.Secrets {
-		s.Value = ""
+		s.Value, s.Sealed = "", ""
 		out.Secrets[i] = s
 	}
 	return out

@@ -12,8 +12,9 @@ import (
 )
 
 // Bucket is the KV bucket holding endpoints, one key per endpoint id
-// (public contract). Values carry secrets: grant access to it only to the
-// dispatcher.
+// (public contract). Values carry secrets, sealed with the dispatcher's
+// Keyring when one is configured (ADR 0055): still grant access to it only
+// to the dispatcher.
 const Bucket = "ROSTER_WEBHOOK_ENDPOINTS"
 
 // Sentinel errors.
@@ -26,13 +27,18 @@ var (
 
 // Store keeps endpoints in the KV bucket. Every change is a
 // compare-and-set on the key's revision, so two writers never lose each
-// other's changes.
+// other's changes. With a Keyring, secret values are sealed in every
+// record it writes and opened in every record it reads; the Endpoints it
+// returns hold plaintext secrets, in memory only.
 type Store struct {
-	kv jetstream.KeyValue
+	js   jetstream.JetStream
+	kv   jetstream.KeyValue
+	keys *Keyring // nil: secrets stored as given (no key configured)
 }
 
-// Provision creates the bucket when missing and returns a Store.
-func Provision(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, error) {
+// Provision creates the bucket when missing and returns a Store that seals
+// secrets with keys (nil: stores them in plaintext).
+func Provision(ctx context.Context, js jetstream.JetStream, replicas int, keys *Keyring) (*Store, error) {
 	if replicas == 0 {
 		replicas = 1
 	}
@@ -46,20 +52,59 @@ func Provision(ctx context.Context, js jetstream.JetStream, replicas int) (*Stor
 	if err != nil {
 		return nil, fmt.Errorf("provision %s: %w", Bucket, err)
 	}
-	return &Store{kv: kv}, nil
+	return &Store{js: js, kv: kv, keys: keys}, nil
 }
 
-func decode(b []byte) (Endpoint, error) {
-	var e Endpoint
+// ErrNoKey: a record holds sealed secrets but the store has no keyring.
+var ErrNoKey = errors.New("webhook secret is sealed but no webhook secret key is configured")
+
+// decode reads a record, opening sealed secrets. A plaintext secret (a
+// record written before a key was configured) is read as it is, and
+// legacy says so; the next write seals it.
+func (s *Store) decode(b []byte) (e Endpoint, legacy bool, err error) {
 	if err := json.Unmarshal(b, &e); err != nil {
-		return e, fmt.Errorf("decode endpoint: %w", err)
+		return e, false, fmt.Errorf("decode endpoint: %w", err)
 	}
-	return e, nil
+	for i := range e.Secrets {
+		sec := &e.Secrets[i]
+		if sec.Sealed == "" {
+			legacy = legacy || sec.Value != ""
+			continue
+		}
+		if s.keys == nil {
+			return Endpoint{}, false, fmt.Errorf("endpoint %q: %w", e.ID, ErrNoKey)
+		}
+		v, err := s.keys.open(e.ID, sec.Sealed)
+		if err != nil {
+			return Endpoint{}, false, fmt.Errorf("endpoint %q: %w", e.ID, err)
+		}
+		sec.Value, sec.Sealed = v, ""
+	}
+	return e, legacy, nil
+}
+
+// encode writes a record, sealing every secret value.
+func (s *Store) encode(e Endpoint) ([]byte, error) {
+	if s.keys != nil {
+		e.Secrets = slices.Clone(e.Secrets)
+		for i := range e.Secrets {
+			sec := &e.Secrets[i]
+			if sec.Value == "" {
+				continue
+			}
+			sealed, err := s.keys.seal(e.ID, sec.Value)
+			if err != nil {
+				return nil, err
+			}
+			sec.Sealed, sec.Value = sealed, ""
+		}
+	}
+	return json.Marshal(e)
 }
 
 // Create stores a new endpoint; ErrExists when the id is taken.
 func (s *Store) Create(ctx context.Context, e Endpoint) (uint64, error) {
-	b, err := json.Marshal(e)
+	b, err := s.encode(e)
 	if err != nil {
 		return 0, err
 	}
@@ -75,15 +120,21 @@ func (s *Store) Create(ctx context.Context, e Endpoint) (uint64, error) {
 
 // Get returns an endpoint and its revision.
 func (s *Store) Get(ctx context.Context, id string) (Endpoint, uint64, error) {
+	e, rev, _, err := s.get(ctx, id)
+	return e, rev, err
+}
+
+// get is Get that also says whether the record holds plaintext secrets.
+func (s *Store) get(ctx context.Context, id string) (Endpoint, uint64, bool, error) {
 	entry, err := s.kv.Get(ctx, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return Endpoint{}, 0, fmt.Errorf("%q: %w", id, ErrNotFound)
+		return Endpoint{}, 0, false, fmt.Errorf("%q: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return Endpoint{}, 0, fmt.Errorf("get endpoint %q: %w", id, err)
+		return Endpoint{}, 0, false, fmt.Errorf("get endpoint %q: %w", id, err)
 	}
-	e, err := decode(entry.Value())
-	return e, entry.Revision(), err
+	e, legacy, err := s.decode(entry.Value())
+	return e, entry.Revision(), legacy, err
 }
 
 // List returns every endpoint, sorted by id.
@@ -127,8 +178,8 @@ var ErrNoChange = errors.New("no change")
 // aborts the update and is returned (ErrNoChange: nothing written, nil
 // error, changed=false).
 func (s *Store) Update(ctx context.Context, id string, fn func(*Endpoint) error) (e Endpoint, rev uint64, changed bool, err error) {
-	for range 8 {
-		cur, curRev, err := s.Get(ctx, id)
+	for range casAttempts {
+		cur, curRev, legacy, err := s.get(ctx, id)
 		if err != nil {
 			return cur, 0, false, err
 		}
@@ -139,34 +190,68 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*Endpoint) error)
 		} else if err != nil {
 			return cur, curRev, false, err
 		}
-		b, err := json.Marshal(next)
+		b, err := s.encode(next)
 		if err != nil {
 			return cur, curRev, false, err
 		}
 		rev, err := s.kv.Update(ctx, id, b, curRev)
 		if err == nil {
+			if s.keys != nil && legacy {
+				if err := s.purgeHistory(ctx, id); err != nil {
+					return next, rev, true, fmt.Errorf("update endpoint %q: sealed, but its plaintext history stays: %w", id, err)
+				}
+			}
 			return next, rev, true, nil
 		}
-		var apiErr *jetstream.APIError
-		if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence {
-			if !errors.Is(err, jetstream.ErrKeyExists) {
-				return cur, curRev, false, fmt.Errorf("update endpoint %q: %w", id, err)
-			}
+		if !lostRace(err) {
+			return cur, curRev, false, fmt.Errorf("update endpoint %q: %w", id, err)
 		}
 	}
 	return Endpoint{}, 0, false, fmt.Errorf("update endpoint %q: %w", id, ErrContention)
 }
 
-// Delete removes an endpoint and returns what it was.
-func (s *Store) Delete(ctx context.Context, id string) (Endpoint, error) {
-	cur, rev, err := s.Get(ctx, id)
+// purgeHistory drops every revision of id but the newest: once a record
+// is sealed, the plaintext revisions it replaced must not stay readable
+// in the bucket's history.
+func (s *Store) purgeHistory(ctx context.Context, id string) error {
+	stream, err := s.js.Stream(ctx, "KV_"+Bucket)
 	if err != nil {
-		return cur, err
+		return err
 	}
-	if err := s.kv.Delete(ctx, id, jetstream.LastRevision(rev)); err != nil {
-		return cur, fmt.Errorf("delete endpoint %q: %w", id, err)
+	return stream.Purge(ctx, jetstream.WithPurgeSubject("$KV."+Bucket+"."+id), jetstream.WithPurgeKeep(1))
+}
+
+// casAttempts is how often Update and Delete retry a lost compare-and-set.
+const casAttempts = 8
+
+// lostRace reports whether a compare-and-set failed because the key
+// changed after it was read.
+func lostRace(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) ||
+		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence)
+}
+
+// Delete removes an endpoint and returns what it was. A change that lands
+// between the read and the delete makes it read again and retry, as
+// Update does: the endpoint returned is the one deleted. ErrNotFound when
+// it is gone (also when a concurrent delete won); ErrContention when it
+// kept changing.
+func (s *Store) Delete(ctx context.Context, id string) (Endpoint, error) {
+	for range casAttempts {
+		cur, rev, err := s.Get(ctx, id)
+		if err != nil {
+			return cur, err
+		}
+		err = s.kv.Delete(ctx, id, jetstream.LastRevision(rev))
+		if err == nil {
+			return cur, nil
+		}
+		if !lostRace(err) {
+			return cur, fmt.Errorf("delete endpoint %q: %w", id, err)
+		}
 	}
-	return cur, nil
+	return Endpoint{}, fmt.Errorf("delete endpoint %q: %w", id, ErrContention)
 }
 
 // Cache is an in-memory view of the bucket kept current by a KV watch, so
@@ -202,12 +287,12 @@ func (c *Cache) Run(ctx context.Context, s *Store) error {
 			if !ok {
 				return fmt.Errorf("watch %s: closed", Bucket)
 			}
-			c.apply(entry)
+			c.apply(s, entry)
 		}
 	}
 }
 
-func (c *Cache) apply(entry jetstream.KeyValueEntry) {
+func (c *Cache) apply(s *Store, entry jetstream.KeyValueEntry) {
 	c.mu.Lock()
 	var id string
 	var ep *Endpoint
@@ -220,7 +305,7 @@ func (c *Cache) apply(entry jetstream.KeyValueEntry) {
 		}
 		switch entry.Operation() {
 		case jetstream.KeyValuePut:
-			if e, err := decode(entry.Value()); err == nil {
+			if e, _, err := s.decode(entry.Value()); err == nil {
 				c.m[id] = e
 				ep = &e
 			}

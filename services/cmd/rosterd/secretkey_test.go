@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
+)
+
+func TestSecretKeySources(t *testing.T) {
+	log := zerolog.Nop()
+	dir := t.TempDir()
+	k1, _ := endpoint.GenerateKey()
+	k2, _ := endpoint.GenerateKey()
+	file := filepath.Join(dir, "key")
+	if err := os.WriteFile(file, []byte(k1+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := func(s string) string {
+		k, err := endpoint.ParseKey(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return endpoint.KeyID(k)
+	}
+
+	t.Setenv(envSecretKey, "")
+	t.Setenv(envSecretOldKeys, "")
+	if _, err := (&secretKeyOptions{}).keyring(log); !errors.Is(err, errNoSecretKey) {
+		t.Fatalf("no key: %v, want errNoSecretKey", err)
+	}
+
+	kr, err := (&secretKeyOptions{keyFile: file}).keyring(log)
+	if err != nil || kr.CurrentKeyID() != id(k1) {
+		t.Fatalf("key file: %v", err)
+	}
+
+	t.Setenv(envSecretKey, k2)
+	t.Setenv(envSecretOldKeys, k1)
+	if kr, err = (&secretKeyOptions{}).keyring(log); err != nil || kr.CurrentKeyID() != id(k2) {
+		t.Fatalf("environment: %v", err)
+	}
+	t.Setenv(envSecretOldKeys, "nonsense")
+	if _, err := (&secretKeyOptions{}).keyring(log); !errors.Is(err, endpoint.ErrBadKey) {
+		t.Fatalf("bad old key: %v, want ErrBadKey", err)
+	}
+
+	// The dev stack generates its key once and keeps using it.
+	t.Setenv(envSecretKey, "")
+	t.Setenv(envSecretOldKeys, "")
+	dev := &secretKeyOptions{devKeyFile: filepath.Join(dir, "data", "webhook-secret.key")}
+	first, err := dev.keyring(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(dev.devKeyFile)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("dev key file: %v %v", err, st)
+	}
+	again, err := dev.keyring(log)
+	if err != nil || again.CurrentKeyID() != first.CurrentKeyID() {
+		t.Fatalf("dev key changed across restarts: %v", err)
+	}
+}

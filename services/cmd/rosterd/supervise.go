@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/rs/zerolog"
+
+	"github.com/rosterhq/roster/services/internal/natsx"
+)
+
+// backoff is the supervisor's retry schedule: Initial, doubling up to Max,
+// each delay spread by +-Jitter so that the processes a failover hit
+// together do not retry in step.
+type backoff struct {
+	Initial time.Duration
+	Max     time.Duration
+	Jitter  float64
+	// Rand returns uniform values in [0,1).
+	Rand func() float64
+}
+
+var defaultBackoff = backoff{Initial: 250 * time.Millisecond, Max: 15 * time.Second, Jitter: 0.2, Rand: rand.Float64}
+
+// delay is the wait before retry number attempt (0-based).
+func (b backoff) delay(attempt int) time.Duration {
+	d := b.Initial
+	for i := 0; i < attempt && d < b.Max; i++ {
+		d *= 2
+	}
+	d = min(d, b.Max)
+	if b.Jitter > 0 && b.Rand != nil {
+		d = time.Duration(float64(d) * (1 + b.Jitter*(2*b.Rand()-1)))
+	}
+	return d
+}
+
+// sleeper waits d or until ctx ends (ctx.Err() then). Tests inject one
+// that does not wait.
+type sleeper func(ctx context.Context, d time.Duration) error
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// errPermanent marks a failure that retrying cannot fix (an invalid
+// configuration, a stream that exists with an incompatible one).
+var errPermanent = errors.New("permanent")
+
+// retryableStart reports whether a service that failed to start (provision
+// streams, buckets, consumers, migrate ClickHouse) may start when tried
+// again: NATS or the network is unavailable, JetStream has no leader yet,
+// ClickHouse is down. Anything else (an invalid configuration, a stream
+// with an incompatible configuration) stops the process.
+func retryableStart(err error) bool {
+	if errors.Is(err, errPermanent) || natsx.Conflicting(err) {
+		return false
+	}
+	if natsx.Retryable(err) {
+		return true
+	}
+	var ex *clickhouse.Exception
+	return errors.As(err, &ex) && transientClickHouse[ex.Code]
+}
+
+// retryableRun reports whether a service that served and then failed
+// should be restarted: it started, so its configuration was good, and
+// what failed is the environment, unless the error says otherwise.
+func retryableRun(err error) bool {
+	return !errors.Is(err, errPermanent) && !natsx.Conflicting(err)
+}
+
+// ClickHouse exception codes that say the server is busy or restarting.
+var transientClickHouse = map[int32]bool{
+	159: true, // TIMEOUT_EXCEEDED
+	164: true, // READONLY
+	202: true, // TOO_MANY_SIMULTANEOUS_QUERIES
+	203: true, // NO_FREE_CONNECTION
+	209: true, // SOCKET_TIMEOUT
+	210: true, // NETWORK_ERROR
+	242: true, // TABLE_IS_READ_ONLY
+	394: true, // QUERY_WAS_CANCELLED
+}
+
+// unit is one service of the process as the supervisor runs it; its
+// readiness is what /readyz reports.
+type unit struct {
+	name string
+	// comps are the running components, nil while the service is
+	// starting or restarting.
+	comps atomic.Pointer[[]component]
+}
+
+// ready reports whether the service serves: built, running, and every
+// component that can tell says it serves.
+func (u *unit) ready() bool {
+	cs := u.comps.Load()
+	if cs == nil {
+		return false
+	}
+	for _, c := range *cs {
+		if c.ready != nil && !c.ready() {
+			return false
+		}
+	}
+	return true
+}
+
+// readiness is the state of every service of the process.
+type readiness struct {
+	mu    sync.Mutex
+	units []*unit
+}
+
+func (r *readiness) add(name string) *unit {
+	u := &unit{name: name}
+	r.mu.Lock()
+	r.units = append(r.units, u)
+	r.mu.Unlock()
+	return u
+}
+
+// state reports whether every service is ready, and the names of those
+// that are not (sorted).
+func (r *readiness) state() (bool, []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var waiting []string
+	for _, u := range r.units {
+		if !u.ready() {
+			waiting = append(waiting, u.name)
+		}
+	}
+	sort.Strings(waiting)
+	return len(r.units) > 0 && len(waiting) == 0, waiting
+}
+
+// supervisor starts a service and keeps it running: provisioning that
+// fails on a transient error is retried with backoff, a service whose
+// component fails later is stopped and started again with backoff. Only
+// permanent errors end it (and with it the process).
+type supervisor struct {
+	log     zerolog.Logger
+	backoff backoff
+	sleep   sleeper
+	// healthyAfter: a service that ran this long before failing starts
+	// its backoff over.
+	healthyAfter time.Duration
+	now          func() time.Time
+}
+
+func newSupervisor(log zerolog.Logger) *supervisor {
+	return &supervisor{log: log, backoff: defaultBackoff, sleep: sleepCtx, healthyAfter: time.Minute, now: time.Now}
+}
+
+// run builds and runs s until ctx ends (nil) or a permanent error.
+func (sv *supervisor) run(ctx context.Context, e *env, s service, u *unit) error {
+	log := sv.log.With().Str("supervised", s.name).Logger()
+	attempt := 0
+	wait := func() error {
+		d := sv.backoff.delay(attempt)
+		attempt++
+		log.Info().Dur("retry_in", d).Int("attempt", attempt).Msg("service " + s.name + " not serving; retrying")
+		return sv.sleep(ctx, d)
+	}
+	for {
+		comps, err := s.build(ctx, e)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if !retryableStart(err) {
+				return fmt.Errorf("start %s: %w", s.name, err)
+			}
+			log.Warn().Err(err).Msg("starting " + s.name + " failed")
+			if wait() != nil {
+				return nil
+			}
+			continue
+		}
+		u.comps.Store(&comps)
+		started := sv.now()
+		err = runComponents(ctx, log, comps)
+		u.comps.Store(nil)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			err = errors.New("stopped by itself")
+		}
+		if !retryableRun(err) {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		if sv.now().Sub(started) > sv.healthyAfter {
+			attempt = 0
+		}
+		log.Error().Err(err).Msg("service " + s.name + " failed; restarting it")
+		if wait() != nil {
+			return nil
+		}
+	}
+}
