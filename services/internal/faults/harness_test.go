@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -316,17 +318,18 @@ func (p *proc) terminate() {
 	}
 }
 
-// healthy reports whether the process's /healthz answers ok (it is up and
-// connected to NATS).
+// healthy reports whether the process's /readyz answers ok: it is up,
+// connected to NATS, and every service it runs serves.
 func (p *proc) healthy() error {
 	c := http.Client{Timeout: time.Second}
-	resp, err := c.Get("http://" + p.metrics + "/healthz")
+	resp, err := c.Get("http://" + p.metrics + "/readyz")
 	if err != nil {
 		return fmt.Errorf("%s: %w", p.name, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: healthz %d", p.name, resp.StatusCode)
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s: readyz %d: %s", p.name, resp.StatusCode, bytes.TrimSpace(body))
 	}
 	return nil
 }
@@ -408,6 +411,14 @@ func newHarness(t *testing.T, topo topology) *harness {
 	// Created before the cleanup below is registered, so it is removed
 	// after the failure report has read the logs (cleanups run last first).
 	logs := t.TempDir()
+	// The key that encrypts webhook secrets at rest (the dispatchers need
+	// one; every process gets the same flags).
+	keyFile := filepath.Join(logs, "webhook-secret.key")
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(key)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	h.dsn, h.db = testDSN(t)
 	nc, err := nats.Connect(topo.urls(), nats.Name("faults-test"), nats.MaxReconnects(-1),
 		nats.ReconnectWait(50*time.Millisecond), nats.RetryOnFailedConnect(true))
@@ -442,7 +453,7 @@ func newHarness(t *testing.T, topo topology) *harness {
 			p.args = []string{l.service, "--nats-url", topo.urls(), "--replicas", fmt.Sprint(topo.replicas()),
 				"--clickhouse-dsn", h.dsn, "--metrics-addr", p.metrics, "--webhook-allow-cidr", "127.0.0.0/8",
 				// The test servers have no accounts: callers are unattested.
-				"--trust-unattested"}
+				"--trust-unattested", "--webhook-secret-key-file", keyFile}
 			h.procs[name] = p
 			h.order = append(h.order, name)
 		}
