@@ -219,6 +219,25 @@ func (m *model) member(ctx context.Context, groupID, userID string) (Member, err
 // limit messages however large the group is, instead of listing every key
 // of a 100,000-member group to sort them. A key rewritten while a client
 // pages moves to the end, so it can appear twice but is never skipped.
+// A scan's first fetch may find no responder in a cluster (see scan); it
+// tries again this many times, this far apart.
+const (
+	scanNoResponderRetries = 40
+	scanNoResponderPause   = 25 * time.Millisecond
+)
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 func (m *model) scan(ctx context.Context, prefix string, afterSeq uint64, limit int, keep func(key string, val []byte) (bool, error)) (uint64, bool, error) {
 	stream, err := m.kvStream(ctx)
 	if err != nil {
@@ -251,7 +270,7 @@ func (m *model) scan(ctx context.Context, prefix string, afterSeq uint64, limit 
 	// No-wait fetches: a key rewritten during the scan removes its old
 	// message (history 1), so a count taken up front can overstate what is
 	// left, and a waiting fetch would then sit until its expiry.
-	seen, kept := afterSeq, 0
+	seen, kept, noResponders := afterSeq, 0, 0
 	if cons.CachedInfo().NumPending == 0 {
 		return seen, false, nil
 	}
@@ -289,7 +308,18 @@ func (m *model) scan(ctx context.Context, prefix string, afterSeq uint64, limit 
 				return seen, true, nil
 			}
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+		err = batch.Error()
+		if got == 0 && errors.Is(err, nats.ErrNoResponders) && noResponders < scanNoResponderRetries {
+			// In a cluster the create reply can reach us before the new
+			// consumer's pull subject is known to our server: the first
+			// fetch finds no responder. Give the interest a moment.
+			noResponders++
+			if err := sleepCtx(ctx, scanNoResponderPause); err != nil {
+				return seen, true, fmt.Errorf("scan %s: %w", m.bucket, err)
+			}
+			continue
+		}
+		if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
 			return seen, true, fmt.Errorf("scan %s: %w", m.bucket, err)
 		}
 		if got == 0 {
