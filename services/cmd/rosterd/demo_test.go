@@ -3,12 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -17,34 +14,13 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/services/internal/audit"
+	"github.com/rosterhq/roster/services/internal/audit/audittest"
 )
 
-// testDemoDSN returns a DSN naming a ClickHouse database of the test's own,
-// dropped when the test ends, on the server of ROSTER_CLICKHOUSE_DSN or
-// audit.DefaultDSN (scripts/clickhouse starts one).
+// testDemoDSN names a ClickHouse database of the test's own, dropped at cleanup.
 func testDemoDSN(t *testing.T) (dsn, db string) {
 	t.Helper()
-	base := os.Getenv("ROSTER_CLICKHOUSE_DSN")
-	if base == "" {
-		base = audit.DefaultDSN
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("ROSTER_CLICKHOUSE_DSN: %v", err)
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	db = "roster_test_demo_" + hex.EncodeToString(b)
-	u.Path = "/" + db
-	t.Cleanup(func() {
-		conn, _, err := audit.OpenClickHouse(audit.ClickHouseConfig{DSN: base, Database: "default"})
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS `"+db+"`")
-	})
-	return u.String(), db
+	return audittest.DSN(t, "roster_test_demo_")
 }
 
 func freeAddr(t *testing.T) string {

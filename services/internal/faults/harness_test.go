@@ -6,14 +6,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +29,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rosterhq/roster/events"
-	"github.com/rosterhq/roster/services/internal/audit"
+	"github.com/rosterhq/roster/services/internal/audit/audittest"
 	"github.com/rosterhq/roster/services/internal/natsx"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
@@ -88,32 +86,10 @@ func freeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// testDSN names a ClickHouse database of the test's own on the server of
-// ROSTER_CLICKHOUSE_DSN (audit.DefaultDSN when unset), dropped at cleanup.
-// The audit sink creates the database and its tables itself.
+// testDSN names a ClickHouse database of the test's own, dropped at cleanup.
 func testDSN(t *testing.T) (dsn, db string) {
 	t.Helper()
-	base := os.Getenv("ROSTER_CLICKHOUSE_DSN")
-	if base == "" {
-		base = audit.DefaultDSN
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("ROSTER_CLICKHOUSE_DSN: %v", err)
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	db = "roster_test_faults_" + hex.EncodeToString(b)
-	u.Path = "/" + db
-	t.Cleanup(func() {
-		conn, _, err := audit.OpenClickHouse(audit.ClickHouseConfig{DSN: base, Database: "default"})
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS `"+db+"`")
-	})
-	return u.String(), db
+	return audittest.DSN(t, "roster_test_faults_")
 }
 
 // topology is the NATS deployment under test.
