@@ -361,6 +361,11 @@ func parseUpdate(data []byte) (UpdateRequest, error) {
 	}
 	errs := []error{events.ValidateID("actor", r.Actor), events.ValidateID("id", r.ID)}
 	if r.URL != nil {
+		// A given url replaces the endpoint's: it cannot be empty (the
+		// schema's minLength 1; found by FuzzWebhookRequestsAgreeWithSchemas).
+		if *r.URL == "" {
+			errs = append(errs, events.Errorf(events.CodeInvalidArgument, "url: must not be empty"))
+		}
 		errs = append(errs, wire.Name("url", *r.URL, endpoint.MaxURLLen))
 	}
 	if r.Description != nil {
