@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rosterhq/roster/events"
-	"github.com/rosterhq/roster/projections/membership"
+	"github.com/rosterhq/roster/services/internal/membership"
 )
 
 // roster events replay: the event stream as JSON lines, to feed other

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rosterhq/roster/projections/membership"
+	"github.com/rosterhq/roster/services/internal/membership"
 )
 
 // Off a terminal, rebuild progress is plain lines: the first and the last

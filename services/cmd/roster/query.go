@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rosterhq/roster/events"
-	"github.com/rosterhq/roster/projections/membership"
+	"github.com/rosterhq/roster/services/internal/membership"
 )
 
 // Membership queries (roster-query): group get, member list/get, user

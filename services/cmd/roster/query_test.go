@@ -11,7 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/rosterhq/roster/projections/membership"
+	"github.com/rosterhq/roster/services/internal/membership"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 

@@ -9,7 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
-	"github.com/rosterhq/roster/projections/membership"
+	"github.com/rosterhq/roster/services/internal/membership"
 )
 
 // roster status: is every service answering, and how far behind the event

@@ -16,8 +16,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
-	"github.com/rosterhq/roster/projections/membership"
 	"github.com/rosterhq/roster/services/internal/audit"
+	"github.com/rosterhq/roster/services/internal/membership"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 	"github.com/rosterhq/roster/services/internal/webhook"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"

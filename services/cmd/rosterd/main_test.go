@@ -18,8 +18,8 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
-	"github.com/rosterhq/roster/projections/membership"
 	"github.com/rosterhq/roster/services/internal/groups"
+	"github.com/rosterhq/roster/services/internal/membership"
 	"github.com/rosterhq/roster/services/internal/natsx"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 	"github.com/rosterhq/roster/services/internal/webhook"

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/events"
-	"github.com/rosterhq/roster/projections/membership"
+	"github.com/rosterhq/roster/services/internal/membership"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 

@@ -12,8 +12,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/rosterhq/roster/events"
-	"github.com/rosterhq/roster/projections/membership"
 	"github.com/rosterhq/roster/services/internal/groups"
+	"github.com/rosterhq/roster/services/internal/membership"
 )
 
 // loadConfig sizes the load.

@@ -38,6 +38,19 @@ func (s *Server) Connect(t testing.TB) *nats.Conn {
 	return nc
 }
 
+// ConnectJS opens another client connection and its JetStream context,
+// closed when the test ends (closing it earlier is how a test kills a
+// component).
+func (s *Server) ConnectJS(t testing.TB) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc := s.Connect(t)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	return nc, js
+}
+
 // Start runs a JetStream-enabled server on a random port, stopped when the
 // test ends.
 func Start(t testing.TB) *Server {

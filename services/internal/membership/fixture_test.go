@@ -16,7 +16,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
-	"github.com/rosterhq/roster/projections/internal/testnats"
+	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
 // fixture is a real NATS server with ROSTER_EVENTS provisioned as the
@@ -24,7 +24,7 @@ import (
 // appends commits with optimistic concurrency, as the command service does.
 type fixture struct {
 	t      *testing.T
-	srv    *testnats.Server
+	srv    *natstest.Server
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	stream jetstream.Stream
@@ -38,8 +38,8 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	srv := testnats.Start(t)
-	nc, js := srv.Connect(t)
+	srv := natstest.Start(t)
+	nc, js := srv.ConnectJS(t)
 	ctx := context.Background()
 	stream, err := js.CreateStream(ctx, jetstream.StreamConfig{
 		Name: events.StreamName, Subjects: []string{events.SubjectPrefix + ">"}, Storage: jetstream.FileStorage,
@@ -189,13 +189,13 @@ func (f *fixture) projector(cfg Config) (*Projector, *running) {
 
 func (f *fixture) queries() *running {
 	f.t.Helper()
-	nc, js := f.srv.Connect(f.t)
+	nc, js := f.srv.ConnectJS(f.t)
 	q, err := NewQueries(QueryConfig{NC: nc, JS: js, Log: testLog(f.t), MaxWait: 300 * time.Millisecond})
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	r := start(f.t, q.Run)
-	testnats.Eventually(f.t, 10*time.Second, func() error {
+	natstest.Eventually(f.t, 10*time.Second, func() error {
 		if q.active.Load() == nil {
 			return errors.New("no active generation yet")
 		}
@@ -321,7 +321,7 @@ func diff(want, have map[string]string) error {
 func (f *fixture) caughtUp(gen uint64, timeout time.Duration) {
 	f.t.Helper()
 	want := f.expected()
-	testnats.Eventually(f.t, timeout, func() error {
+	natstest.Eventually(f.t, timeout, func() error {
 		return diff(want, dump(f.t, f.js, gen))
 	})
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
-	"github.com/rosterhq/roster/projections/internal/testnats"
+	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
 func replayAll(t *testing.T, f *fixture, o ReplayOptions) []events.Event {
@@ -158,7 +158,7 @@ func TestUpcastAndStatus(t *testing.T) {
 		t.Fatalf("muted member: %+v (%v)", m, err)
 	}
 
-	testnats.Eventually(t, 10*time.Second, func() error {
+	natstest.Eventually(t, 10*time.Second, func() error {
 		st, err := ReadStatus(context.Background(), f.js)
 		if err != nil {
 			return err

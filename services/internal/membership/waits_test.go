@@ -13,7 +13,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
-	"github.com/rosterhq/roster/projections/internal/testnats"
+	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
 // plainQueryBound is the generous bound a plain query must answer within
@@ -35,21 +35,21 @@ func TestWaitingQueriesNeverTakePlainQueriesWorkers(t *testing.T) {
 	f := newFixture(t)
 	f.projector(Config{})
 	const workers, waiters = 8, 24
-	nc, js := f.srv.Connect(t)
+	nc, js := f.srv.ConnectJS(t)
 	q, err := NewQueries(QueryConfig{NC: nc, JS: js, Log: testLog(t), MaxWait: 30 * time.Second,
 		MaxInFlight: workers, MaxWaiting: waiters})
 	if err != nil {
 		t.Fatal(err)
 	}
 	start(t, q.Run)
-	testnats.Eventually(t, 10*time.Second, func() error {
+	natstest.Eventually(t, 10*time.Second, func() error {
 		if q.active.Load() == nil {
 			return errors.New("no active generation yet")
 		}
 		return nil
 	})
 	v := f.do("G", "o", group.Create{Name: "G"})
-	testnats.Eventually(t, 10*time.Second, func() error {
+	natstest.Eventually(t, 10*time.Second, func() error {
 		var gi GroupInfo
 		if e := f.query(SubjectGroup, GroupRequest{GroupID: "G"}, &gi); e != nil || gi.Version != v {
 			return fmt.Errorf("group G not projected yet: %+v", e)
@@ -73,7 +73,7 @@ func TestWaitingQueriesNeverTakePlainQueriesWorkers(t *testing.T) {
 			parked <- msg
 		}()
 	}
-	testnats.Eventually(t, 10*time.Second, func() error {
+	natstest.Eventually(t, 10*time.Second, func() error {
 		if n := len(q.waiting); n != waiters {
 			return fmt.Errorf("%d queries parked, want %d", n, waiters)
 		}
@@ -155,7 +155,7 @@ func TestWaitingQueriesNeverTakePlainQueriesWorkers(t *testing.T) {
 		t.Fatalf("%d parked queries answered, want %d", n, waiters)
 	}
 	// A worker frees its slot just after it replied.
-	testnats.Eventually(t, 5*time.Second, func() error {
+	natstest.Eventually(t, 5*time.Second, func() error {
 		if len(q.waiting) != 0 || len(q.workers) != 0 {
 			return fmt.Errorf("slots held: %d waiting, %d workers", len(q.waiting), len(q.workers))
 		}
@@ -169,13 +169,13 @@ func TestWaitingQueriesNeverTakePlainQueriesWorkers(t *testing.T) {
 func TestWaitsShareOneWatchPerGeneration(t *testing.T) {
 	f := newFixture(t)
 	f.projector(Config{})
-	nc, js := f.srv.Connect(t)
+	nc, js := f.srv.ConnectJS(t)
 	q, err := NewQueries(QueryConfig{NC: nc, JS: js, Log: testLog(t), MaxWait: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	start(t, q.Run)
-	testnats.Eventually(t, 10*time.Second, func() error {
+	natstest.Eventually(t, 10*time.Second, func() error {
 		if q.active.Load() == nil {
 			return errors.New("no active generation yet")
 		}
@@ -183,7 +183,7 @@ func TestWaitsShareOneWatchPerGeneration(t *testing.T) {
 	})
 	va := f.do("A", "o", group.Create{Name: "A"})
 	vb := f.do("B", "o", group.Create{Name: "B"})
-	testnats.Eventually(t, 10*time.Second, func() error {
+	natstest.Eventually(t, 10*time.Second, func() error {
 		if e := f.query(SubjectGroup, GroupRequest{GroupID: "B", MinVersion: vb}, nil); e != nil {
 			return errors.New(e.Message)
 		}
@@ -208,7 +208,7 @@ func TestWaitsShareOneWatchPerGeneration(t *testing.T) {
 			answers <- answer{w.group, msg}
 		}()
 	}
-	testnats.Eventually(t, 10*time.Second, func() error {
+	natstest.Eventually(t, 10*time.Second, func() error {
 		if n := len(q.waiting); n != 9 {
 			return fmt.Errorf("%d waiting, want 9", n)
 		}
@@ -239,7 +239,7 @@ func TestWaitsShareOneWatchPerGeneration(t *testing.T) {
 			}
 		}
 	}
-	testnats.Eventually(t, 5*time.Second, func() error {
+	natstest.Eventually(t, 5*time.Second, func() error {
 		ws.mu.Lock()
 		defer ws.mu.Unlock()
 		if ws.watch != nil || ws.n != 0 {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
-	"github.com/rosterhq/roster/projections/internal/testnats"
+	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
 // A projector killed between writing the model and acknowledging (or
@@ -25,7 +25,7 @@ func TestProjectorKilledMidStream(t *testing.T) {
 				f.do(fmt.Sprintf("k%d", g), "o", group.Create{Name: "k", JoinPolicy: events.PolicyOpen})
 			}
 			var batches atomic.Int32
-			nc, js := f.srv.Connect(t)
+			nc, js := f.srv.ConnectJS(t)
 			crashing, run := f.projector(Config{JS: js, BatchSize: 7, AckWait: 500 * time.Millisecond, crashAt: func(s string) error {
 				if s == stage && batches.Add(1) == 3 {
 					nc.Close() // the process dies: its connection goes with it
@@ -88,7 +88,7 @@ func TestConcurrentCommandsWhileProjectorRestarts(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, js := f.srv.Connect(t)
+			_, js := f.srv.ConnectJS(t)
 			for i := 0; ctx.Err() == nil && i < 150; i++ {
 				g := fmt.Sprintf("c%02d", (w+i)%groups)
 				u := fmt.Sprintf("w%d-%d", w, i%40)
@@ -127,7 +127,7 @@ func TestConcurrentCommandsWhileProjectorRestarts(t *testing.T) {
 	t.Logf("%d commands, %d projector restarts", done.Load(), restarts)
 	f.caughtUp(1, 30*time.Second)
 	// Every commit is acknowledged in the end: nothing is stuck pending.
-	testnats.Eventually(t, 10*time.Second, func() error {
+	natstest.Eventually(t, 10*time.Second, func() error {
 		c, err := f.stream.Consumer(context.Background(), DurableName(1))
 		if err != nil {
 			return err

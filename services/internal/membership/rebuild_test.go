@@ -10,7 +10,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
-	"github.com/rosterhq/roster/projections/internal/testnats"
+	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
 // generate appends about n events over groups groups: big invite batches,
@@ -67,7 +67,7 @@ func (f *fixture) generate(n, groups int, seed uint64) int {
 // waitApplied waits until p has applied everything in ROSTER_EVENTS.
 func (f *fixture) waitApplied(p *Projector, timeout time.Duration) {
 	f.t.Helper()
-	testnats.Eventually(f.t, timeout, func() error {
+	natstest.Eventually(f.t, timeout, func() error {
 		info, err := f.stream.Info(context.Background())
 		if err != nil {
 			return err
@@ -125,7 +125,7 @@ func TestRebuildEqualsLiveProjection(t *testing.T) {
 	v := f.do("g005", "owner", group.Update{Name: ptr("renamed")})
 	// (The projector first reloads the group's 5,000 members from the new
 	// generation, which can take longer than the fixture's min_version wait.)
-	testnats.Eventually(t, 20*time.Second, func() error {
+	natstest.Eventually(t, 20*time.Second, func() error {
 		var after GroupInfo
 		if e := f.query(SubjectGroup, GroupRequest{GroupID: "g005"}, &after); e != nil {
 			return fmt.Errorf("%+v", e)
@@ -164,7 +164,7 @@ func TestRebuildEqualsLiveProjection(t *testing.T) {
 			t.Fatal(err)
 		}
 		v := f.do(big, "owner", cmd)
-		testnats.Eventually(t, 20*time.Second, func() error {
+		natstest.Eventually(t, 20*time.Second, func() error {
 			var gi GroupInfo
 			if e := f.query(SubjectGroup, GroupRequest{GroupID: big}, &gi); e != nil || gi.Version < v {
 				return fmt.Errorf("%s not at version %d yet (%+v)", big, v, e)

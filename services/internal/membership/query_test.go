@@ -9,7 +9,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
-	"github.com/rosterhq/roster/projections/internal/testnats"
+	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
 func memberIDs(r MembersReply) []string {
@@ -165,7 +165,7 @@ func TestPaging(t *testing.T) {
 		t.Fatalf("changes versions: %v", all)
 	}
 
-	testnats.Eventually(t, 5*time.Second, func() error {
+	natstest.Eventually(t, 5*time.Second, func() error {
 		var ug UserGroupsReply
 		if e := f.query(SubjectUserGroups, UserGroupsRequest{UserID: "u07", Limit: 2}, &ug); e != nil {
 			return fmt.Errorf("%+v", e)
@@ -259,7 +259,7 @@ func TestHistoryReadsLeaveNoConsumer(t *testing.T) {
 			t.Fatal(e)
 		}
 	}
-	testnats.Eventually(t, 10*time.Second, func() error {
+	natstest.Eventually(t, 10*time.Second, func() error {
 		if have := consumers(); have > before {
 			return fmt.Errorf("consumers on %s: %d before 80 history reads, %d after", events.StreamName, before, have)
 		}

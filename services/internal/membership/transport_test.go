@@ -12,7 +12,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
-	"github.com/rosterhq/roster/projections/internal/testnats"
+	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
 func TestWireCode(t *testing.T) {
@@ -53,7 +53,7 @@ func TestQueryWithoutJetStreamIsUnavailable(t *testing.T) {
 	if err := f.srv.NS.DisableJetStream(); err != nil {
 		t.Fatal(err)
 	}
-	testnats.Eventually(t, 10*time.Second, func() error {
+	natstest.Eventually(t, 10*time.Second, func() error {
 		// A group never read before: not in any cache, read from KV.
 		e := f.query(SubjectGroup, GroupRequest{GroupID: "never-read"}, nil)
 		if e == nil || e.Code != string(events.CodeUnavailable) {

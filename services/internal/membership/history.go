@@ -12,6 +12,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
+	"github.com/rosterhq/roster/services/internal/natsx"
 )
 
 // history reads one group's commits straight from ROSTER_EVENTS: the
@@ -59,7 +60,7 @@ func (h history) each(ctx context.Context, groupID string, from, last uint64, fn
 	if err != nil {
 		return fmt.Errorf("read %s: %w", groupID, err)
 	}
-	defer releaseConsumer(h.stream, oc)
+	defer natsx.ReleaseConsumer(h.stream, oc)
 	it, err := oc.Messages(jetstream.PullMaxMessages(256))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", groupID, err)
@@ -180,20 +181,3 @@ func decodeCommit(data []byte) (events.Commit, error) {
 // readConsumerExpiry is how long the server keeps a history read's ordered
 // consumer when its process died before deleting it.
 const readConsumerExpiry = 30 * time.Second
-
-// releaseConsumer deletes a finished read's ordered consumer at once. The
-// server would otherwise keep it for its inactivity threshold (nats.go's
-// default is 5 minutes), so under a steady load of history queries
-// consumers on ROSTER_EVENTS would pile up to the server's limit; deleted,
-// they are bounded by the reads in flight (docs/adr/0006; services/internal/natsx.ReleaseConsumer is the same for
-// the services module). Best effort: a
-// consumer left behind expires after its threshold.
-func releaseConsumer(s jetstream.Stream, c jetstream.Consumer) {
-	info := c.CachedInfo()
-	if info == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = s.DeleteConsumer(ctx, info.Name)
-}

@@ -1,3 +1,0 @@
-module github.com/rosterhq/roster/events
-
-go 1.26

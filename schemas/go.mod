@@ -1,3 +1,0 @@
-module github.com/rosterhq/roster/schemas
-
-go 1.26
