@@ -23,13 +23,25 @@ const (
 )
 
 // Error is a typed error carrying a Code. Domain decisions return it; the
-// transport maps it to a reply at the edge.
+// transport maps it to a reply at the edge, where callers read Code and
+// Message only. Cause, when set, is the underlying failure: it is in
+// Error() (so logs show it) and reachable with errors.Is and errors.As,
+// but never sent to a caller.
 type Error struct {
 	Code    Code
 	Message string
+	Cause   error
 }
 
-func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return string(e.Code) + ": " + e.Message + ": " + e.Cause.Error()
+	}
+	return string(e.Code) + ": " + e.Message
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Cause }
 
 // Is makes errors.Is(err, &Error{Code: c}) match on the code alone.
 func (e *Error) Is(target error) bool {
@@ -40,6 +52,11 @@ func (e *Error) Is(target error) bool {
 // Errorf builds an *Error with a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap builds an *Error with a formatted message and cause as its Cause.
+func Wrap(code Code, cause error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Cause: cause}
 }
 
 // CodeOf returns the Code of err, or CodeInternal when err carries none.

@@ -1,0 +1,304 @@
+// Package edge is Roster's one NATS request/reply edge. Every micro service
+// (roster-groups, roster-query, roster-webhooks) serves its subjects
+// through it, so all of them
+//
+//   - refuse oversize bodies and headers before anything else runs;
+//   - decode request bodies with events/wire, the one strict decoder
+//     (docs/adr/0054);
+//   - run each request on its own goroutine, at most MaxInFlight at once,
+//     and answer on the reply subject from there (micro calls a handler one
+//     request at a time per endpoint, and its Request may not be used after
+//     the handler returned);
+//   - map errors to the wire in one way: the body
+//     {"error":{"code":"<events.Code>","message":"..."}} and micro's headers
+//     Nats-Service-Error-Code (the numeric status of Status) and
+//     Nats-Service-Error ("<code>: <message>"). A transport failure without
+//     a code is "unavailable", which callers retry; an internal error's
+//     detail stays in the log and the caller reads "internal error".
+//
+// Because replies are published by the worker, micro's own endpoint stats
+// count requests but not errors or latency; each service's Prometheus
+// metrics carry those.
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/rs/zerolog"
+
+	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/events/wire"
+	"github.com/rosterhq/roster/services/internal/natsx"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxInFlight     = 256
+	DefaultMaxRequestBytes = 1 << 20
+	DefaultMaxHeaderBytes  = 4 << 10
+	DefaultTimeout         = 30 * time.Second
+)
+
+// Config configures an Edge.
+type Config struct {
+	// NC publishes the replies.
+	NC *nats.Conn
+	// Log receives internal and unavailable failures and failed replies.
+	Log zerolog.Logger
+	// MaxInFlight bounds the requests running at once (default
+	// DefaultMaxInFlight); the next request waits for a slot, which is
+	// back-pressure on micro's subscription.
+	MaxInFlight int
+	// MaxRequestBytes refuses larger bodies as invalid_argument (default
+	// DefaultMaxRequestBytes).
+	MaxRequestBytes int
+	// MaxHeaderBytes refuses requests whose headers, names and values, are
+	// larger in total as invalid_argument (default DefaultMaxHeaderBytes).
+	MaxHeaderBytes int
+	// Timeout bounds one request's context (default DefaultTimeout).
+	Timeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.MaxRequestBytes == 0 {
+		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+}
+
+// Validate reports every problem with c.
+func (c Config) Validate() error {
+	var errs []error
+	if c.NC == nil {
+		errs = append(errs, errors.New("edge: NC is required"))
+	}
+	if c.MaxInFlight < 0 || c.MaxRequestBytes < 0 || c.MaxHeaderBytes < 0 || c.Timeout < 0 {
+		errs = append(errs, errors.New("edge: limits must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Request is one request as a use case sees it.
+type Request struct {
+	Subject string
+	Data    []byte
+	Header  nats.Header
+}
+
+// Reply is a successful answer: Body is encoded with encoding/json unless it
+// is already []byte; Header, when set, is sent with it.
+type Reply struct {
+	Body   any
+	Header nats.Header
+}
+
+// HandlerFunc answers one request. An error is mapped to the wire by Code.
+type HandlerFunc func(ctx context.Context, req Request) (Reply, error)
+
+// Edge serves requests on a bounded set of goroutines.
+type Edge struct {
+	cfg Config
+	sem chan struct{}
+	wg  sync.WaitGroup
+}
+
+// New validates cfg and returns an Edge.
+func New(cfg Config) (*Edge, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Edge{cfg: cfg, sem: make(chan struct{}, cfg.MaxInFlight)}, nil
+}
+
+// Handler adapts h to micro. name labels log lines.
+func (e *Edge) Handler(name string, h HandlerFunc) micro.HandlerFunc {
+	return func(mr micro.Request) {
+		req := Request{Subject: mr.Subject(), Data: mr.Data(), Header: nats.Header(mr.Headers())}
+		reply := mr.Reply()
+		e.sem <- struct{}{}
+		e.wg.Add(1)
+		go func() {
+			defer func() { <-e.sem; e.wg.Done() }()
+			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Timeout)
+			defer cancel()
+			msg := e.Answer(ctx, name, req, h)
+			if reply == "" {
+				return // published without a reply subject: nobody to answer
+			}
+			msg.Subject = reply
+			if err := e.cfg.NC.PublishMsg(msg); err != nil {
+				e.cfg.Log.Warn().Err(err).Str("endpoint", name).Msg("reply failed")
+			}
+		}()
+	}
+}
+
+// Answer runs h on req after the size checks and returns the reply message
+// (without a subject). It is what Handler's workers run; tests and
+// in-process callers may call it directly.
+func (e *Edge) Answer(ctx context.Context, name string, req Request, h HandlerFunc) *nats.Msg {
+	var (
+		rep Reply
+		err error
+	)
+	switch {
+	case len(req.Data) > e.cfg.MaxRequestBytes:
+		err = events.Errorf(events.CodeInvalidArgument, "request larger than %d bytes", e.cfg.MaxRequestBytes)
+	case HeaderBytes(req.Header) > e.cfg.MaxHeaderBytes:
+		err = events.Errorf(events.CodeInvalidArgument, "headers: %d bytes, at most %d", HeaderBytes(req.Header), e.cfg.MaxHeaderBytes)
+	default:
+		rep, err = h(ctx, req)
+	}
+	if err == nil {
+		msg, encErr := ReplyMsg(rep)
+		if encErr == nil {
+			return msg
+		}
+		err = fmt.Errorf("encode reply: %w", encErr)
+	}
+	code := Code(err)
+	if code == events.CodeInternal || code == events.CodeUnavailable {
+		e.cfg.Log.Error().Err(err).Str("endpoint", name).Str("code", string(code)).Msg("request failed")
+	}
+	return ErrorMsg(err)
+}
+
+// Wait blocks until every request started so far has been answered. Call it
+// after stopping the micro service.
+func (e *Edge) Wait() { e.wg.Wait() }
+
+// Decode strictly decodes a request body into v with events/wire.
+func Decode(data []byte, v any) error { return wire.Decode(data, v) }
+
+// JSON adapts a use case that takes a decoded request to a HandlerFunc: the
+// body is decoded strictly into a new Req, and the use case's result is the
+// reply body.
+func JSON[Req any, Resp any](fn func(ctx context.Context, req *Req) (Resp, error)) HandlerFunc {
+	return func(ctx context.Context, r Request) (Reply, error) {
+		req := new(Req)
+		if err := Decode(r.Data, req); err != nil {
+			return Reply{}, err
+		}
+		resp, err := fn(ctx, req)
+		if err != nil {
+			return Reply{}, err
+		}
+		return Reply{Body: resp}, nil
+	}
+}
+
+// ReplyMsg encodes a successful reply.
+func ReplyMsg(r Reply) (*nats.Msg, error) {
+	msg := &nats.Msg{Header: r.Header}
+	switch b := r.Body.(type) {
+	case []byte:
+		msg.Data = b
+	case json.RawMessage:
+		msg.Data = b
+	default:
+		data, err := json.Marshal(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		msg.Data = data
+	}
+	if msg.Header == nil {
+		msg.Header = nats.Header{}
+	}
+	return msg, nil
+}
+
+// ErrorBody is the body of every failure reply.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is a failure's code and message.
+type ErrorDetail struct {
+	Code    events.Code `json:"code"`
+	Message string      `json:"message"`
+}
+
+// ErrorMsg encodes err as a failure reply (without a subject).
+func ErrorMsg(err error) *nats.Msg {
+	code, text := Code(err), Message(err)
+	msg := nats.NewMsg("")
+	msg.Data, _ = json.Marshal(ErrorBody{Error: ErrorDetail{Code: code, Message: text}})
+	msg.Header.Set(micro.ErrorCodeHeader, Status(code))
+	msg.Header.Set(micro.ErrorHeader, string(code)+": "+text)
+	return msg
+}
+
+// Code is err's wire code. A failure without a code that says NATS or
+// JetStream could not answer (no responders, a timeout, a closed
+// connection, a stream leader unavailable) is "unavailable", which callers
+// retry, never "internal".
+func Code(err error) events.Code {
+	c := events.CodeOf(err)
+	if c == events.CodeInternal && natsx.Unavailable(err) {
+		return events.CodeUnavailable
+	}
+	return c
+}
+
+// Message is the text a caller reads for err: a typed error's message, the
+// error's text for "unavailable", and "internal error" otherwise (the
+// detail may name internals and stays in the log).
+func Message(err error) string {
+	var e *events.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	if Code(err) == events.CodeUnavailable {
+		return err.Error()
+	}
+	return "internal error"
+}
+
+// Status maps a code to the numeric Nats-Service-Error-Code.
+func Status(c events.Code) string {
+	switch c {
+	case events.CodeInvalidArgument:
+		return "400"
+	case events.CodeForbidden:
+		return "403"
+	case events.CodeNotFound:
+		return "404"
+	case events.CodeAlreadyExists, events.CodeConflict:
+		return "409"
+	case events.CodeFailedPrecondition:
+		return "412"
+	case events.CodeUnavailable:
+		return "503"
+	case events.CodeTimeout:
+		return "504"
+	}
+	return "500"
+}
+
+// HeaderBytes is the size of h as its names and values, as on the wire.
+func HeaderBytes(h nats.Header) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4 // ": " and CRLF
+		}
+	}
+	return n
+}

@@ -1,0 +1,158 @@
+package edge_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/rs/zerolog"
+
+	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/natsx/edge"
+	"github.com/rosterhq/roster/services/internal/natsx/natstest"
+)
+
+type echoReq struct {
+	Name string `json:"name"`
+}
+
+type echoResp struct {
+	Hello string `json:"hello"`
+}
+
+// serve starts a micro service "edge-test" whose endpoints are hs.
+func serve(t *testing.T, cfg edge.Config, hs map[string]edge.HandlerFunc) *nats.Conn {
+	t.Helper()
+	srv := natstest.Start(t)
+	cfg.NC = srv.NC
+	cfg.Log = zerolog.Nop()
+	e, err := edge.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := micro.AddService(srv.NC, micro.Config{Name: "edge-test", Version: "0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := svc.AddGroup("test")
+	for name, h := range hs {
+		if err := g.AddEndpoint(name, e.Handler(name, h)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _ = svc.Stop(); e.Wait() })
+	return srv.Connect(t)
+}
+
+func request(t *testing.T, nc *nats.Conn, subject string, msg *nats.Msg) *nats.Msg {
+	t.Helper()
+	msg.Subject = subject
+	rep, err := nc.RequestMsg(msg, 5*time.Second)
+	if err != nil {
+		t.Fatalf("%s: %v", subject, err)
+	}
+	return rep
+}
+
+func wantError(t *testing.T, rep *nats.Msg, code events.Code, status, text string) {
+	t.Helper()
+	var body edge.ErrorBody
+	if err := json.Unmarshal(rep.Data, &body); err != nil {
+		t.Fatalf("error body %q: %v", rep.Data, err)
+	}
+	if body.Error.Code != code {
+		t.Fatalf("code: want %s, have %s (%s)", code, body.Error.Code, rep.Data)
+	}
+	if have := rep.Header.Get(micro.ErrorCodeHeader); have != status {
+		t.Fatalf("%s: want %s, have %q", micro.ErrorCodeHeader, status, have)
+	}
+	if have := rep.Header.Get(micro.ErrorHeader); have != string(code)+": "+body.Error.Message {
+		t.Fatalf("%s: want %q, have %q", micro.ErrorHeader, string(code)+": "+body.Error.Message, have)
+	}
+	if !strings.Contains(body.Error.Message, text) {
+		t.Fatalf("message: want it to contain %q, have %q", text, body.Error.Message)
+	}
+}
+
+func TestEdge(t *testing.T) {
+	hello := edge.JSON(func(_ context.Context, r *echoReq) (echoResp, error) {
+		if r.Name == "" {
+			return echoResp{}, events.Errorf(events.CodeInvalidArgument, "name is required")
+		}
+		return echoResp{Hello: r.Name}, nil
+	})
+	nc := serve(t, edge.Config{MaxRequestBytes: 64, MaxHeaderBytes: 64}, map[string]edge.HandlerFunc{
+		"hello": hello,
+		"internal": func(context.Context, edge.Request) (edge.Reply, error) {
+			return edge.Reply{}, errors.New("secret detail of a failure")
+		},
+		"down": func(context.Context, edge.Request) (edge.Reply, error) {
+			return edge.Reply{}, nats.ErrNoResponders
+		},
+	})
+
+	rep := request(t, nc, "test.hello", &nats.Msg{Data: []byte(`{"name":"ada"}`)})
+	if string(rep.Data) != `{"hello":"ada"}` || rep.Header.Get(micro.ErrorCodeHeader) != "" {
+		t.Fatalf("want {\"hello\":\"ada\"}, have %q %v", rep.Data, rep.Header)
+	}
+	for _, tc := range []struct {
+		name, subject, body string
+		header              nats.Header
+		code                events.Code
+		status, text        string
+	}{
+		{"typed error", "test.hello", `{}`, nil, events.CodeInvalidArgument, "400", "name is required"},
+		{"case-folded key", "test.hello", `{"Name":"ada"}`, nil, events.CodeInvalidArgument, "400", "Name"},
+		{"duplicate key", "test.hello", `{"name":"a","name":"b"}`, nil, events.CodeInvalidArgument, "400", "name"},
+		{"unknown field", "test.hello", `{"name":"a","x":1}`, nil, events.CodeInvalidArgument, "400", "x"},
+		{"trailing garbage", "test.hello", `{"name":"a"}Callback ok`, nil, events.CodeInvalidArgument, "400", ""},
+		{"oversize body", "test.hello", `{"name":"` + strings.Repeat("a", 80) + `"}`, nil, events.CodeInvalidArgument, "400", "larger than 64 bytes"},
+		{"oversize headers", "test.hello", `{"name":"a"}`, nats.Header{"X-Big": {strings.Repeat("h", 80)}}, events.CodeInvalidArgument, "400", "headers"},
+		{"internal detail hidden", "test.internal", `{}`, nil, events.CodeInternal, "500", "internal error"},
+		{"transport failure is unavailable", "test.down", `{}`, nil, events.CodeUnavailable, "503", "no responders"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := request(t, nc, tc.subject, &nats.Msg{Data: []byte(tc.body), Header: tc.header})
+			wantError(t, rep, tc.code, tc.status, tc.text)
+			if strings.Contains(string(rep.Data), "secret detail") {
+				t.Fatalf("internal detail reached the caller: %s", rep.Data)
+			}
+		})
+	}
+}
+
+// TestEdgeSlowRequestDoesNotBlockTheNext: requests to one endpoint run on
+// their own goroutines, so a hanging one does not delay the next.
+func TestEdgeSlowRequestDoesNotBlockTheNext(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	nc := serve(t, edge.Config{}, map[string]edge.HandlerFunc{
+		"wait": func(ctx context.Context, r edge.Request) (edge.Reply, error) {
+			if string(r.Data) == "hang" {
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+			}
+			return edge.Reply{Body: []byte(`"done"`)}, nil
+		},
+	})
+	if err := nc.PublishRequest("test.wait", nats.NewInbox(), []byte("hang")); err != nil {
+		t.Fatal(err)
+	}
+	rep := request(t, nc, "test.wait", &nats.Msg{Data: []byte("quick")})
+	if string(rep.Data) != `"done"` {
+		t.Fatalf("want \"done\", have %q", rep.Data)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if _, err := edge.New(edge.Config{}); err == nil {
+		t.Fatal("want an error without NC")
+	}
+}
