@@ -48,9 +48,9 @@ Shows a progress bar on a terminal, plain progress lines otherwise.`,
 				return err
 			}
 			rep := newRebuildReporter(os.Stderr, term.IsTerminal(int(os.Stderr.Fd())))
-			res, err := membership.Rebuild(c.Context(), membership.RebuildConfig{
-				JS: js, Log: zerolog.Nop(), Force: force, DropOld: dropOld, BatchSize: batch,
-				Progress: rep.progress,
+			rebuild := membership.NewRebuildProjection(js, zerolog.Nop(), membership.StoreConfig{})
+			res, err := rebuild.Handle(c.Context(), membership.RebuildCommand{
+				Force: force, DropOld: dropOld, BatchSize: batch, Progress: rep.progress,
 			})
 			rep.finish()
 			if err != nil {

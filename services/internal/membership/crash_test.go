@@ -54,13 +54,7 @@ func TestProjectorKilledMidStream(t *testing.T) {
 			}
 			for g := range 5 {
 				var info GroupInfo
-				m := &model{gen: 1, bucket: BucketName(1), js: f.js}
-				kv, err := f.js.KeyValue(context.Background(), BucketName(1))
-				if err != nil {
-					t.Fatal(err)
-				}
-				m.kv = kv
-				info, _, err = m.info(context.Background(), fmt.Sprintf("k%d", g))
+				info, _, err := openModel(t, f.js, 1).GroupInfo(context.Background(), fmt.Sprintf("k%d", g))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
+	"github.com/rosterhq/roster/services/internal/membership/adapters/kvmodel"
+	"github.com/rosterhq/roster/services/internal/membership/app"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
@@ -248,22 +250,28 @@ func (f *fixture) query(subject string, req any, out any) *replyErr {
 func dump(t *testing.T, js jetstream.JetStream, gen uint64) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	kv, err := js.KeyValue(ctx, BucketName(gen))
+	m, err := kvmodel.Open(ctx, js, Generation{Number: gen, Bucket: BucketName(gen)}, kvmodel.Options{})
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		return map[string]string{} // not created yet: callers poll
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &model{gen: gen, bucket: BucketName(gen), js: js, kv: kv}
-	out := map[string]string{}
-	if _, _, err := m.scan(ctx, "", 0, -1, func(k string, v []byte) (bool, error) {
-		out[k] = string(v)
-		return true, nil
-	}); err != nil {
+	out, err := m.Dump(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// openModel opens generation gen's bucket.
+func openModel(t *testing.T, js jetstream.JetStream, gen uint64) *kvmodel.Model {
+	t.Helper()
+	m, err := kvmodel.Open(context.Background(), js, Generation{Number: gen, Bucket: BucketName(gen)}, kvmodel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // expected computes the read model from the fixture's own fold: the
@@ -274,13 +282,13 @@ func (f *fixture) expected() map[string]string {
 	out := map[string]string{}
 	for g, s := range f.states {
 		first := f.firstSeq(g)
-		b, _ := json.Marshal(infoFromState(s, f.lastSeq[g], first))
-		out[infoKey(g)] = string(b)
+		b, _ := json.Marshal(app.InfoFromState(s, f.lastSeq[g], first))
+		out["g."+g] = string(b)
 		for u, m := range s.Members {
-			mb, _ := json.Marshal(memberFromState(g, u, m))
-			out[memberKey(g, u)] = string(mb)
+			mb, _ := json.Marshal(app.MemberFromState(g, u, m))
+			out["m."+g+"."+u] = string(mb)
 			ub, _ := json.Marshal(UserGroup{GroupID: g, Role: m.Role, JoinedAt: m.JoinedAt, JoinedVersion: m.JoinedVersion})
-			out[userKey(u, g)] = string(ub)
+			out["u."+u+"."+g] = string(ub)
 		}
 	}
 	return out

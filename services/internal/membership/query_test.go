@@ -9,6 +9,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
+	"github.com/rosterhq/roster/services/internal/membership/ports"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
@@ -213,7 +214,7 @@ func TestQueryErrors(t *testing.T) {
 		{"bad cursor", SubjectMembers, MembersRequest{GroupID: "G", Cursor: "zzz"}, events.CodeInvalidArgument},
 		{"bad changes cursor", SubjectChanges, ChangesRequest{GroupID: "G", Cursor: "s12"}, events.CodeInvalidArgument},
 		{"min_version without group", SubjectUserGroups, UserGroupsRequest{UserID: "o", MinVersion: 1}, events.CodeInvalidArgument},
-		{"oversize", SubjectGroup, `{"group_id":"` + string(make([]byte, maxQueryRequestSize)) + `"}`, events.CodeInvalidArgument},
+		{"oversize", SubjectGroup, `{"group_id":"` + string(make([]byte, ports.MaxRequestBytes)) + `"}`, events.CodeInvalidArgument},
 		{"unknown group", SubjectGroup, GroupRequest{GroupID: "nope"}, events.CodeNotFound},
 		{"not a member", SubjectMember, MemberRequest{GroupID: "G", UserID: "x"}, events.CodeNotFound},
 		{"changes of unknown group", SubjectChanges, ChangesRequest{GroupID: "nope"}, events.CodeNotFound},

@@ -2,16 +2,18 @@ package membership
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/membership/adapters/kvmodel"
+	"github.com/rosterhq/roster/services/internal/membership/app"
 )
 
 // ErrRebuildRunning means another rebuild holds the lock.
@@ -36,32 +38,41 @@ type RebuildConfig struct {
 	MaxCachedMembers int
 	// Progress, when set, is called after every window or batch.
 	Progress func(RebuildProgress)
-	Now      func() time.Time
+	// Clock stamps the switch and times the rebuild's waits (default the
+	// real clock).
+	Clock clockwork.Clock
 
 	// bulk overrides the bulk phase's tuning (tests).
 	bulk *bulkOptions
 }
 
 // RebuildProgress reports how far a rebuild is.
-type RebuildProgress struct {
-	Generation uint64
-	// AppliedSeq of TargetSeq: the stream's last sequence when the rebuild
-	// started (commits appended since are applied too before switching).
-	AppliedSeq, TargetSeq uint64
-	Commits, Events       uint64
-}
+type RebuildProgress = app.RebuildProgress
 
 // RebuildResult says what a rebuild did.
-type RebuildResult struct {
-	From, To        Generation
-	Commits, Events uint64
-	Took            time.Duration
+type RebuildResult = app.RebuildResult
+
+// RebuildCommand asks for a rebuild (the CLI's use case).
+type RebuildCommand = app.RebuildCommand
+
+// NewRebuildProjection wires the rebuild use case to NATS: what
+// `roster projection rebuild` calls.
+func NewRebuildProjection(js jetstream.JetStream, log zerolog.Logger, store StoreConfig) *app.RebuildProjection {
+	return app.NewRebuildProjection(natsRebuilder{js: js, log: log, store: store})
 }
 
-type rebuildLock struct {
-	Generation uint64    `json:"generation"`
-	Host       string    `json:"host"`
-	StartedAt  time.Time `json:"started_at"`
+// natsRebuilder is app.Rebuilder over NATS: Rebuild.
+type natsRebuilder struct {
+	js    jetstream.JetStream
+	log   zerolog.Logger
+	store StoreConfig
+}
+
+func (r natsRebuilder) Rebuild(ctx context.Context, cmd app.RebuildCommand) (app.RebuildResult, error) {
+	return Rebuild(ctx, RebuildConfig{
+		JS: r.js, Log: r.log, Store: r.store, BatchSize: cmd.BatchSize,
+		Force: cmd.Force, DropOld: cmd.DropOld, Progress: cmd.Progress,
+	})
 }
 
 // Rebuild folds ROSTER_EVENTS from its first commit into a fresh
@@ -70,48 +81,37 @@ type rebuildLock struct {
 // projector keep using the current generation; the projector follows the
 // pointer and continues the new generation's durable consumer.
 func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
 	}
-	started := cfg.Now()
-	p, err := NewProjector(Config{JS: cfg.JS, Log: cfg.Log, Store: cfg.Store, BatchSize: cfg.BatchSize, AckWait: cfg.AckWait, MaxCachedMembers: cfg.MaxCachedMembers, Now: cfg.Now})
+	started := cfg.Clock.Now()
+	p, err := NewProjector(Config{JS: cfg.JS, Log: cfg.Log, Store: cfg.Store, BatchSize: cfg.BatchSize, AckWait: cfg.AckWait, MaxCachedMembers: cfg.MaxCachedMembers, Clock: cfg.Clock})
 	if err != nil {
 		return RebuildResult{}, err
 	}
 	js := cfg.JS
-	ctl, err := openControl(ctx, js, p.cfg.Store)
+	ctl, err := kvmodel.OpenControl(ctx, js, p.cfg.Store)
 	if err != nil {
 		return RebuildResult{}, err
 	}
-	if _, err := ensureActive(ctx, js, ctl, p.cfg.Store, started); err != nil {
+	if _, err := ctl.EnsureActive(ctx, started); err != nil {
 		return RebuildResult{}, err
 	}
-	from, rev, err := readActive(ctx, ctl)
+	from, rev, err := ctl.Active(ctx)
 	if err != nil {
 		return RebuildResult{}, err
 	}
 	to := Generation{Number: from.Number + 1, Bucket: BucketName(from.Number + 1)}
 
 	host, _ := os.Hostname()
-	lock, err := json.Marshal(rebuildLock{Generation: to.Number, Host: host, StartedAt: started.UTC()})
+	release, err := ctl.Lock(ctx, kvmodel.RebuildLock{Generation: to.Number, Host: host, StartedAt: started.UTC()}, cfg.Force)
+	if errors.Is(err, kvmodel.ErrLockHeld) {
+		return RebuildResult{}, ErrRebuildRunning
+	}
 	if err != nil {
 		return RebuildResult{}, err
 	}
-	if _, err := ctl.Create(ctx, lockKey, lock); errors.Is(err, jetstream.ErrKeyExists) {
-		if !cfg.Force {
-			return RebuildResult{}, ErrRebuildRunning
-		}
-		if _, err := ctl.Put(ctx, lockKey, lock); err != nil {
-			return RebuildResult{}, fmt.Errorf("take rebuild lock: %w", err)
-		}
-	} else if err != nil {
-		return RebuildResult{}, fmt.Errorf("take rebuild lock: %w", err)
-	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = ctl.Delete(dctx, lockKey)
-	}()
+	defer release()
 
 	stream, err := js.Stream(ctx, events.StreamName)
 	if err != nil {
@@ -121,8 +121,8 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 	if err := stream.DeleteConsumer(ctx, DurableName(to.Number)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return RebuildResult{}, fmt.Errorf("remove stale consumer: %w", err)
 	}
-	if err := js.DeleteKeyValue(ctx, to.Bucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
-		return RebuildResult{}, fmt.Errorf("remove stale bucket: %w", err)
+	if err := kvmodel.DropGeneration(ctx, js, to); err != nil {
+		return RebuildResult{}, fmt.Errorf("remove stale generation: %w", err)
 	}
 	info, err := stream.Info(ctx)
 	if err != nil {
@@ -142,13 +142,13 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 		opt = *cfg.bulk
 	}
 	cache, bulked, err := p.bulkLoad(ctx, to, target, opt, progress)
-	if errors.Is(err, errBulkGap) {
+	if errors.Is(err, kvmodel.ErrBulkGap) {
 		// A write was not stored where it had to be (a server whose ingest
 		// limit is below our writes in flight drops some). Start again from
 		// an empty generation, every write acknowledged.
 		cfg.Log.Warn().Err(err).Msg("rebuild writes were not all stored; starting over with every write acknowledged")
-		if err := js.DeleteKeyValue(ctx, to.Bucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
-			return RebuildResult{}, fmt.Errorf("remove incomplete bucket: %w", err)
+		if err := kvmodel.DropGeneration(ctx, js, to); err != nil {
+			return RebuildResult{}, fmt.Errorf("remove incomplete generation: %w", err)
 		}
 		p.stats = stats{}
 		cache, bulked, err = p.bulkLoad(ctx, to, target, bulkOptions{window: opt.window, ackEvery: 1, maxUnproven: 4096}, progress)
@@ -185,13 +185,9 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 			return RebuildResult{}, fmt.Errorf("rebuild generation %d: %w", to.Number, err)
 		}
 	}
-	to.SwitchedAt = cfg.Now().UTC()
-	b, err := json.Marshal(to)
-	if err != nil {
+	to.SwitchedAt = cfg.Clock.Now().UTC()
+	if err := ctl.Switch(ctx, to, rev); err != nil {
 		return RebuildResult{}, err
-	}
-	if _, err := ctl.Update(ctx, activeKey, b, rev); err != nil {
-		return RebuildResult{}, fmt.Errorf("switch to generation %d (did the active generation change meanwhile?): %w", to.Number, err)
 	}
 	st := p.Stats()
 	cfg.Log.Info().Uint64("from", from.Number).Uint64("to", to.Number).Uint64("commits", st.Commits).Msg("projection rebuilt and switched")
@@ -199,9 +195,9 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 		if err := stream.DeleteConsumer(ctx, DurableName(from.Number)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return RebuildResult{}, fmt.Errorf("drop old consumer: %w", err)
 		}
-		if err := js.DeleteKeyValue(ctx, from.Bucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
-			return RebuildResult{}, fmt.Errorf("drop old bucket: %w", err)
+		if err := kvmodel.DropGeneration(ctx, js, from); err != nil {
+			return RebuildResult{}, fmt.Errorf("drop old generation: %w", err)
 		}
 	}
-	return RebuildResult{From: from, To: to, Commits: st.Commits, Events: st.Events, Took: cfg.Now().Sub(started)}, nil
+	return RebuildResult{From: from, To: to, Commits: st.Commits, Events: st.Events, Took: cfg.Clock.Since(started)}, nil
 }

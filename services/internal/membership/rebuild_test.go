@@ -10,6 +10,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
+	"github.com/rosterhq/roster/services/internal/membership/adapters/kvmodel"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
@@ -136,11 +137,7 @@ func TestRebuildEqualsLiveProjection(t *testing.T) {
 		return nil
 	})
 	// The live projector now writes generation 2 and left generation 1 alone.
-	kv1, err := f.js.KeyValue(context.Background(), BucketName(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	old, _, err := (&model{gen: 1, bucket: BucketName(1), js: f.js, kv: kv1}).info(context.Background(), "g005")
+	old, _, err := openModel(t, f.js, 1).GroupInfo(context.Background(), "g005")
 	if err != nil || old.Version != before.Version {
 		t.Fatalf("generation 1 changed after the switch: %+v (%v)", old, err)
 	}
@@ -192,11 +189,11 @@ func TestRebuildLock(t *testing.T) {
 	f := newFixture(t)
 	f.do("A", "o", group.Create{Name: "A"})
 	ctx := context.Background()
-	ctl, err := openControl(ctx, f.js, StoreConfig{Replicas: 1})
+	ctl, err := kvmodel.OpenControl(ctx, f.js, StoreConfig{Replicas: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ctl.Create(ctx, lockKey, []byte(`{}`)); err != nil {
+	if _, err := ctl.Lock(ctx, kvmodel.RebuildLock{Host: "a rebuild that died"}, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Rebuild(ctx, RebuildConfig{JS: f.js, Log: testLog(t)}); err == nil || events.CodeOf(err) != events.CodeFailedPrecondition {

@@ -149,11 +149,7 @@ func TestUpcastAndStatus(t *testing.T) {
 	f.do("A", "o", group.Invite{UserIDs: []string{"a"}})
 	f.appendV1Mute("A", "a", 90)
 	f.caughtUp(1, 10*time.Second)
-	kv, err := f.js.KeyValue(context.Background(), BucketName(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := (&model{gen: 1, bucket: BucketName(1), js: f.js, kv: kv}).member(context.Background(), "A", "a")
+	m, err := openModel(t, f.js, 1).Member(context.Background(), "A", "a")
 	if err != nil || m.MutedUntil == nil || !m.MutedUntil.Equal(f.clock.Add(90*time.Second)) {
 		t.Fatalf("muted member: %+v (%v)", m, err)
 	}

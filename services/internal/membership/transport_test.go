@@ -12,9 +12,12 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
+	"github.com/rosterhq/roster/services/internal/natsx/edge"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
+// TestWireCode: roster-query maps errors to wire codes with edge.Code; a
+// transport failure is "unavailable" (callers retry), never "internal".
 func TestWireCode(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -31,7 +34,7 @@ func TestWireCode(t *testing.T) {
 		{"bug stays internal", errors.New("decode member: unexpected end of JSON input"), events.CodeInternal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if have := wireCode(tc.err); have != tc.want {
+			if have := edge.Code(tc.err); have != tc.want {
 				t.Fatalf("want %s, have %s", tc.want, have)
 			}
 		})

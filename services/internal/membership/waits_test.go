@@ -74,7 +74,7 @@ func TestWaitingQueriesNeverTakePlainQueriesWorkers(t *testing.T) {
 		}()
 	}
 	natstest.Eventually(t, 10*time.Second, func() error {
-		if n := len(q.waiting); n != waiters {
+		if n := q.app.Waiting(); n != waiters {
 			return fmt.Errorf("%d queries parked, want %d", n, waiters)
 		}
 		return nil
@@ -156,8 +156,8 @@ func TestWaitingQueriesNeverTakePlainQueriesWorkers(t *testing.T) {
 	}
 	// A worker frees its slot just after it replied.
 	natstest.Eventually(t, 5*time.Second, func() error {
-		if len(q.waiting) != 0 || len(q.workers) != 0 {
-			return fmt.Errorf("slots held: %d waiting, %d workers", len(q.waiting), len(q.workers))
+		if q.app.Waiting() != 0 || q.app.InFlight() != 0 {
+			return fmt.Errorf("slots held: %d waiting, %d workers", q.app.Waiting(), q.app.InFlight())
 		}
 		return nil
 	})
@@ -209,16 +209,13 @@ func TestWaitsShareOneWatchPerGeneration(t *testing.T) {
 		}()
 	}
 	natstest.Eventually(t, 10*time.Second, func() error {
-		if n := len(q.waiting); n != 9 {
+		if n := q.app.Waiting(); n != 9 {
 			return fmt.Errorf("%d waiting, want 9", n)
 		}
 		return nil
 	})
-	ws := q.waits.of(q.active.Load())
-	ws.mu.Lock()
-	watching := ws.watch != nil
-	ws.mu.Unlock()
-	if !watching {
+	active := q.active.Load()
+	if _, watching := active.Waiters(); !watching {
 		t.Fatal("no shared watch while queries wait")
 	}
 	for _, g := range []string{"C", "A", "B"} {
@@ -240,10 +237,8 @@ func TestWaitsShareOneWatchPerGeneration(t *testing.T) {
 		}
 	}
 	natstest.Eventually(t, 5*time.Second, func() error {
-		ws.mu.Lock()
-		defer ws.mu.Unlock()
-		if ws.watch != nil || ws.n != 0 {
-			return fmt.Errorf("watch still running with %d waiters", ws.n)
+		if n, watching := active.Waiters(); watching || n != 0 {
+			return fmt.Errorf("watch still running with %d waiters", n)
 		}
 		return nil
 	})

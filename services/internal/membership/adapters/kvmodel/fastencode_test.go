@@ -1,4 +1,4 @@
-package membership
+package kvmodel
 
 import (
 	"encoding/json"

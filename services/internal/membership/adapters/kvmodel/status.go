@@ -1,4 +1,4 @@
-package membership
+package kvmodel
 
 import (
 	"context"
@@ -83,7 +83,7 @@ func ReadStatus(ctx context.Context, js jetstream.JetStream) (Status, error) {
 	}
 	st.Lag = st.StreamLastSeq - min(st.AppliedSeq, st.StreamLastSeq)
 	if e, err := ctl.Get(ctx, lockKey); err == nil {
-		var l rebuildLock
+		var l RebuildLock
 		if json.Unmarshal(e.Value(), &l) == nil {
 			rs := &RebuildingStatus{Generation: l.Generation, Host: l.Host, StartedAt: l.StartedAt.String()}
 			rs.AppliedSeq, _, _ = floor(l.Generation)

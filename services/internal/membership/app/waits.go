@@ -1,10 +1,8 @@
-package membership
+package app
 
 import (
 	"context"
 	"errors"
-	"sync"
-	"time"
 
 	"github.com/rosterhq/roster/events"
 )
@@ -16,26 +14,50 @@ const (
 	// it; a larger value is a bug or an attack, refused invalid_argument.
 	MaxMinVersion = 1 << 53
 	// DefaultMaxVersionAhead is how far beyond the projection's version of
-	// a group min_version may be (QueryConfig.MaxVersionAhead). A version
+	// a group min_version may be (QueriesConfig.MaxVersionAhead). A version
 	// a command returned is at most the projection's lag ahead; one far
 	// beyond cannot be reached within MaxWait, so it is refused at once
 	// (invalid_argument) instead of holding a watch for MaxWait.
 	DefaultMaxVersionAhead = 1_000_000
 	// DefaultMaxWaiting bounds the queries parked on a min_version wait
-	// at once (QueryConfig.MaxWaiting); each holds a KV watch.
+	// at once (QueriesConfig.MaxWaiting); each holds a watch registration.
 	DefaultMaxWaiting = 256
 )
 
-// workerSlot tracks whether a query's goroutine holds one of the
-// MaxInFlight worker slots. A query that has to wait for min_version gives
-// its slot back for the wait, so parked queries never take the workers
-// plain queries need.
+// workerSlot tracks whether a query holds one of the MaxInFlight worker
+// slots. A query that has to wait for min_version gives its slot back for
+// the wait, so parked queries never take the workers plain queries need.
 type workerSlot struct{ held bool }
 
 type workerSlotKey struct{}
 
-func withWorkerSlot(ctx context.Context, s *workerSlot) context.Context {
-	return context.WithValue(ctx, workerSlotKey{}, s)
+// groupInfo reads a group's info, waiting (bounded) until it reaches
+// minVersion.
+func (q *Queries) groupInfo(ctx context.Context, m ModelReader, groupID string, minVersion uint64) (_ GroupInfo, rerr error) {
+	if minVersion > MaxMinVersion {
+		// Refused before any read: a flood of these costs no I/O.
+		return GroupInfo{}, errMinVersionTooLarge(minVersion)
+	}
+	info, _, err := m.GroupInfo(ctx, groupID)
+	if minVersion == 0 || (err == nil && info.Version >= minVersion) {
+		return info, err
+	}
+	if err != nil && !errors.Is(err, events.ErrNotFound) {
+		return info, err
+	}
+	if err := q.checkMinVersion(groupID, minVersion, info.Version); err != nil {
+		return info, err
+	}
+	end, err := q.beginWait(ctx)
+	if err != nil {
+		return info, err
+	}
+	defer func() {
+		if eerr := end(); eerr != nil && rerr == nil {
+			rerr = eerr
+		}
+	}()
+	return q.waitInfo(ctx, m, groupID, minVersion)
 }
 
 // checkMinVersion refuses a min_version no command can have returned.
@@ -43,7 +65,7 @@ func (q *Queries) checkMinVersion(groupID string, minVersion, have uint64) error
 	if minVersion > MaxMinVersion {
 		return errMinVersionTooLarge(minVersion)
 	}
-	if minVersion-have > uint64(q.cfg.MaxVersionAhead) {
+	if minVersion-have > q.cfg.MaxVersionAhead {
 		return events.Errorf(events.CodeInvalidArgument,
 			"min_version %d is more than %d beyond group %q's version %d: not a version a command returned",
 			minVersion, q.cfg.MaxVersionAhead, groupID, have)
@@ -86,65 +108,32 @@ func (q *Queries) beginWait(ctx context.Context) (end func() error, err error) {
 	}, nil
 }
 
-// waitRegistry holds each generation's infoWaits.
-type waitRegistry struct {
-	mu   sync.Mutex
-	base context.Context
-	by   map[*model]*infoWaits
-}
-
-// setBase names the context shared watches live in (Run's).
-func (r *waitRegistry) setBase(ctx context.Context) {
-	r.mu.Lock()
-	r.base = ctx
-	r.mu.Unlock()
-}
-
-func (r *waitRegistry) of(m *model) *infoWaits {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.by == nil {
-		r.by = map[*model]*infoWaits{}
-	}
-	w, ok := r.by[m]
-	if !ok {
-		base := r.base
-		if base == nil {
-			base = context.Background()
-		}
-		w = newInfoWaits(base, m)
-		r.by[m] = w
-	}
-	return w
-}
-
 // waitInfo waits, at most MaxWait, for the group's info to reach
-// minVersion, on the generation's shared info watch.
-func (q *Queries) waitInfo(ctx context.Context, m *model, groupID string, minVersion uint64) (GroupInfo, error) {
-	waits := q.waits.of(m)
-	wt, err := waits.register(groupID, minVersion)
+// minVersion.
+func (q *Queries) waitInfo(ctx context.Context, m ModelReader, groupID string, minVersion uint64) (GroupInfo, error) {
+	wt, err := m.WatchInfo(groupID, minVersion)
 	if err != nil {
 		return GroupInfo{}, err
 	}
-	defer waits.unregister(wt)
-	// Read again now that updates reach the waiter: one that landed since
+	defer wt.Stop()
+	// Read again now that updates reach the watch: one that landed since
 	// the caller's read would otherwise be missed.
-	info, _, err := m.info(ctx, groupID)
+	info, _, err := m.GroupInfo(ctx, groupID)
 	switch {
 	case err == nil && info.Version >= minVersion:
 		return info, nil
 	case err != nil && !errors.Is(err, events.ErrNotFound):
 		return info, err
 	}
-	t := time.NewTimer(q.cfg.MaxWait)
+	t := q.cfg.Clock.NewTimer(q.cfg.MaxWait)
 	defer t.Stop()
 	select {
-	case gi := <-wt.reached:
+	case gi := <-wt.Reached():
 		return gi, nil
 	case <-ctx.Done():
 		return info, ctx.Err()
-	case <-t.C:
-		if last, _, err := m.info(ctx, groupID); err == nil {
+	case <-t.Chan():
+		if last, _, err := m.GroupInfo(ctx, groupID); err == nil {
 			info = last
 		}
 		return info, events.Errorf(events.CodeTimeout, "group %q did not reach version %d within %s (projection is at version %d)",

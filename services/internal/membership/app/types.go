@@ -1,7 +1,6 @@
-package membership
+package app
 
 import (
-	"strings"
 	"time"
 
 	"github.com/rosterhq/roster/events"
@@ -50,16 +49,8 @@ type UserGroup struct {
 	JoinedVersion uint64      `json:"joined_version"`
 }
 
-func infoKey(groupID string) string           { return "g." + groupID }
-func memberKey(groupID, userID string) string { return "m." + groupID + "." + userID }
-func memberPrefix(groupID string) string      { return "m." + groupID + "." }
-func userKey(userID, groupID string) string   { return "u." + userID + "." + groupID }
-func userPrefix(userID string) string         { return "u." + userID + "." }
-
-// lastToken returns the part of key after the last '.' (ids hold no '.').
-func lastToken(key string) string { return key[strings.LastIndexByte(key, '.')+1:] }
-
-func infoFromState(s *group.State, appliedSeq, firstSeq uint64) GroupInfo {
+// InfoFromState is a group's info record after folding up to appliedSeq.
+func InfoFromState(s *group.State, appliedSeq, firstSeq uint64) GroupInfo {
 	return GroupInfo{
 		GroupID: s.ID, Name: s.Name, Intro: s.Intro, JoinPolicy: s.JoinPolicy, Owner: s.Owner,
 		Muted: s.Muted, Dismissed: s.Dismissed, MemberCount: len(s.Members), Version: s.Version,
@@ -67,7 +58,8 @@ func infoFromState(s *group.State, appliedSeq, firstSeq uint64) GroupInfo {
 	}
 }
 
-func memberFromState(groupID, userID string, m *group.Member) Member {
+// MemberFromState is a member record as the read model stores it.
+func MemberFromState(groupID, userID string, m *group.Member) Member {
 	out := Member{
 		GroupID: groupID, UserID: userID, Role: m.Role, JoinedAt: m.JoinedAt,
 		JoinedVersion: m.JoinedVersion, Inviter: m.Inviter,
@@ -79,7 +71,13 @@ func memberFromState(groupID, userID string, m *group.Member) Member {
 	return out
 }
 
-func (m Member) state() *group.Member {
+// UserGroupFromState is a user-index record as the read model stores it.
+func UserGroupFromState(groupID string, m *group.Member) UserGroup {
+	return UserGroup{GroupID: groupID, Role: m.Role, JoinedAt: m.JoinedAt, JoinedVersion: m.JoinedVersion}
+}
+
+// State is the domain's member for a stored record.
+func (m Member) State() *group.Member {
 	out := &group.Member{Role: m.Role, JoinedAt: m.JoinedAt, JoinedVersion: m.JoinedVersion, Inviter: m.Inviter}
 	if m.MutedUntil != nil {
 		out.MutedUntil = *m.MutedUntil
@@ -87,11 +85,11 @@ func (m Member) state() *group.Member {
 	return out
 }
 
-// stateFrom rebuilds a group.State from its read model, so a projector that
+// StateFrom rebuilds a group.State from its read model, so a projector that
 // restarted resumes folding where the model stands without replaying the
 // group's history. Pending join requests are not part of the read model;
 // the fold only uses them to report PendingChanged, which the model ignores.
-func stateFrom(info GroupInfo, members map[string]*group.Member) *group.State {
+func StateFrom(info GroupInfo, members map[string]*group.Member) *group.State {
 	s := group.New(info.GroupID)
 	s.Version, s.Exists, s.Dismissed = info.Version, info.Version > 0, info.Dismissed
 	s.Name, s.Intro, s.JoinPolicy, s.Owner, s.Muted = info.Name, info.Intro, info.JoinPolicy, info.Owner, info.Muted

@@ -1,4 +1,4 @@
-package membership
+package kvmodel
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // every plain query's read would queue behind. The watch runs while some
 // query waits and is stopped when the last one leaves.
 type infoWaits struct {
-	m *model
+	m *Model
 	// base outlives every query: the watch is shared, so no one query's
 	// context may end it (nats.go unsubscribes when the context ends).
 	base context.Context
@@ -31,12 +31,16 @@ type infoWaits struct {
 
 // infoWaiter is one query waiting for a group to reach a version.
 type infoWaiter struct {
+	w       *infoWaits
 	groupID string
 	min     uint64
 	reached chan GroupInfo // buffered 1: the first info at or past min
 }
 
-func newInfoWaits(base context.Context, m *model) *infoWaits {
+func (wt *infoWaiter) Reached() <-chan GroupInfo { return wt.reached }
+func (wt *infoWaiter) Stop()                     { wt.w.unregister(wt) }
+
+func newInfoWaits(base context.Context, m *Model) *infoWaits {
 	return &infoWaits{m: m, base: base, waiters: map[string]map[*infoWaiter]struct{}{}}
 }
 
@@ -57,7 +61,7 @@ func (w *infoWaits) register(groupID string, min uint64) (*infoWaiter, error) {
 		w.watch, w.stop = kw, cancel
 		go w.dispatch(kw)
 	}
-	wt := &infoWaiter{groupID: groupID, min: min, reached: make(chan GroupInfo, 1)}
+	wt := &infoWaiter{w: w, groupID: groupID, min: min, reached: make(chan GroupInfo, 1)}
 	set := w.waiters[groupID]
 	if set == nil {
 		set = map[*infoWaiter]struct{}{}
