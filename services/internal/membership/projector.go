@@ -12,12 +12,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/services/internal/membership/adapters/kvmodel"
+	"github.com/rosterhq/roster/services/internal/membership/app"
 )
 
 // The "projector" process role: the durable consumer of ROSTER_EVENTS
-// (projector_consume.go) feeding the fold (projector_fold.go), which stores
-// what changed through the read model port (projector_write.go,
-// app.ModelWriter, implemented by adapters/kvmodel).
+// (projector_consume.go) feeding the fold-and-store use case (app.Fold,
+// app/project.go), which writes through the read model port
+// (app.ModelWriter, implemented by adapters/kvmodel).
 
 // Config configures a Projector.
 type Config struct {
@@ -97,7 +98,7 @@ func (c Config) Validate() error {
 // exact) but only wastes work.
 type Projector struct {
 	cfg   Config
-	stats stats
+	stats app.Counters
 	// projecting: a generation's consumer is running (Ready).
 	projecting atomic.Bool
 }
@@ -108,31 +109,7 @@ type Projector struct {
 func (p *Projector) Ready() bool { return p.projecting.Load() }
 
 // Stats is what the projector reports about its progress.
-type Stats struct {
-	Generation uint64
-	// AppliedSeq is the stream sequence of the last commit applied.
-	AppliedSeq uint64
-	// Pending is how many commits of the stream were not yet delivered to
-	// the projector when it last received one: the lag, in commits.
-	Pending uint64
-	// Commits and Events count what this process applied.
-	Commits, Events uint64
-	// Redelivered counts commits skipped because already applied.
-	Redelivered uint64
-	// Failures counts batches or commits that had to be retried.
-	Failures uint64
-}
-
-type stats struct {
-	gen, applied, pending, commits, evs, redelivered, failures atomic.Uint64
-}
-
-func (s *stats) snapshot() Stats {
-	return Stats{
-		Generation: s.gen.Load(), AppliedSeq: s.applied.Load(), Pending: s.pending.Load(),
-		Commits: s.commits.Load(), Events: s.evs.Load(), Redelivered: s.redelivered.Load(), Failures: s.failures.Load(),
-	}
-}
+type Stats = app.Stats
 
 // NewProjector validates cfg.
 func NewProjector(cfg Config) (*Projector, error) {
@@ -145,7 +122,7 @@ func NewProjector(cfg Config) (*Projector, error) {
 
 // Stats returns a snapshot of the projector's progress; safe to call from
 // any goroutine (metrics).
-func (p *Projector) Stats() Stats { return p.stats.snapshot() }
+func (p *Projector) Stats() Stats { return p.stats.Snapshot() }
 
 // Run projects into the active generation until ctx ends. When a rebuild
 // switches the active generation, Run moves to the new one, resuming its

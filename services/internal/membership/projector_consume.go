@@ -11,6 +11,7 @@ import (
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/services/internal/membership/adapters/jsevents"
 	"github.com/rosterhq/roster/services/internal/membership/adapters/kvmodel"
+	"github.com/rosterhq/roster/services/internal/membership/app"
 )
 
 // ensureConsumer creates or updates generation gen's durable consumer. A new
@@ -62,10 +63,21 @@ func (p *Projector) ensureConsumer(ctx context.Context, gen uint64, start uint64
 	return cons, nil
 }
 
+// newFold returns the fold-and-store use case writing generation gen.
+func (p *Projector) newFold(gen Generation, m *kvmodel.Model, stream jetstream.Stream) *app.Fold {
+	return app.NewFold(app.FoldConfig{
+		Model: m, History: jsevents.ForStream(stream),
+		Log:              p.cfg.Log.With().Uint64("generation", gen.Number).Logger(),
+		MaxCachedMembers: p.cfg.MaxCachedMembers, RetryDelay: p.cfg.RetryDelay,
+		Counters: &p.stats, CrashAt: p.cfg.crashAt,
+	})
+}
+
 // runGeneration folds commits into gen's bucket until ctx ends, or until
-// done (when non-nil) reports true after a batch. cache, when non-nil,
+// done (when non-nil) reports true after a batch. fold, when non-nil,
 // holds group states already folded into gen (by a rebuild's bulk phase).
-func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func(Stats) bool, cache *stateCache) error {
+func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func(Stats) bool, fold *app.Fold) error {
+	log := p.cfg.Log.With().Uint64("generation", gen.Number).Logger()
 	m, err := kvmodel.Create(ctx, p.cfg.JS, gen.Number, kvmodel.Options{Store: p.cfg.Store, Clock: p.cfg.Clock})
 	if err != nil {
 		return err
@@ -74,20 +86,14 @@ func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func
 	if err != nil {
 		return err
 	}
-	if cache == nil {
-		cache = newStateCache(p.cfg.MaxCachedMembers)
-	}
 	stream, err := p.cfg.JS.Stream(ctx, events.StreamName)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", events.StreamName, err)
 	}
-	p.stats.gen.Store(gen.Number)
-	r := &genRunner{
-		p: p, log: p.cfg.Log.With().Uint64("generation", gen.Number).Logger(),
-		m:     m,
-		cache: cache,
-		hist:  jsevents.ForStream(stream),
+	if fold == nil {
+		fold = p.newFold(gen, m, stream)
 	}
+	p.stats.Gen.Store(gen.Number)
 	// A deleted consumer (an operator, or a rebuild's --drop-old) ends this
 	// run; the caller starts over, recreating it if it is still wanted.
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -101,7 +107,7 @@ func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func
 		case <-stop:
 		}
 	}, jetstream.PullMaxMessages(2*p.cfg.BatchSize), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		r.log.Warn().Err(err).Msg("consumer")
+		log.Warn().Err(err).Msg("consumer")
 		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
 			cancel(fmt.Errorf("consumer %s: %w", DurableName(gen.Number), err))
 		}
@@ -143,8 +149,17 @@ func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func
 				break drain
 			}
 		}
-		if err := r.apply(ctx, batch); err != nil {
-			var crash *crashError
+		ds := make([]app.Delivery, 0, len(batch))
+		for _, m := range batch {
+			d, err := jsevents.NewDelivery(m)
+			if err != nil {
+				_ = m.NakWithDelay(p.cfg.RetryDelay)
+				continue
+			}
+			ds = append(ds, d)
+		}
+		if err := fold.Apply(ctx, ds); err != nil {
+			var crash *app.CrashError
 			if errors.As(err, &crash) {
 				crashed = true
 				return err
@@ -152,19 +167,15 @@ func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			p.stats.failures.Add(1)
-			r.log.Error().Err(err).Int("commits", len(batch)).Msg("batch not applied; it will be redelivered")
+			p.stats.Failures.Add(1)
+			log.Error().Err(err).Int("commits", len(batch)).Msg("batch not applied; it will be redelivered")
 			for _, m := range batch {
 				_ = m.NakWithDelay(p.cfg.RetryDelay)
 			}
 			continue
 		}
-		if done != nil && done(p.stats.snapshot()) {
+		if done != nil && done(p.stats.Snapshot()) {
 			return nil
 		}
 	}
 }
-
-// poisonDelay spaces out retries of a commit this code cannot decode: it
-// will not decode until the projector is fixed, and every retry logs.
-const poisonDelay = 30 * time.Second

@@ -150,7 +150,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 		if err := kvmodel.DropGeneration(ctx, js, to); err != nil {
 			return RebuildResult{}, fmt.Errorf("remove incomplete generation: %w", err)
 		}
-		p.stats = stats{}
+		p.stats = app.Counters{}
 		cache, bulked, err = p.bulkLoad(ctx, to, target, bulkOptions{window: opt.window, ackEvery: 1, maxUnproven: 4096}, progress)
 	}
 	if err != nil {

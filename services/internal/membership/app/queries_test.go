@@ -174,7 +174,10 @@ func TestQueryRefusals(t *testing.T) {
 			_, err := e.q.Members(ctx, &app.MembersRequest{GroupID: "G", Limit: app.MaxPageSize + 1})
 			return err
 		}, events.CodeInvalidArgument},
-		{"foreign cursor", func() error { _, err := e.q.Members(ctx, &app.MembersRequest{GroupID: "G", Cursor: "c1.2"}); return err }, events.CodeInvalidArgument},
+		{"foreign cursor", func() error {
+			_, err := e.q.Members(ctx, &app.MembersRequest{GroupID: "G", Cursor: "c1.2"})
+			return err
+		}, events.CodeInvalidArgument},
 		{"bad role", func() error { _, err := e.q.Members(ctx, &app.MembersRequest{GroupID: "G", Role: "king"}); return err }, events.CodeInvalidArgument},
 		{"not a member", func() error { _, err := e.q.Member(ctx, &app.MemberRequest{GroupID: "G", UserID: "z"}); return err }, events.CodeNotFound},
 		{"user_groups min_version without group", func() error {

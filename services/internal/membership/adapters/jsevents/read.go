@@ -7,14 +7,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/membership/app"
 )
 
 // Decoded is one commit of an ordered read of the stream.
-type Decoded struct {
-	Seq, Pending uint64
-	Commit       events.Commit
-	Err          error
-}
+type Decoded = app.StreamCommit
 
 // ReadCommits sends the stream's commits up to and including sequence last
 // to out in batches, decoded, and closes out. It stops early when the

@@ -1,35 +1,114 @@
-package membership
+package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
-	"github.com/rosterhq/roster/services/internal/membership/adapters/jsevents"
-	"github.com/rosterhq/roster/services/internal/membership/app"
 )
 
-// crashError stops the projector without acknowledging anything (tests).
-type crashError struct{ stage string }
+// The projector's use case: fold delivered commits with the domain's own
+// fold (group.State.Apply) and store what they changed through the
+// ModelWriter port. A member.removed event, for instance, is folded by
+// Apply below (the Delta names the user), and write then deletes the
+// member's two records before the group's info record moves on.
 
-func (e *crashError) Error() string { return "simulated crash at " + e.stage }
+// Delivery is one commit delivered by the projector's feed (a durable
+// consumer of ROSTER_EVENTS), acknowledged once its effect is stored.
+type Delivery interface {
+	// Seq is the commit's stream sequence; Pending how many commits the
+	// feed had not delivered yet when this one came (the lag).
+	Seq() uint64
+	Pending() uint64
+	// Commit decodes the commit.
+	Commit() (events.Commit, error)
+	// Ack acknowledges the commit; Nak asks for it again after delay.
+	Ack()
+	Nak(delay time.Duration)
+}
 
-type genRunner struct {
-	p     *Projector
-	log   zerolog.Logger
-	m     app.ModelWriter
+// PoisonDelay spaces out retries of a commit this code cannot decode: it
+// will not decode until the projector is fixed, and every retry logs.
+const PoisonDelay = 30 * time.Second
+
+// Stats is what the projector reports about its progress.
+type Stats struct {
+	Generation uint64
+	// AppliedSeq is the stream sequence of the last commit applied.
+	AppliedSeq uint64
+	// Pending is how many commits of the stream were not yet delivered to
+	// the projector when it last received one: the lag, in commits.
+	Pending uint64
+	// Commits and Events count what this process applied.
+	Commits, Events uint64
+	// Redelivered counts commits skipped because already applied.
+	Redelivered uint64
+	// Failures counts batches or commits that had to be retried.
+	Failures uint64
+}
+
+// Counters are the live counters behind Stats; safe for concurrent use.
+type Counters struct {
+	Gen, Applied, Pending, Commits, Events, Redelivered, Failures atomic.Uint64
+}
+
+// Snapshot reads the counters.
+func (s *Counters) Snapshot() Stats {
+	return Stats{
+		Generation: s.Gen.Load(), AppliedSeq: s.Applied.Load(), Pending: s.Pending.Load(),
+		Commits: s.Commits.Load(), Events: s.Events.Load(), Redelivered: s.Redelivered.Load(), Failures: s.Failures.Load(),
+	}
+}
+
+// CrashError stops the projector without acknowledging anything (tests).
+type CrashError struct{ Stage string }
+
+func (e *CrashError) Error() string { return "simulated crash at " + e.Stage }
+
+// FoldConfig configures a Fold.
+type FoldConfig struct {
+	// Model is the generation written.
+	Model ModelWriter
+	// History reads commits the feed has not delivered in order.
+	History History
+	Log     zerolog.Logger
+	// MaxCachedMembers bounds the hot group states kept in memory, counted
+	// in members. A group that falls out is reloaded from Model.
+	MaxCachedMembers int
+	// RetryDelay delays the redelivery of a commit that could not be
+	// applied now.
+	RetryDelay time.Duration
+	// Counters receive the progress (shared across generations).
+	Counters *Counters
+	// CrashAt, when set (tests), is called at each write stage of a batch;
+	// an error returned stops the fold on the spot with a *CrashError, as
+	// a crash would: nothing more is written, acknowledged or nacked.
+	CrashAt func(stage string) error
+}
+
+// Fold folds commits into one generation. Used by one goroutine.
+type Fold struct {
+	cfg   FoldConfig
 	cache *stateCache
-	hist  app.History
+}
+
+// NewFold returns a Fold with nothing in memory.
+func NewFold(cfg FoldConfig) *Fold {
+	if cfg.Counters == nil {
+		cfg.Counters = &Counters{}
+	}
+	return &Fold{cfg: cfg, cache: newStateCache(cfg.MaxCachedMembers)}
 }
 
 // pending is one commit of a batch and what became of it.
 type pending struct {
-	msg     jetstream.Msg
+	msg     Delivery
 	seq     uint64
 	groupID string
 	ok      bool // applied (or already applied): ack after the write
@@ -42,7 +121,7 @@ type pending struct {
 // applied sequence in the info key) folds them again from the state the
 // model holds, which converges to the same keys: every member value is a
 // function of the events alone.
-func (r *genRunner) apply(ctx context.Context, batch []jetstream.Msg) error {
+func (r *Fold) Apply(ctx context.Context, batch []Delivery) error {
 	var (
 		items   = make([]pending, 0, len(batch))
 		failed  = map[string]bool{}
@@ -53,22 +132,17 @@ func (r *genRunner) apply(ctx context.Context, batch []jetstream.Msg) error {
 		evCount uint64
 	)
 	for _, msg := range batch {
-		meta, err := msg.Metadata()
-		if err != nil {
-			_ = msg.NakWithDelay(r.p.cfg.RetryDelay)
-			continue
-		}
-		it := pending{msg: msg, seq: meta.Sequence.Stream}
-		lastSeq, lastPen = max(lastSeq, it.seq), meta.NumPending
-		c, err := jsevents.DecodeCommit(msg.Data())
+		it := pending{msg: msg, seq: msg.Seq()}
+		lastSeq, lastPen = max(lastSeq, it.seq), msg.Pending()
+		c, err := msg.Commit()
 		if err != nil {
 			// The log is immutable: a commit we cannot read stays in front
 			// of its group until a fixed projector reads it. Never skip it,
 			// or every later commit of the group would be folded on a
 			// wrong state.
-			r.log.Error().Err(err).Uint64("seq", it.seq).Msg("undecodable commit")
-			r.p.stats.failures.Add(1)
-			_ = msg.NakWithDelay(poisonDelay)
+			r.cfg.Log.Error().Err(err).Uint64("seq", it.seq).Msg("undecodable commit")
+			r.cfg.Counters.Failures.Add(1)
+			msg.Nak(PoisonDelay)
 			continue
 		}
 		it.groupID = c.GroupID
@@ -87,7 +161,7 @@ func (r *genRunner) apply(ctx context.Context, batch []jetstream.Msg) error {
 		}
 		first := c.Events[0].Version
 		if it.seq <= h.appliedSeq || first <= h.state.Version {
-			r.p.stats.redelivered.Add(1)
+			r.cfg.Counters.Redelivered.Add(1)
 			it.ok = true
 			items = append(items, it)
 			continue
@@ -107,7 +181,7 @@ func (r *genRunner) apply(ctx context.Context, batch []jetstream.Msg) error {
 			err = fold(h, c, touched)
 		}
 		if err != nil {
-			r.log.Error().Err(err).Str("group", c.GroupID).Uint64("seq", it.seq).Msg("cannot fold commit; retrying")
+			r.cfg.Log.Error().Err(err).Str("group", c.GroupID).Uint64("seq", it.seq).Msg("cannot fold commit; retrying")
 			failed[c.GroupID] = true
 			r.cache.evict(c.GroupID) // its state may be half-folded
 			items = append(items, it)
@@ -143,20 +217,20 @@ func (r *genRunner) apply(ctx context.Context, batch []jetstream.Msg) error {
 	for _, it := range items {
 		switch {
 		case failed[it.groupID]:
-			_ = it.msg.NakWithDelay(r.p.cfg.RetryDelay)
+			it.msg.Nak(r.cfg.RetryDelay)
 		case it.ok:
-			_ = it.msg.Ack()
+			it.msg.Ack()
 			commits++
 		}
 	}
 	r.cache.trim(nil)
-	st := &r.p.stats
-	st.commits.Add(commits)
-	st.evs.Add(evCount)
-	if lastSeq > st.applied.Load() {
-		st.applied.Store(lastSeq)
+	st := r.cfg.Counters
+	st.Commits.Add(commits)
+	st.Events.Add(evCount)
+	if lastSeq > st.Applied.Load() {
+		st.Applied.Store(lastSeq)
 	}
-	st.pending.Store(lastPen)
+	st.Pending.Store(lastPen)
 	return nil
 }
 
@@ -182,12 +256,12 @@ func fold(h *hot, c events.Commit, touched map[string]bool) error {
 
 // catchUp folds the group's commits the model lacks before stream
 // sequence seq, read from the stream.
-func (r *genRunner) catchUp(ctx context.Context, h *hot, groupID string, seq uint64, touched map[string]bool) error {
+func (r *Fold) catchUp(ctx context.Context, h *hot, groupID string, seq uint64, touched map[string]bool) error {
 	from := h.appliedSeq + 1
 	if h.appliedSeq == 0 {
 		from = 1
 	}
-	return r.hist.Each(ctx, groupID, from, seq-1, func(s uint64, c events.Commit) (bool, error) {
+	return r.cfg.History.Each(ctx, groupID, from, seq-1, func(s uint64, c events.Commit) (bool, error) {
 		if len(c.Events) == 0 || c.Events[0].Version <= h.state.Version {
 			return true, nil
 		}
@@ -204,11 +278,11 @@ func (r *genRunner) catchUp(ctx context.Context, h *hot, groupID string, seq uin
 
 // load returns the hot state of groupID, reading it from the model when it
 // is not in memory.
-func (r *genRunner) load(ctx context.Context, groupID string) (*hot, error) {
+func (r *Fold) load(ctx context.Context, groupID string) (*hot, error) {
 	if h := r.cache.get(groupID); h != nil {
 		return h, nil
 	}
-	info, rev, err := r.m.GroupInfo(ctx, groupID)
+	info, rev, err := r.cfg.Model.GroupInfo(ctx, groupID)
 	if errors.Is(err, events.ErrNotFound) {
 		h := &hot{state: group.New(groupID)}
 		r.cache.put(groupID, h)
@@ -219,7 +293,7 @@ func (r *genRunner) load(ctx context.Context, groupID string) (*hot, error) {
 	}
 	members := map[string]*group.Member{}
 	if !info.Dismissed {
-		_, _, err = r.m.Members(ctx, groupID, 0, -1, func(mb app.Member) bool {
+		_, _, err = r.cfg.Model.Members(ctx, groupID, 0, -1, func(mb Member) bool {
 			members[mb.UserID] = mb.State()
 			return true
 		})
@@ -227,7 +301,7 @@ func (r *genRunner) load(ctx context.Context, groupID string) (*hot, error) {
 			return nil, fmt.Errorf("load members of %s: %w", groupID, err)
 		}
 	}
-	h := &hot{state: app.StateFrom(info, members), infoRev: rev, appliedSeq: info.AppliedSeq, firstSeq: info.FirstSeq}
+	h := &hot{state: StateFrom(info, members), infoRev: rev, appliedSeq: info.AppliedSeq, firstSeq: info.FirstSeq}
 	r.cache.put(groupID, h)
 	return h, nil
 }
