@@ -66,7 +66,7 @@ func (p *Projector) ensureConsumer(ctx context.Context, gen uint64, start uint64
 // newFold returns the fold-and-store use case writing generation gen.
 func (p *Projector) newFold(gen Generation, m *kvmodel.Model, stream jetstream.Stream) *app.Fold {
 	return app.NewFold(app.FoldConfig{
-		Model: m, History: jsevents.ForStream(stream),
+		Model: m, History: jsevents.ForStream(p.cfg.JS, stream),
 		Log:              p.cfg.Log.With().Uint64("generation", gen.Number).Logger(),
 		MaxCachedMembers: p.cfg.MaxCachedMembers, RetryDelay: p.cfg.RetryDelay,
 		Counters: &p.stats, CrashAt: p.cfg.crashAt,

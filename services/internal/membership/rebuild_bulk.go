@@ -62,7 +62,7 @@ func (p *Projector) bulkLoad(ctx context.Context, gen Generation, last uint64, o
 	defer cancel()
 	ch := make(chan []app.StreamCommit, 8)
 	rerr := make(chan error, 1)
-	go func() { rerr <- jsevents.ReadCommits(rctx, stream, last, ch) }()
+	go func() { rerr <- jsevents.ReadCommits(rctx, p.cfg.JS, stream, last, ch) }()
 	lastSeq, err := f.Bulk(ctx, ch, w, opt.window, progress)
 	if err != nil {
 		cancel()

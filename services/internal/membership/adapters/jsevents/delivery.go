@@ -6,6 +6,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/eventstore"
 	"github.com/rosterhq/roster/services/internal/membership/app"
 )
 
@@ -28,6 +29,6 @@ func NewDelivery(msg jetstream.Msg) (app.Delivery, error) {
 
 func (d *delivery) Seq() uint64                    { return d.seq }
 func (d *delivery) Pending() uint64                { return d.pending }
-func (d *delivery) Commit() (events.Commit, error) { return DecodeCommit(d.msg.Data()) }
+func (d *delivery) Commit() (events.Commit, error) { return eventstore.DecodeCommit(d.msg.Data()) }
 func (d *delivery) Ack()                           { _ = d.msg.Ack() }
 func (d *delivery) Nak(delay time.Duration)        { _ = d.msg.NakWithDelay(delay) }

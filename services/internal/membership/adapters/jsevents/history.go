@@ -4,29 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/eventstore"
 	"github.com/rosterhq/roster/services/internal/membership/app"
-	"github.com/rosterhq/roster/services/internal/natsx"
 )
 
-// readConsumerExpiry is how long the server keeps a history read's ordered
-// consumer when its process died before deleting it.
-const readConsumerExpiry = 30 * time.Second
-
 // History reads one group's commits straight from ROSTER_EVENTS
-// (app.History). The stream is opened on first use: the query service may
+// (app.History) through the event store's reader: its decoder and its
+// range reads. The stream is opened on first use: the query service may
 // start before the command service provisions it.
 type History struct {
 	js jetstream.JetStream
 
 	mu     sync.Mutex
 	stream jetstream.Stream
+	store  *eventstore.Store
 }
 
 var _ app.History = (*History)(nil)
@@ -35,28 +31,30 @@ var _ app.History = (*History)(nil)
 func NewHistory(js jetstream.JetStream) *History { return &History{js: js} }
 
 // ForStream reads an open stream.
-func ForStream(s jetstream.Stream) *History { return &History{stream: s} }
+func ForStream(js jetstream.JetStream, s jetstream.Stream) *History {
+	return &History{js: js, stream: s, store: eventstore.New(js, s)}
+}
 
-func (h *History) open(ctx context.Context) (jetstream.Stream, error) {
+func (h *History) open(ctx context.Context) (jetstream.Stream, *eventstore.Store, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.stream == nil {
 		s, err := h.js.Stream(ctx, events.StreamName)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			return nil, events.Errorf(events.CodeUnavailable, "%s does not exist yet", events.StreamName)
+			return nil, nil, events.Errorf(events.CodeUnavailable, "%s does not exist yet", events.StreamName)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", events.StreamName, err)
+			return nil, nil, fmt.Errorf("open %s: %w", events.StreamName, err)
 		}
-		h.stream = s
+		h.stream, h.store = s, eventstore.New(h.js, s)
 	}
-	return h.stream, nil
+	return h.stream, h.store, nil
 }
 
 // Head returns the sequence and version of the group's last commit;
 // events.ErrNotFound when the group has none.
 func (h *History) Head(ctx context.Context, groupID string) (uint64, uint64, error) {
-	stream, err := h.open(ctx)
+	stream, _, err := h.open(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -67,10 +65,10 @@ func (h *History) Head(ctx context.Context, groupID string) (uint64, uint64, err
 	if err != nil {
 		return 0, 0, fmt.Errorf("last commit of %s: %w", groupID, err)
 	}
-	// The Roster-Version header saves decoding the body.
-	v, perr := strconv.ParseUint(m.Header.Get("Roster-Version"), 10, 64)
-	if perr != nil {
-		c, err := DecodeCommit(m.Data)
+	// The version header saves decoding the body.
+	v, ok := eventstore.LastVersionOf(m.Header)
+	if !ok {
+		c, err := eventstore.DecodeCommit(m.Data)
 		if err != nil {
 			return 0, 0, fmt.Errorf("commit %d: %w", m.Sequence, err)
 		}
@@ -80,50 +78,22 @@ func (h *History) Head(ctx context.Context, groupID string) (uint64, uint64, err
 }
 
 // Each calls fn with the group's commits from stream sequence from up to
-// and including last, in order, until fn returns false.
+// and including last, in order, their events as stored (the fold upcasts),
+// until fn returns false.
 func (h *History) Each(ctx context.Context, groupID string, from, last uint64, fn func(seq uint64, c events.Commit) (bool, error)) error {
 	from = max(from, 1)
 	if from > last {
 		return nil
 	}
-	stream, err := h.open(ctx)
+	_, store, err := h.open(ctx)
 	if err != nil {
 		return err
 	}
-	oc, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects:    []string{events.Subject(groupID)},
-		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:       from,
-		InactiveThreshold: readConsumerExpiry,
+	return store.Read(ctx, eventstore.Range{GroupID: groupID, FromSeq: from, ToSeq: last, AsStored: true}, func(st eventstore.Stored) error {
+		more, err := fn(st.Seq, st.Commit)
+		if err == nil && !more {
+			return eventstore.StopRead
+		}
+		return err
 	})
-	if err != nil {
-		return fmt.Errorf("read %s: %w", groupID, err)
-	}
-	defer natsx.ReleaseConsumer(stream, oc)
-	it, err := oc.Messages(jetstream.PullMaxMessages(256))
-	if err != nil {
-		return fmt.Errorf("read %s: %w", groupID, err)
-	}
-	defer it.Stop()
-	for {
-		msg, err := it.Next(jetstream.NextContext(ctx))
-		if err != nil {
-			return fmt.Errorf("read %s: %w", groupID, err)
-		}
-		meta, err := msg.Metadata()
-		if err != nil {
-			return fmt.Errorf("read %s: %w", groupID, err)
-		}
-		if meta.Sequence.Stream > last {
-			return nil // the group has no commit in [from, last]
-		}
-		c, err := DecodeCommit(msg.Data())
-		if err != nil {
-			return fmt.Errorf("commit %d: %w", meta.Sequence.Stream, err)
-		}
-		more, err := fn(meta.Sequence.Stream, c)
-		if err != nil || !more || meta.Sequence.Stream >= last {
-			return err
-		}
-	}
 }

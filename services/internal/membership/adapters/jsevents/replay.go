@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/eventstore"
 )
 
 // ReplayOptions selects the events Replay delivers.
@@ -51,6 +52,7 @@ func (o ReplayOptions) Validate() error {
 
 // Replay calls fn with each selected event, in stream order, upcast to the
 // current schema version, together with the stream sequence of its commit.
+// It reads through the event store's range reader (eventstore.Store.Read).
 func Replay(ctx context.Context, js jetstream.JetStream, o ReplayOptions, fn func(seq uint64, e events.Event) error) error {
 	if err := o.Validate(); err != nil {
 		return err
@@ -59,72 +61,30 @@ func Replay(ctx context.Context, js jetstream.JetStream, o ReplayOptions, fn fun
 	if err != nil {
 		return fmt.Errorf("open %s: %w", events.StreamName, err)
 	}
-	cfg := jetstream.ConsumerConfig{
-		FilterSubject:     events.SubjectPrefix + ">",
-		DeliverPolicy:     jetstream.DeliverAllPolicy,
-		AckPolicy:         jetstream.AckNonePolicy,
-		InactiveThreshold: 5 * time.Minute,
-		MemoryStorage:     true,
-	}
-	if o.GroupID != "" {
-		cfg.FilterSubject = events.Subject(o.GroupID)
-	}
-	switch {
-	case o.FromSeq > 0:
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, o.FromSeq
-	case !o.Since.IsZero():
+	r := eventstore.Range{GroupID: o.GroupID, FromSeq: o.FromSeq, Follow: o.Follow, Batch: 512}
+	if !o.Since.IsZero() {
 		// Commits are stored right after their events occur, so the stream
-		// time is a safe lower bound; events are filtered exactly below.
-		t := o.Since.Add(-time.Minute)
-		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &t
+		// time (less a minute of clock skew) is a safe lower bound; events
+		// are filtered exactly below.
+		r.Since = o.Since.Add(-time.Minute)
 	}
-	cons, err := stream.CreateConsumer(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("replay: %w", err)
-	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = stream.DeleteConsumer(dctx, cons.CachedInfo().Name)
-	}()
-	if !o.Follow && cons.CachedInfo().NumPending == 0 {
-		return nil
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(512))
-	if err != nil {
-		return fmt.Errorf("replay: %w", err)
-	}
-	defer it.Stop()
-	for {
-		msg, err := it.Next(jetstream.NextContext(ctx))
-		if err != nil {
-			if ctx.Err() != nil && o.Follow {
-				return nil
-			}
-			return fmt.Errorf("replay: %w", err)
-		}
-		meta, err := msg.Metadata()
-		if err != nil {
-			return fmt.Errorf("replay: %w", err)
-		}
-		c, err := DecodeCommit(msg.Data())
-		if err != nil {
-			return fmt.Errorf("replay: commit %d: %w", meta.Sequence.Stream, err)
-		}
-		for _, e := range c.Events {
+	var fnErr error
+	err = eventstore.New(js, stream).Read(ctx, r, func(st eventstore.Stored) error {
+		for _, e := range st.Commit.Events {
 			if e.Version < o.FromVersion || (!o.Since.IsZero() && e.OccurredAt.Before(o.Since)) {
 				continue
 			}
-			up, err := events.Upcast(e)
-			if err != nil {
-				return fmt.Errorf("replay: commit %d: %w", meta.Sequence.Stream, err)
-			}
-			if err := fn(meta.Sequence.Stream, up); err != nil {
-				return err
+			if fnErr = fn(st.Seq, e); fnErr != nil {
+				return fnErr
 			}
 		}
-		if !o.Follow && meta.NumPending == 0 {
-			return nil
-		}
+		return nil
+	})
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case err != nil:
+		return fmt.Errorf("replay: %w", err)
 	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package jsevents
+package eventstore
 
 import (
 	"strconv"
