@@ -193,7 +193,7 @@ func (q *Queries) Run(ctx context.Context) error {
 		if cur := q.active.Load(); cur != nil && cur.Generation() == want.Number {
 			continue
 		}
-		m, err := kvmodel.Open(ctx, q.cfg.JS, *want, kvmodel.Options{WatchBase: ctx})
+		m, err := kvmodel.Open(ctx, q.cfg.JS, *want, kvmodel.Options{WatchBase: ctx, Clock: q.cfg.Clock})
 		if err != nil {
 			q.cfg.Log.Warn().Err(err).Msg("cannot open active generation yet")
 			continue
