@@ -1,6 +1,10 @@
 package membership
 
 import (
+	"context"
+
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/rosterhq/roster/services/internal/membership/adapters/kvmodel"
 	"github.com/rosterhq/roster/services/internal/membership/app"
 	"github.com/rosterhq/roster/services/internal/membership/ports"
@@ -72,4 +76,6 @@ type (
 
 // ReadStatus reads the projection's status from NATS; it needs no projector
 // process, so `roster status` and the metrics poller share it.
-var ReadStatus = kvmodel.ReadStatus
+func ReadStatus(ctx context.Context, js jetstream.JetStream) (Status, error) {
+	return kvmodel.ReadStatus(ctx, js)
+}

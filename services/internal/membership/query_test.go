@@ -2,11 +2,13 @@ package membership
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/micro"
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
 	"github.com/rosterhq/roster/services/internal/membership/ports"
@@ -227,6 +229,52 @@ func TestQueryErrors(t *testing.T) {
 			e := f.query(tc.subject, tc.req, nil)
 			if e == nil || e.Code != string(tc.code) || e.Message == "" {
 				t.Fatalf("want error %s, have %+v", tc.code, e)
+			}
+		})
+	}
+}
+
+// TestErrorHeadersFollowTheEdge: roster-query's failure headers are the
+// one convention of natsx/edge (ADR 0065): a numeric Nats-Service-Error-Code
+// and "<code>: <message>" (the string code was in the header before).
+func TestErrorHeadersFollowTheEdge(t *testing.T) {
+	f := newFixture(t)
+	f.projector(Config{})
+	f.queries()
+	v := f.do("G", "o", group.Create{Name: "G"})
+	for _, tc := range []struct {
+		name, subject string
+		req           any
+		status        string
+		code          events.Code
+	}{
+		{"invalid", SubjectGroup, `{"group_id":`, "400", events.CodeInvalidArgument},
+		{"not found", SubjectGroup, GroupRequest{GroupID: "nope"}, "404", events.CodeNotFound},
+		{"failed precondition", SubjectMembers, MembersRequest{GroupID: "G", AtVersion: v + 5, MinVersion: v}, "412", events.CodeFailedPrecondition},
+		{"timeout", SubjectGroup, GroupRequest{GroupID: "G", MinVersion: v + 1}, "504", events.CodeTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, ok := tc.req.(string)
+			if !ok {
+				b, err := json.Marshal(tc.req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body = string(b)
+			}
+			msg, err := f.nc.Request(tc.subject, []byte(body), 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var env struct{ Error replyErr }
+			if err := json.Unmarshal(msg.Data, &env); err != nil {
+				t.Fatal(err)
+			}
+			if have := msg.Header.Get(micro.ErrorCodeHeader); have != tc.status {
+				t.Fatalf("%s: want %s, have %q", micro.ErrorCodeHeader, tc.status, have)
+			}
+			if want, have := string(tc.code)+": "+env.Error.Message, msg.Header.Get(micro.ErrorHeader); env.Error.Code != string(tc.code) || have != want {
+				t.Fatalf("%s: want %q, have %q (body %s)", micro.ErrorHeader, want, have, msg.Data)
 			}
 		})
 	}
