@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/spf13/cobra"
 
 	"github.com/rosterhq/roster/services/internal/natsx"
@@ -19,14 +21,14 @@ type devOptions struct {
 	demo       bool
 }
 
-func newDevCmd(o *options) *cobra.Command {
+func newDevCmd(o *options, svcs []service) *cobra.Command {
 	d := &devOptions{}
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run an embedded NATS server with JetStream and every Roster service in one process",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDev(cmd, o, d)
+			return runDev(cmd, o, d, svcs)
 		},
 	}
 	cmd.Flags().StringVar(&d.listen, "listen", "127.0.0.1:4222", "address of the embedded NATS server")
@@ -36,7 +38,9 @@ func newDevCmd(o *options) *cobra.Command {
 	return cmd
 }
 
-func runDev(cmd *cobra.Command, o *options, d *devOptions) error {
+// runDev runs the dev process: the embedded NATS server is one more actor
+// of it (stopped after the services), and with --demo the scenario is too.
+func runDev(cmd *cobra.Command, o *options, d *devOptions, svcs []service) error {
 	if !cmd.Flags().Changed("log-format") && os.Getenv("ROSTER_LOG_FORMAT") == "" {
 		o.logFormat = "console"
 	}
@@ -56,10 +60,9 @@ func runDev(cmd *cobra.Command, o *options, d *devOptions) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	}()
+	// Also when the process does not get to run (shutting down twice is
+	// harmless).
+	defer shutdownEmbedded(ns)
 	o.natsURL = ns.ClientURL()
 	// The dev stack's webhook receivers run on this machine: allow loopback
 	// explicitly (production refuses it unless an operator allowlists it).
@@ -67,17 +70,38 @@ func runDev(cmd *cobra.Command, o *options, d *devOptions) error {
 	// Without a configured key the dev stack encrypts webhook secrets with
 	// a key kept in its data directory.
 	o.secretKeys.devKeyFile = filepath.Join(dir, "webhook-secret.key")
-	e, err := connectEnv(cmd.Context(), o, "dev")
+	if d.demo {
+		demoOptions(o)
+	}
+	p, err := newProcess(o, "dev", svcs)
 	if err != nil {
 		return err
 	}
-	defer e.close()
-	e.dev = true
+	p.dev = true
+	p.handleSignals()
+	p.add(p.afterServices(func(stop <-chan struct{}) error {
+		down := make(chan struct{})
+		go func() { ns.WaitForShutdown(); close(down) }()
+		select {
+		case <-down:
+			return errors.New("the embedded NATS server stopped")
+		case <-stop:
+			return nil
+		}
+	}, func() { shutdownEmbedded(ns) }))
 	if d.demo {
-		return runDemo(cmd.Context(), e)
+		if err := addDemo(cmd.Context(), p, cmd.OutOrStdout()); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), devBanner, o.natsURL, dir, o.natsURL, o.natsURL)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), devBanner, o.natsURL, dir, o.natsURL, o.natsURL)
-	return runServices(cmd.Context(), e, serviceNames())
+	return p.run(cmd.Context())
+}
+
+func shutdownEmbedded(ns *server.Server) {
+	ns.Shutdown()
+	ns.WaitForShutdown()
 }
 
 const devBanner = `

@@ -9,8 +9,10 @@ import (
 	"github.com/rosterhq/roster/services/internal/webhook"
 )
 
-func init() {
-	register(service{
+// newDispatcherService is "rosterd dispatcher": webhook delivery and
+// roster-webhooks.
+func newDispatcherService() service {
+	return service{
 		name:    "dispatcher",
 		records: true,
 		short:   "Deliver events to webhook endpoints and serve roster-webhooks (roster.webhook.>)",
@@ -31,11 +33,12 @@ func init() {
 				Health:     e.opts.webhookHealth,
 				Replicas:   e.opts.replicas,
 				SecretKeys: keys,
+				Registerer: e.metrics,
 			})
 			if err != nil {
 				return nil, err
 			}
 			return []component{{name: "dispatcher", run: d.Run, ready: d.Ready}}, nil
 		},
-	})
+	}
 }

@@ -8,8 +8,9 @@ import (
 	"github.com/rosterhq/roster/services/internal/groups"
 )
 
-func init() {
-	register(service{
+// newGroupsService is "rosterd groups": roster-groups, the command side.
+func newGroupsService() service {
+	return service{
 		name:    "groups",
 		records: true,
 		short:   "Serve group commands (micro service roster-groups on roster.cmd.>)",
@@ -38,5 +39,5 @@ func init() {
 			}
 			return []component{{name: "groups", run: svc.Run, ready: svc.Ready}}, nil
 		},
-	})
+	}
 }
