@@ -33,6 +33,8 @@ func newDispatcherService() service {
 				Health:     e.opts.webhookHealth,
 				Replicas:   e.opts.replicas,
 				SecretKeys: keys,
+				// The process registry: webhook.Config.Registerer today,
+				// webhook.Config.Metrics once issue 11 renames it.
 				Registerer: e.metrics,
 			})
 			if err != nil {

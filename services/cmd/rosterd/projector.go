@@ -20,6 +20,8 @@ func newProjectorService() service {
 		name:  "projector",
 		short: "Fold ROSTER_EVENTS into the membership read model (KV ROSTER_MEMBERS_v<N>)",
 		build: func(ctx context.Context, e *env) ([]component, error) {
+			// e.metrics is for membership.Config.Metrics; the projection
+			// metrics rosterd exports itself are on it already.
 			p, err := membership.NewProjector(membership.Config{
 				JS: e.js, Log: e.log.With().Str("component", "projector").Logger(),
 				Store: membership.StoreConfig{Replicas: e.opts.replicas},
