@@ -21,15 +21,16 @@ func demoOptions(o *options) {
 	}
 }
 
-// addDemo makes the demo scenario an actor of the dev process: it plays
-// on its own connection while the services run, and the process ends when
-// it does (with its error). ClickHouse is checked here, before the process
-// starts anything.
-func addDemo(ctx context.Context, p *process, out io.Writer) error {
-	sc, err := demo.New(ctx, demo.Config{ClickHouseDSN: p.opts.clickhouseDSN, Out: out})
-	if err != nil {
-		return err
-	}
+// newDemo prepares the scenario: it checks ClickHouse, before the process
+// starts anything, and starts the receiver.
+func newDemo(ctx context.Context, o *options, out io.Writer) (*demo.Scenario, error) {
+	return demo.New(ctx, demo.Config{ClickHouseDSN: o.clickhouseDSN, Out: out})
+}
+
+// addDemo makes the scenario an actor of the dev process: it plays on its
+// own connection while the services run, and the process ends when it
+// does (with its error). The actor closes sc.
+func addDemo(ctx context.Context, p *process, sc *demo.Scenario) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	p.add(func() error {
 		defer sc.Close()
@@ -44,5 +45,4 @@ func addDemo(ctx context.Context, p *process, out io.Writer) error {
 		// what the demo reports as the reason it stopped.
 		cancel(err)
 	})
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/spf13/cobra"
 
+	"github.com/rosterhq/roster/services/internal/demo"
 	"github.com/rosterhq/roster/services/internal/natsx"
 )
 
@@ -70,16 +71,36 @@ func runDev(cmd *cobra.Command, o *options, d *devOptions, svcs []service) error
 	// Without a configured key the dev stack encrypts webhook secrets with
 	// a key kept in its data directory.
 	o.secretKeys.devKeyFile = filepath.Join(dir, "webhook-secret.key")
+	var sc *demo.Scenario
 	if d.demo {
 		demoOptions(o)
+		if sc, err = newDemo(cmd.Context(), o, cmd.OutOrStdout()); err != nil {
+			return err
+		}
 	}
 	p, err := newProcess(o, "dev", svcs)
 	if err != nil {
+		if sc != nil {
+			sc.Close()
+		}
 		return err
 	}
 	p.dev = true
 	p.handleSignals()
-	p.add(p.afterServices(func(stop <-chan struct{}) error {
+	p.add(embeddedActor(p, ns))
+	if sc != nil {
+		addDemo(cmd.Context(), p, sc)
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), devBanner, o.natsURL, dir, o.natsURL, o.natsURL)
+	}
+	return p.run(cmd.Context())
+}
+
+// embeddedActor is the embedded NATS server as an actor of p: the server
+// stopping by itself stops the process; otherwise it is shut down after the
+// services, the last thing they talk to.
+func embeddedActor(p *process, ns *server.Server) (execute func() error, interrupt func(error)) {
+	return p.afterServices(func(stop <-chan struct{}) error {
 		down := make(chan struct{})
 		go func() { ns.WaitForShutdown(); close(down) }()
 		select {
@@ -88,15 +109,7 @@ func runDev(cmd *cobra.Command, o *options, d *devOptions, svcs []service) error
 		case <-stop:
 			return nil
 		}
-	}, func() { shutdownEmbedded(ns) }))
-	if d.demo {
-		if err := addDemo(cmd.Context(), p, cmd.OutOrStdout()); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(cmd.OutOrStdout(), devBanner, o.natsURL, dir, o.natsURL, o.natsURL)
-	}
-	return p.run(cmd.Context())
+	}, func() { shutdownEmbedded(ns) })
 }
 
 func shutdownEmbedded(ns *server.Server) {

@@ -115,7 +115,7 @@ func (p *process) run(ctx context.Context) error {
 	p.add(p.servicesActor(ctx))
 	err := p.group.Run()
 	if errors.Is(err, run.ErrSignal) || (errors.Is(err, context.Canceled) && ctx.Err() != nil) {
-		p.log.Info().Err(err).Msg("stopped")
+		p.log.Info().Str("reason", err.Error()).Msg("stopped")
 		return nil
 	}
 	return err
