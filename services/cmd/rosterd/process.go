@@ -86,15 +86,16 @@ func (p *process) add(execute func() error, interrupt func(error)) {
 	p.group.Add(execute, interrupt)
 }
 
-// afterServices is an actor that holds a resource the services use: it
-// returns early only when the resource fails (failed, which returns that
-// failure), and otherwise, once interrupted, waits for the services to
-// return before releasing it.
-func (p *process) afterServices(failed func(stop <-chan struct{}) error, release func()) (execute func() error, interrupt func(error)) {
+// afterServices is an actor for a resource the services use (the HTTP
+// server, the embedded NATS server). hold runs the resource until stop is
+// closed (nil) or the resource fails (its error, which stops the process).
+// Once interrupted, the actor waits for the services to return before it
+// releases the resource.
+func (p *process) afterServices(hold func(stop <-chan struct{}) error, release func()) (execute func() error, interrupt func(error)) {
 	stop := make(chan struct{})
 	var once sync.Once
 	return func() error {
-			if err := failed(stop); err != nil {
+			if err := hold(stop); err != nil {
 				release()
 				return err
 			}
