@@ -3,9 +3,8 @@ package main
 import (
 	"context"
 
-	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/rosterhq/roster/services/internal/natsx"
 	"github.com/rosterhq/roster/services/internal/webhook"
 )
 
@@ -22,11 +21,8 @@ func init() {
 			d, err := webhook.New(ctx, webhook.Config{
 				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "dispatcher").Logger(),
 				Audit: e.audit(),
-				// Watermill closes its connections on shutdown: give it
-				// its own, with the process's credentials.
-				Dial: func() (*nats.Conn, error) {
-					return natsx.Connect(e.opts.clientConfig("rosterd-dispatcher-watermill"))
-				},
+				// rosterd serves the default registry on /metrics.
+				Metrics:    prometheus.DefaultRegisterer,
 				AllowCIDRs: e.opts.webhookAllow,
 				Health:     e.opts.webhookHealth,
 				Replicas:   e.opts.replicas,
