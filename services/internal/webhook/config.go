@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/services/internal/audit"
+	"github.com/rosterhq/roster/services/internal/webhook/adapters/httpclient"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
@@ -40,7 +41,7 @@ type Config struct {
 	// AllowCIDRs is the operator allowlist of otherwise refused ranges.
 	AllowCIDRs []string
 	// Resolver overrides DNS resolution (tests).
-	Resolver delivery.Resolver
+	Resolver httpclient.Resolver
 	// TLSConfig overrides the client TLS configuration (tests trust a CA).
 	TLSConfig *tls.Config
 	// ConnectTimeout bounds every TCP connect (default 5s).
@@ -110,7 +111,7 @@ func (c *Config) setDefaults() {
 		c.ConnectTimeout = 5 * time.Second
 	}
 	if c.MaxResponseBody == 0 {
-		c.MaxResponseBody = delivery.DefaultMaxBody
+		c.MaxResponseBody = httpclient.DefaultMaxBody
 	}
 	if len(c.Retry.Schedule) == 0 {
 		c.Retry.Schedule = delivery.DefaultSchedule

@@ -10,9 +10,9 @@ import (
 
 	"github.com/rosterhq/roster/services/internal/eventstore"
 	"github.com/rosterhq/roster/services/internal/webhook/adapters/endpointkv"
+	"github.com/rosterhq/roster/services/internal/webhook/adapters/httpclient"
 	"github.com/rosterhq/roster/services/internal/webhook/adapters/jsqueue"
 	"github.com/rosterhq/roster/services/internal/webhook/app"
-	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 	"github.com/rosterhq/roster/services/internal/webhook/ports"
 )
@@ -66,11 +66,11 @@ func New(ctx context.Context, cfg Config) (*Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	guard, err := delivery.NewGuard(delivery.GuardConfig{Allow: cfg.AllowCIDRs, Resolver: cfg.Resolver, ConnectTimeout: cfg.ConnectTimeout})
+	guard, err := httpclient.NewGuard(httpclient.GuardConfig{Allow: cfg.AllowCIDRs, Resolver: cfg.Resolver, ConnectTimeout: cfg.ConnectTimeout})
 	if err != nil {
 		return nil, err
 	}
-	client, err := delivery.NewClient(delivery.ClientConfig{Guard: guard, MaxBody: cfg.MaxResponseBody, TLSConfig: cfg.TLSConfig})
+	client, err := httpclient.NewClient(httpclient.ClientConfig{Guard: guard, MaxBody: cfg.MaxResponseBody, TLSConfig: cfg.TLSConfig})
 	if err != nil {
 		return nil, err
 	}
