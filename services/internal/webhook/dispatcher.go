@@ -80,7 +80,7 @@ func New(ctx context.Context, cfg Config) (*Dispatcher, error) {
 	}
 	cache := endpointkv.NewCache()
 	a, err := app.New(app.Config{
-		Endpoints: store, View: cache, Events: jsqueue.Events{Stream: evs, Log: log}, Queue: queue, States: queue.States(),
+		Endpoints: store, View: cache, Events: jsqueue.Events{Stream: evs, Store: eventstore.New(cfg.JS, evs), Log: log}, Queue: queue, States: queue.States(),
 		Sender: client, Audit: cfg.Audit, Alerts: jsqueue.Alerts{NC: cfg.NC}, Metrics: m, Log: log,
 		Clock: cfg.Clock, Rand: cfg.Rand, Retry: cfg.Retry, Health: cfg.Health,
 		HoldDelay: cfg.HoldDelay, MaxHoldDelay: cfg.MaxHoldDelay, Concurrency: cfg.Concurrency, RedeliverLimit: cfg.RedeliverLimit,

@@ -4,20 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
-	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/services/internal/eventstore"
-	"github.com/rosterhq/roster/services/internal/natsx"
 	"github.com/rosterhq/roster/services/internal/webhook/app"
 )
 
-// Events reads ROSTER_EVENTS as app.EventReader.
+// Events reads ROSTER_EVENTS as app.EventReader, through the event
+// store's one reader of commits (decode, upcast, range reads: ADR 0073).
 type Events struct {
 	Stream jetstream.Stream
+	Store  *eventstore.Store
 	Log    zerolog.Logger
 }
 
@@ -30,72 +29,44 @@ func (e Events) LastSeq(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
-// rangeIdle ends a range read that receives nothing for this long: the
-// range holds no more commits (since after the last one, or a range
-// whose end was deleted).
-const rangeIdle = 2 * time.Second
-
-// Commits reads r with an ordered consumer, decoding each commit.
+// Commits reads r with eventstore.Store.Read. A malformed commit is
+// skipped and an event that cannot be upcast is passed on as stored, both
+// with a warning: a receiver gets what can be sent.
 func (e Events) Commits(ctx context.Context, r app.SeqRange, fn func(app.Commit) (bool, error)) error {
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: r.FromSeq, InactiveThreshold: 30 * time.Second}
+	rng := eventstore.Range{FromSeq: r.FromSeq, ToSeq: r.LastSeq, OnError: func(seq uint64, err error) error {
+		e.Log.Warn().Err(err).Uint64("seq", seq).Msg("redeliver: commit skipped or passed on as stored")
+		return nil
+	}}
 	if r.FromSeq == 0 && r.FromTime != nil {
-		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: r.FromTime, InactiveThreshold: 30 * time.Second}
+		rng.Since = *r.FromTime
 	}
-	cons, err := e.Stream.OrderedConsumer(ctx, cfg)
-	if err != nil {
+	return e.Store.Read(ctx, rng, func(st eventstore.Stored) error {
+		more, err := fn(commitOf(st))
+		if err == nil && !more {
+			return eventstore.StopRead
+		}
 		return err
-	}
-	defer natsx.ReleaseConsumer(e.Stream, cons)
-	it, err := cons.Messages(jetstream.PullMaxMessages(256))
-	if err != nil {
-		return err
-	}
-	defer it.Stop()
-	for {
-		nctx, cancel := context.WithTimeout(ctx, rangeIdle)
-		msg, err := it.Next(jetstream.NextContext(nctx))
-		cancel()
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		meta, err := msg.Metadata()
-		if err != nil {
-			return err
-		}
-		if meta.Sequence.Stream > r.LastSeq {
-			return nil
-		}
-		c, err := DecodeCommit(e.Log, meta.Sequence.Stream, meta.Timestamp, msg.Data())
-		if err != nil {
-			e.Log.Warn().Err(err).Uint64("seq", meta.Sequence.Stream).Msg("skipping undecodable commit")
-			continue
-		}
-		more, err := fn(c)
-		if err != nil || !more {
-			return err
-		}
-	}
+	})
 }
 
-// DecodeCommit decodes one ROSTER_EVENTS message and upcasts its events
-// to their current schema version; an event that cannot be upcast is kept
-// as stored (and logged).
-func DecodeCommit(log zerolog.Logger, seq uint64, at time.Time, data []byte) (app.Commit, error) {
-	c, err := eventstore.DecodeCommit(data)
+func commitOf(st eventstore.Stored) app.Commit {
+	return app.Commit{Seq: st.Seq, Time: st.Time, Events: st.Commit.Events}
+}
+
+// decodeCommit decodes a fan-out message with the event store's decoder.
+// Events that cannot be upcast are delivered as stored (logged); a
+// malformed commit is an error (the fan-out parks it).
+func decodeCommit(log zerolog.Logger, msg jetstream.Msg) (app.Commit, uint64, error) {
+	m, err := eventstore.MessageOf(msg)
 	if err != nil {
-		return app.Commit{}, fmt.Errorf("commit %d: %w", seq, err)
+		return app.Commit{}, 0, err
 	}
-	out := app.Commit{Seq: seq, Time: at, Events: make([]events.Event, 0, len(c.Events))}
-	for _, ev := range c.Events {
-		if up, err := events.Upcast(ev); err == nil {
-			ev = up
-		} else {
-			log.Warn().Err(err).Str("event_id", ev.ID).Msg("delivering event as stored: cannot upcast")
-		}
-		out.Events = append(out.Events, ev)
+	st, err := eventstore.Decode(m)
+	switch {
+	case errors.Is(err, eventstore.ErrUpcast):
+		log.Warn().Err(err).Uint64("seq", m.Seq).Msg("delivering events as stored: cannot upcast")
+	case err != nil:
+		return app.Commit{}, m.Seq, fmt.Errorf("commit %d: %w", m.Seq, err)
 	}
-	return out, nil
+	return commitOf(st), m.Seq, nil
 }

@@ -345,7 +345,7 @@ func (f *Fanout) commit(ctx context.Context, cm jetstream.Msg) (jobs []app.OutJo
 			jobs, err = nil, f.poison(ctx, cm, fmt.Errorf("panic: %v", p))
 		}
 	}()
-	c, derr := DecodeCommit(f.cfg.Log, meta.Sequence.Stream, meta.Timestamp, cm.Data())
+	c, _, derr := decodeCommit(f.cfg.Log, cm)
 	if derr != nil {
 		return nil, f.poison(ctx, cm, derr)
 	}
