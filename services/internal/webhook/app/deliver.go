@@ -148,22 +148,8 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 		// reached the receiver, so this is not a clean hand-back.
 		return msg.Nak()
 	}
-	now = a.now()
-	next := JobState{Generation: st.Generation, Attempts: attempt, LastClass: string(o.verdict.Class), UpdatedAt: now.UTC(),
-		Seq: seq, Delivery: nd}
-	var delay time.Duration
-	if o.verdict.Success {
-		next.State = StateSucceeded
-	} else {
-		ra := delivery.RetryAfter(o.resp.Status, o.resp.Headers, now)
-		dl, again := ep.Policy(cfg.Retry).Next(attempt, ra, cfg.Rand)
-		if again {
-			at := now.Add(dl).UTC()
-			next.State, next.NextAttemptAt, delay = StateRetrying, &at, dl
-		} else {
-			next.State = StateExhausted
-		}
-	}
+	next, delay := a.nextState(ep, st, attempt, o)
+	next.Seq, next.Delivery = seq, nd
 	// Record first, then save state, then acknowledge. Every HTTP request
 	// has its own row (the id names the queue delivery that sent it): a
 	// crash before the save repeats this attempt in a later delivery,
@@ -198,7 +184,8 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 			Msg("delivery exhausted; redeliver to send it again")
 		return retire(ctx, msg, ep)
 	}
-	// The retry: the queue hands the job back after the policy's delay.
+	// The retry: the queue hands the job back after the policy's delay
+	// (retry.go).
 	return msg.NakWithDelay(delay)
 }
 

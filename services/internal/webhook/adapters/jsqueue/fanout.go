@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
-	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/services/internal/webhook/app"
 )
 
@@ -84,106 +82,6 @@ func (f *Fanout) Run(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// consumer creates or updates the fan-out's durable pull consumer. A
-// consumer left by an earlier version (Watermill's push consumer) is
-// replaced by one that continues after its acknowledgement floor.
-func (f *Fanout) consumer(ctx context.Context) (jetstream.Consumer, error) {
-	s, err := f.js.Stream(ctx, events.StreamName)
-	if err != nil {
-		return nil, fmt.Errorf("fan-out: %w", err)
-	}
-	cfg := jetstream.ConsumerConfig{
-		Durable:       FanoutDurable,
-		Description:   "Roster webhook fan-out: commits -> delivery jobs",
-		FilterSubject: events.SubjectPrefix + ">",
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       f.cfg.AckWait,
-		MaxDeliver:    -1,
-		// Room for the batch being fanned out and the next one prefetched.
-		MaxAckPending:  2 * f.cfg.Batch,
-		PriorityPolicy: jetstream.PriorityPolicyPinned,
-		PriorityGroups: []string{fanoutGroup},
-		// A new dispatcher is pinned only after every commit the previous
-		// one held has passed its AckWait and waits in the redelivery
-		// queue, which the server serves before newer commits: per-group
-		// order survives a failover (ADR 0010).
-		PinnedTTL: f.pinnedTTL(),
-	}
-	c, err := s.Consumer(ctx, FanoutDurable)
-	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		c, err = s.CreateConsumer(ctx, cfg)
-		if errors.Is(err, jetstream.ErrConsumerExists) {
-			c, err = s.Consumer(ctx, FanoutDurable)
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("fan-out consumer: %w", err)
-	}
-	info := c.CachedInfo()
-	if info.Config.PriorityPolicy == jetstream.PriorityPolicyPinned && info.Config.DeliverSubject == "" {
-		cfg.DeliverPolicy, cfg.OptStartSeq = info.Config.DeliverPolicy, info.Config.OptStartSeq
-		if info.Config.AckWait == cfg.AckWait && info.Config.MaxAckPending == cfg.MaxAckPending && info.Config.PinnedTTL == cfg.PinnedTTL {
-			return c, nil
-		}
-		if c, err = s.UpdateConsumer(ctx, cfg); err != nil {
-			return nil, fmt.Errorf("fan-out consumer: %w", err)
-		}
-		return c, nil
-	}
-	// Upgrade from the push consumer: continue after what it acknowledged
-	// (commits past the floor are fanned out again; their jobs are
-	// deduplicated or find their attempt state settled).
-	if err := s.DeleteConsumer(ctx, FanoutDurable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return nil, fmt.Errorf("fan-out consumer upgrade: %w", err)
-	}
-	cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, info.AckFloor.Stream+1
-	f.cfg.Log.Info().Uint64("start_seq", cfg.OptStartSeq).Msg("webhook fan-out consumer upgraded to a pinned pull consumer")
-	if c, err = s.CreateConsumer(ctx, cfg); err != nil {
-		return nil, fmt.Errorf("fan-out consumer upgrade: %w", err)
-	}
-	return c, nil
-}
-
-func (f *Fanout) pullExpiry() time.Duration {
-	return max(time.Second, min(5*time.Second, f.cfg.AckWait/2))
-}
-
-// pinnedTTL exceeds a pull request's life plus AckWait: every commit a
-// silent dispatcher still held is redeliverable before anyone else is
-// pinned.
-func (f *Fanout) pinnedTTL() time.Duration {
-	return f.cfg.AckWait + f.pullExpiry() + 2*time.Second
-}
-
-// unpin hands the fan-out over at once when this dispatcher stops cleanly
-// and is still the pinned one: it has given back every commit it held, so
-// the next dispatcher may start without waiting out PinnedTTL (ADR 0026).
-// A dispatcher that dies is unpinned by the server after PinnedTTL.
-func (f *Fanout) unpin(ctx context.Context, pinID string) {
-	if pinID == "" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	s, err := f.js.Stream(ctx, events.StreamName)
-	if err != nil {
-		return
-	}
-	c, err := s.Consumer(ctx, FanoutDurable)
-	if err != nil {
-		return
-	}
-	for _, g := range c.CachedInfo().PriorityGroups {
-		if g.Group == fanoutGroup && g.PinnedClientID == pinID {
-			if err := s.UnpinConsumer(ctx, FanoutDurable, fanoutGroup); err != nil {
-				f.cfg.Log.Debug().Err(err).Msg("unpinning the webhook fan-out")
-			}
-			return
-		}
-	}
 }
 
 // errBatchStale: a batch outlived its AckWait (the process stalled); its
@@ -354,116 +252,4 @@ func (f *Fanout) commit(ctx context.Context, cm jetstream.Msg) (jobs []app.OutJo
 		return nil, f.poison(ctx, cm, err)
 	}
 	return jobs, nil
-}
-
-// Headers of a parked commit (Watermill's poison queue names, kept for
-// readers of ROSTER_WEBHOOK_POISON).
-const (
-	hdrPoisonReason  = "reason_poisoned"
-	hdrPoisonSubject = "topic_poisoned"
-)
-
-func (f *Fanout) poison(ctx context.Context, cm jetstream.Msg, cause error) error {
-	f.cfg.Log.Error().Err(cause).Str("subject", cm.Subject()).Msg("webhook fan-out: commit parked on " + PoisonStream)
-	m := nats.NewMsg(PoisonSubject)
-	m.Data = cm.Data()
-	for k, vs := range cm.Headers() {
-		if k == nats.MsgIdHdr || k == pinIDHeader {
-			continue
-		}
-		m.Header[k] = vs
-	}
-	m.Header.Set(hdrPoisonReason, cause.Error())
-	m.Header.Set(hdrPoisonSubject, cm.Subject())
-	if _, err := f.js.PublishMsg(ctx, m); err != nil {
-		return fmt.Errorf("park commit on %s: %w", PoisonStream, err)
-	}
-	return nil
-}
-
-// keepInProgress marks the batch's commits in progress every AckWait/3
-// until the returned stop is called (which waits for the heartbeat to
-// end), so a short AckWait bounds only how long a dead dispatcher's
-// commits wait (ADR 0026). touched is when they were last marked.
-func (f *Fanout) keepInProgress(batch []jetstream.Msg, touched *atomic.Int64) (stop func()) {
-	quit, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		t := f.cfg.Clock.NewTicker(f.cfg.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-t.Chan():
-			}
-			for _, cm := range batch {
-				_ = cm.InProgress()
-			}
-			touched.Store(f.cfg.Clock.Now().UnixNano())
-		}
-	}()
-	var once sync.Once
-	return func() { once.Do(func() { close(quit); <-done }) }
-}
-
-// publish stores every message of one wave, retrying the failed ones
-// until all are stored or ctx ends. A batch whose commits were last marked
-// in progress longer than AckWait ago (the process stalled) is abandoned.
-func (f *Fanout) publish(ctx context.Context, wave []*nats.Msg, touched *atomic.Int64) error {
-	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
-		if f.cfg.Clock.Since(time.Unix(0, touched.Load())) > f.cfg.AckWait {
-			return errBatchStale
-		}
-		futs := make([]jetstream.PubAckFuture, len(wave))
-		var failed []*nats.Msg
-		var lastErr error
-		waited := 0
-		// await collects the outcome of futs[waited:upto].
-		await := func(upto int) error {
-			for ; waited < upto; waited++ {
-				fut := futs[waited]
-				if fut == nil {
-					continue
-				}
-				select {
-				case <-fut.Ok():
-				case err := <-fut.Err():
-					failed, lastErr = append(failed, wave[waited]), err
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
-			return nil
-		}
-		for i, nm := range wave {
-			// At most fanoutWindow unacknowledged publishes (nats.go
-			// stalls, then fails, past its own limit).
-			if err := await(i - fanoutWindow); err != nil {
-				return err
-			}
-			// A fresh message each time: nats.go sets the reply subject.
-			fut, err := f.js.PublishMsgAsync(&nats.Msg{Subject: nm.Subject, Header: nm.Header, Data: nm.Data})
-			if err != nil {
-				failed, lastErr = append(failed, nm), err
-				continue
-			}
-			futs[i] = fut
-		}
-		if err := await(len(wave)); err != nil {
-			return err
-		}
-		if len(failed) == 0 {
-			f.cfg.Enqueued(len(wave))
-			return nil
-		}
-		f.cfg.Log.Warn().Err(lastErr).Int("failed", len(failed)).Int("jobs", len(wave)).Msg("storing delivery jobs; retrying")
-		f.cfg.Enqueued(len(wave) - len(failed))
-		wave = failed
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-f.cfg.Clock.After(delay):
-		}
-	}
 }
