@@ -66,12 +66,15 @@ func (c *Config) setDefaults() {
 // Validate reports every missing dependency.
 func (c Config) Validate() error {
 	var errs []error
-	for name, missing := range map[string]bool{
-		"Endpoints": c.Endpoints == nil, "View": c.View == nil, "Events": c.Events == nil, "Queue": c.Queue == nil,
-		"States": c.States == nil, "Sender": c.Sender == nil, "Alerts": c.Alerts == nil, "Metrics": c.Metrics == nil,
+	for _, dep := range []struct {
+		name    string
+		missing bool
+	}{
+		{"Endpoints", c.Endpoints == nil}, {"View", c.View == nil}, {"Events", c.Events == nil}, {"Queue", c.Queue == nil},
+		{"States", c.States == nil}, {"Sender", c.Sender == nil}, {"Alerts", c.Alerts == nil}, {"Metrics", c.Metrics == nil},
 	} {
-		if missing {
-			errs = append(errs, errors.New("app: "+name+" is required"))
+		if dep.missing {
+			errs = append(errs, errors.New("app: "+dep.name+" is required"))
 		}
 	}
 	if c.Concurrency < 1 {

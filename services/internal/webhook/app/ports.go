@@ -54,8 +54,16 @@ type Sender interface {
 	Do(ctx context.Context, req delivery.Request) delivery.Response
 }
 
-// AuditRecorder is the subset of audit.Recorder the use cases call.
-type AuditRecorder = audit.Recorder
+// AuditRecorder stores audit records (audit.Recorder is the real one).
+type AuditRecorder interface {
+	// Record takes r for asynchronous storage, waiting while the buffer is
+	// full; an error means r was not taken.
+	Record(ctx context.Context, r audit.Record) error
+	// RecordDurable returns nil only once r is stored; calling it again
+	// after an error never makes a second row (the record id is the
+	// message id).
+	RecordDurable(ctx context.Context, r audit.Record) error
+}
 
 // Alerter tells operators, by another channel than the webhook, that an
 // endpoint was paused automatically.

@@ -6,6 +6,7 @@ package ports
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -51,6 +52,12 @@ type Config struct {
 // Serve runs the roster-webhooks micro service until ctx ends, then
 // stops it and waits for the requests in flight.
 func Serve(ctx context.Context, cfg Config) error {
+	if cfg.App == nil {
+		return errors.New("roster-webhooks: App is required")
+	}
+	if cfg.Serving == nil {
+		cfg.Serving = func(bool) {}
+	}
 	edgeCfg := edge.Config{NC: cfg.NC, Log: cfg.Log, MaxRequestBytes: MaxRequestBytes, Timeout: requestTimeout}
 	main, err := edge.New(edgeCfg)
 	if err != nil {
@@ -74,16 +81,20 @@ func Serve(ctx context.Context, cfg Config) error {
 		tests.Wait()
 	}()
 	a := cfg.App
+	// Requests in flight when the service stops are cancelled (a test
+	// waiting on a hanging receiver would otherwise hold the shutdown for
+	// up to the endpoint's timeout); edge still answers them.
+	handle := func(h edge.HandlerFunc) edge.HandlerFunc { return stopWith(ctx, h) }
 	handlers := map[string]edge.HandlerFunc{
-		"create":        handle(app.ParseCreate, a.CreateEndpoint),
-		"update":        handle(app.ParseUpdate, a.UpdateEndpoint),
-		"get":           handle(parseID(false), a.GetEndpoint),
-		"list":          handle(parseList, func(ctx context.Context, _ struct{}) (app.ListReply, error) { return a.ListEndpoints(ctx) }),
-		"delete":        handle(parseID(true), a.DeleteEndpoint),
-		"pause":         handle(parseID(true), a.PauseEndpoint),
-		"resume":        handle(parseID(true), a.ResumeEndpoint),
-		"rotate_secret": handle(app.ParseRotate, a.RotateSecret),
-		"test":          handle(parseID(true), a.TestEndpoint),
+		"create":        handle(useCase(app.ParseCreate, a.CreateEndpoint)),
+		"update":        handle(useCase(app.ParseUpdate, a.UpdateEndpoint)),
+		"get":           handle(useCase(parseID(false), a.GetEndpoint)),
+		"list":          handle(useCase(parseList, func(ctx context.Context, _ struct{}) (app.ListReply, error) { return a.ListEndpoints(ctx) })),
+		"delete":        handle(useCase(parseID(true), a.DeleteEndpoint)),
+		"pause":         handle(useCase(parseID(true), a.PauseEndpoint)),
+		"resume":        handle(useCase(parseID(true), a.ResumeEndpoint)),
+		"rotate_secret": handle(useCase(app.ParseRotate, a.RotateSecret)),
+		"test":          handle(useCase(parseID(true), a.TestEndpoint)),
 	}
 	for _, verb := range Verbs {
 		e := main
@@ -94,7 +105,7 @@ func Serve(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("add endpoint %s: %w", verb, err)
 		}
 	}
-	if err := svc.AddEndpoint("redeliver", main.Handler("redeliver", handle(app.ParseRedeliver, a.Redeliver)),
+	if err := svc.AddEndpoint("redeliver", main.Handler("redeliver", handle(useCase(app.ParseRedeliver, a.Redeliver))),
 		micro.WithEndpointSubject(SubjectRedeliver)); err != nil {
 		return fmt.Errorf("add endpoint redeliver: %w", err)
 	}
@@ -104,10 +115,10 @@ func Serve(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// handle adapts a use case to the edge: parse checks the body as the
+// useCase adapts a use case to the edge: parse checks the body as the
 // subject's JSON Schema does (strictly decoded with events/wire), the use
 // case's result is the reply body.
-func handle[Req, Resp any](parse func([]byte) (Req, error), use func(context.Context, Req) (Resp, error)) edge.HandlerFunc {
+func useCase[Req, Resp any](parse func([]byte) (Req, error), use func(context.Context, Req) (Resp, error)) edge.HandlerFunc {
 	return func(ctx context.Context, r edge.Request) (edge.Reply, error) {
 		req, err := parse(r.Data)
 		if err != nil {
@@ -118,6 +129,16 @@ func handle[Req, Resp any](parse func([]byte) (Req, error), use func(context.Con
 			return edge.Reply{}, err
 		}
 		return edge.Reply{Body: resp}, nil
+	}
+}
+
+// stopWith cancels h's context when stop ends.
+func stopWith(stop context.Context, h edge.HandlerFunc) edge.HandlerFunc {
+	return func(ctx context.Context, r edge.Request) (edge.Reply, error) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(stop, cancel)()
+		return h(ctx, r)
 	}
 }
 
