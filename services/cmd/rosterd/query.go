@@ -13,10 +13,9 @@ func newQueryService() service {
 		name:  "query",
 		short: "Serve membership queries (micro service roster-query on roster.query.>)",
 		build: func(ctx context.Context, e *env) ([]component, error) {
-			// e.metrics is for membership.QueryConfig.Metrics.
 			q, err := membership.NewQueries(membership.QueryConfig{
 				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "query").Logger(),
-				Store: membership.StoreConfig{Replicas: e.opts.replicas},
+				Store: membership.StoreConfig{Replicas: e.opts.replicas}, Metrics: e.metrics,
 			})
 			if err != nil {
 				return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/services/internal/membership/adapters/jsevents"
@@ -47,6 +48,9 @@ type QueryConfig struct {
 	// Clock times min_version waits and the retry of opening a generation
 	// (default the real clock).
 	Clock clockwork.Clock
+	// Metrics receives roster-query's collectors (roster_query_*); nil
+	// registers them on a private registry.
+	Metrics prometheus.Registerer
 }
 
 func (c *QueryConfig) setDefaults() {
@@ -65,6 +69,9 @@ func (c *QueryConfig) setDefaults() {
 	}
 	if c.Clock == nil {
 		c.Clock = clockwork.NewRealClock()
+	}
+	if c.Metrics == nil {
+		c.Metrics = prometheus.NewRegistry()
 	}
 }
 
@@ -92,9 +99,10 @@ func (c QueryConfig) Validate() error {
 // Queries is the roster-query process role. Safe for concurrent use once
 // Run has started.
 type Queries struct {
-	cfg    QueryConfig
-	app    *app.Queries
-	active atomic.Pointer[kvmodel.Model]
+	cfg     QueryConfig
+	app     *app.Queries
+	metrics *ports.Metrics
+	active  atomic.Pointer[kvmodel.Model]
 
 	// serving: every roster-query endpoint is registered (Ready).
 	serving atomic.Bool
@@ -129,6 +137,9 @@ func NewQueries(cfg QueryConfig) (*Queries, error) {
 		return nil, err
 	}
 	q.app = a
+	if q.metrics, err = ports.NewMetrics(cfg.Metrics); err != nil {
+		return nil, fmt.Errorf("query metrics: %w", err)
+	}
 	return q, nil
 }
 
@@ -155,7 +166,7 @@ func (q *Queries) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svc, err := ports.StartQueryService(ctx, q.cfg.NC, e, q.app)
+	svc, err := ports.StartQueryService(ctx, q.cfg.NC, e, q.app, q.metrics)
 	if err != nil {
 		return err
 	}

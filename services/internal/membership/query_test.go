@@ -3,12 +3,14 @@ package membership
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/micro"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
 	"github.com/rosterhq/roster/services/internal/membership/ports"
@@ -313,5 +315,47 @@ func TestHistoryReadsLeaveNoConsumer(t *testing.T) {
 			return fmt.Errorf("consumers on %s: %d before 80 history reads, %d after", events.StreamName, before, have)
 		}
 		return nil
+	})
+}
+
+// TestQueryMetrics: roster-query counts requests by endpoint and code on
+// the registry it is given.
+func TestQueryMetrics(t *testing.T) {
+	f := newFixture(t)
+	f.projector(Config{})
+	reg := prometheus.NewRegistry()
+	nc, js := f.srv.ConnectJS(t)
+	q, err := NewQueries(QueryConfig{NC: nc, JS: js, Log: testLog(t), Metrics: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, q.Run)
+	natstest.WaitEndpoints(t, f.nc, ServiceName, 5)
+	natstest.Eventually(t, 10*time.Second, func() error {
+		if e := f.query(SubjectGroup, GroupRequest{GroupID: "nope"}, nil); e == nil || e.Code != string(events.CodeNotFound) {
+			return fmt.Errorf("reply %+v, want not_found", e)
+		}
+		return nil
+	})
+	natstest.Eventually(t, 5*time.Second, func() error {
+		mfs, err := reg.Gather()
+		if err != nil {
+			return err
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "roster_query_requests_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["endpoint"] == "group" && labels["code"] == "not_found" && m.GetCounter().GetValue() >= 1 {
+					return nil
+				}
+			}
+		}
+		return errors.New("no roster_query_requests_total{endpoint=group,code=not_found}")
 	})
 }

@@ -6,6 +6,7 @@ package ports
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -35,9 +36,10 @@ type QueryService struct {
 }
 
 // StartQueryService registers roster-query's endpoints on nc, each
-// answered by q through e. A request still running when base ends is
-// cancelled, so stopping the service does not wait out parked waits.
-func StartQueryService(base context.Context, nc *nats.Conn, e *edge.Edge, q *app.Queries) (*QueryService, error) {
+// answered by q through e and counted in m. A request still running when
+// base ends is cancelled, so stopping the service does not wait out parked
+// waits.
+func StartQueryService(base context.Context, nc *nats.Conn, e *edge.Edge, q *app.Queries, m *Metrics) (*QueryService, error) {
 	svc, err := micro.AddService(nc, micro.Config{
 		Name:        ServiceName,
 		Version:     "1.0.0",
@@ -57,7 +59,7 @@ func StartQueryService(base context.Context, nc *nats.Conn, e *edge.Edge, q *app
 		{"user_groups", SubjectUserGroups, edge.JSON(q.UserGroups)},
 		{"changes", SubjectChanges, edge.JSON(q.Changes)},
 	} {
-		if err := svc.AddEndpoint(ep.name, e.Handler(ep.name, within(base, ep.h)), micro.WithEndpointSubject(ep.subject)); err != nil {
+		if err := svc.AddEndpoint(ep.name, e.Handler(ep.name, m.observe(ep.name, within(base, ep.h))), micro.WithEndpointSubject(ep.subject)); err != nil {
 			s.Stop()
 			return nil, fmt.Errorf("endpoint %s: %w", ep.subject, err)
 		}
@@ -78,5 +80,21 @@ func within(base context.Context, h edge.HandlerFunc) edge.HandlerFunc {
 		defer cancel()
 		defer context.AfterFunc(base, cancel)()
 		return h(ctx, r)
+	}
+}
+
+// observe counts h's outcomes and latency under endpoint name.
+func (m *Metrics) observe(name string, h edge.HandlerFunc) edge.HandlerFunc {
+	latency := m.Latency.WithLabelValues(name)
+	return func(ctx context.Context, r edge.Request) (edge.Reply, error) {
+		start := time.Now()
+		rep, err := h(ctx, r)
+		latency.Observe(time.Since(start).Seconds())
+		code := "ok"
+		if err != nil {
+			code = string(edge.Code(err))
+		}
+		m.Requests.WithLabelValues(name, code).Inc()
+		return rep, err
 	}
 }
