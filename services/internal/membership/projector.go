@@ -11,13 +11,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/membership/adapters/jsevents"
 	"github.com/rosterhq/roster/services/internal/membership/adapters/kvmodel"
 	"github.com/rosterhq/roster/services/internal/membership/app"
 )
 
 // The "projector" process role: the durable consumer of ROSTER_EVENTS
-// (projector_consume.go) feeding the fold-and-store use case (app.Fold,
-// app/project.go), which writes through the read model port
+// (adapters/jsevents.Consume) feeding the fold-and-store use case
+// (app.Fold, app/project.go), which writes through the read model port
 // (app.ModelWriter, implemented by adapters/kvmodel).
 
 // Config configures a Projector.
@@ -183,4 +185,66 @@ func (p *Projector) runActive(ctx context.Context) error {
 		return errSwitched
 	}
 	return err
+}
+
+// ensureConsumer creates or updates generation gen's durable consumer;
+// a new one starts at stream sequence start (jsevents.EnsureDurable).
+func (p *Projector) ensureConsumer(ctx context.Context, gen uint64, start uint64) (jetstream.Consumer, error) {
+	return jsevents.EnsureDurable(ctx, p.cfg.JS, jsevents.DurableConfig{
+		Name:        DurableName(gen),
+		Description: fmt.Sprintf("Roster membership projector, generation %d", gen),
+		AckWait:     p.cfg.AckWait, MaxAckPending: 4 * p.cfg.BatchSize, Start: start,
+	}, p.cfg.Clock, p.cfg.Log)
+}
+
+// newFold returns the fold-and-store use case writing generation gen.
+func (p *Projector) newFold(gen Generation, m *kvmodel.Model, stream jetstream.Stream) *app.Fold {
+	return app.NewFold(app.FoldConfig{
+		Model: m, History: jsevents.ForStream(p.cfg.JS, stream),
+		Log:              p.cfg.Log.With().Uint64("generation", gen.Number).Logger(),
+		MaxCachedMembers: p.cfg.MaxCachedMembers, RetryDelay: p.cfg.RetryDelay,
+		Counters: &p.stats, CrashAt: p.cfg.crashAt,
+	})
+}
+
+// runGeneration folds commits into gen's bucket until ctx ends, or until
+// done (when non-nil) reports true after a batch. fold, when non-nil,
+// holds group states already folded into gen (by a rebuild's bulk phase).
+func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func(Stats) bool, fold *app.Fold) error {
+	log := p.cfg.Log.With().Uint64("generation", gen.Number).Logger()
+	m, err := kvmodel.Create(ctx, p.cfg.JS, gen.Number, kvmodel.Options{Store: p.cfg.Store, Clock: p.cfg.Clock})
+	if err != nil {
+		return err
+	}
+	cons, err := p.ensureConsumer(ctx, gen.Number, 0)
+	if err != nil {
+		return err
+	}
+	stream, err := p.cfg.JS.Stream(ctx, events.StreamName)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", events.StreamName, err)
+	}
+	if fold == nil {
+		fold = p.newFold(gen, m, stream)
+	}
+	p.stats.Gen.Store(gen.Number)
+	opts := jsevents.ConsumeOptions{Batch: p.cfg.BatchSize, RetryDelay: p.cfg.RetryDelay, Log: log}
+	return jsevents.Consume(ctx, cons, opts, func(ctx context.Context, ds []app.Delivery) (bool, error) {
+		if err := fold.Apply(ctx, ds); err != nil {
+			var crash *app.CrashError
+			if errors.As(err, &crash) {
+				return false, err
+			}
+			if ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			p.stats.Failures.Add(1)
+			log.Error().Err(err).Int("commits", len(ds)).Msg("batch not applied; it will be redelivered")
+			for _, d := range ds {
+				d.Nak(p.cfg.RetryDelay)
+			}
+			return false, nil
+		}
+		return done != nil && done(p.stats.Snapshot()), nil
+	})
 }

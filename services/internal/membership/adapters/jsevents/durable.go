@@ -1,0 +1,166 @@
+package jsevents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/membership/app"
+)
+
+// DurableConfig describes the projector's durable consumer of one
+// generation.
+type DurableConfig struct {
+	Name, Description string
+	AckWait           time.Duration
+	MaxAckPending     int
+	// Start is the stream sequence a new consumer starts at (0 or 1: the
+	// first commit). An existing consumer keeps its start: the server
+	// refuses to change it, and a rebuild creates its consumer after the
+	// commits it folded in bulk.
+	Start uint64
+}
+
+// EnsureDurable creates or updates the durable consumer on ROSTER_EVENTS.
+// The command service provisions the stream; until it exists this waits,
+// looking again every second on clock.
+func EnsureDurable(ctx context.Context, js jetstream.JetStream, cfg DurableConfig, clock clockwork.Clock, log zerolog.Logger) (jetstream.Consumer, error) {
+	var stream jetstream.Stream
+	for {
+		s, err := js.Stream(ctx, events.StreamName)
+		if err == nil {
+			stream = s
+			break
+		}
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, fmt.Errorf("open %s: %w", events.StreamName, err)
+		}
+		log.Warn().Msg(events.StreamName + " does not exist yet; waiting")
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-clock.After(time.Second):
+		}
+	}
+	cc := jetstream.ConsumerConfig{
+		Durable:       cfg.Name,
+		Description:   cfg.Description,
+		FilterSubject: events.SubjectPrefix + ">",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: cfg.MaxAckPending,
+	}
+	if cfg.Start > 1 {
+		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, cfg.Start
+	}
+	if c, err := stream.Consumer(ctx, cc.Durable); err == nil {
+		have := c.CachedInfo().Config
+		cc.DeliverPolicy, cc.OptStartSeq, cc.OptStartTime = have.DeliverPolicy, have.OptStartSeq, have.OptStartTime
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("consumer %s: %w", cfg.Name, err)
+	}
+	cons, err := stream.CreateOrUpdateConsumer(ctx, cc)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", cfg.Name, err)
+	}
+	return cons, nil
+}
+
+// ConsumeOptions tune Consume.
+type ConsumeOptions struct {
+	// Batch is the most commits handed over at once; twice as many are
+	// buffered from the server.
+	Batch int
+	// RetryDelay delays the redelivery of a message without metadata.
+	RetryDelay time.Duration
+	Log        zerolog.Logger
+}
+
+// Consume hands the durable consumer's commits to handle in batches of
+// what has arrived (at most o.Batch) until ctx ends, the consumer is
+// deleted (an operator, or a rebuild's --drop-old: the error says so, and
+// the caller starts over), handle returns an error, or handle reports done.
+// Commits delivered but not handed over are given back (nak) when it
+// returns, so whoever consumes next gets them now rather than after
+// AckWait, except after an *app.CrashError, which must look like a crash.
+func Consume(ctx context.Context, cons jetstream.Consumer, o ConsumeOptions, handle func(context.Context, []app.Delivery) (done bool, err error)) error {
+	name := cons.CachedInfo().Name
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	in := make(chan jetstream.Msg, 2*o.Batch)
+	stop := make(chan struct{})
+	defer close(stop)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case in <- m:
+		case <-stop:
+		}
+	}, jetstream.PullMaxMessages(2*o.Batch), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		o.Log.Warn().Err(err).Msg("consumer")
+		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+			cancel(fmt.Errorf("consumer %s: %w", name, err))
+		}
+	}))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", name, err)
+	}
+	crashed := false
+	defer func() {
+		cc.Stop()
+		if crashed {
+			return
+		}
+		for {
+			select {
+			case m := <-in:
+				_ = m.Nak()
+			default:
+				return
+			}
+		}
+	}()
+	for {
+		var batch []jetstream.Msg
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case m := <-in:
+			batch = append(batch, m)
+		}
+	drain:
+		for len(batch) < o.Batch {
+			select {
+			case m := <-in:
+				batch = append(batch, m)
+			default:
+				break drain
+			}
+		}
+		ds := make([]app.Delivery, 0, len(batch))
+		for _, m := range batch {
+			d, err := NewDelivery(m)
+			if err != nil {
+				_ = m.NakWithDelay(o.RetryDelay)
+				continue
+			}
+			ds = append(ds, d)
+		}
+		done, err := handle(ctx, ds)
+		if err != nil {
+			var crash *app.CrashError
+			crashed = errors.As(err, &crash)
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
