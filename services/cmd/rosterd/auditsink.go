@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rosterhq/roster/services/internal/audit"
 )
 
@@ -16,6 +18,8 @@ func init() {
 				Log:        e.log,
 				ClickHouse: audit.ClickHouseConfig{DSN: e.opts.clickhouseDSN},
 				Stream:     audit.StreamConfig{Replicas: e.opts.replicas},
+				// /metrics serves the default registry.
+				Metrics: prometheus.DefaultRegisterer,
 			})
 			if err != nil {
 				return nil, err
@@ -31,6 +35,7 @@ func init() {
 	recorderFactory = func(e *env) (audit.Recorder, error) {
 		return audit.NewPublisher(audit.PublisherConfig{
 			JS: e.js, Log: e.log, Stream: audit.StreamConfig{Replicas: e.opts.replicas},
+			Metrics: prometheus.DefaultRegisterer,
 		})
 	}
 }

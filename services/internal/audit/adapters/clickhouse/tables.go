@@ -1,8 +1,11 @@
-package audit
+package clickhouse
 
 import (
+	"sort"
 	"strings"
 	"time"
+
+	"github.com/rosterhq/roster/services/internal/audit/record"
 )
 
 // table is one ClickHouse table of the trail. Inserts name every column
@@ -39,21 +42,36 @@ var (
 	allTables = []*table{commandsTable, eventsTable, deliveryAttemptsTable, endpointChangesTable}
 )
 
+// row is one line for one table.
+type row struct {
+	table  *table
+	id     string
+	values []any
+}
+
+// tableOf maps a record kind to its table.
+var tableOf = map[record.Kind]*table{
+	record.KindCommand:         commandsTable,
+	record.KindEvent:           eventsTable,
+	record.KindDeliveryAttempt: deliveryAttemptsTable,
+	record.KindEndpointChange:  endpointChangesTable,
+}
+
 // toRow converts a validated record into its table's row; values have the
 // exact Go types of the columns.
-func toRow(r Record) (row, error) {
+func toRow(r record.Record) (row, error) {
 	switch r := r.(type) {
-	case Command:
+	case record.Command:
 		return row{table: commandsTable, id: r.ID, values: []any{
 			r.ID, r.CommandID, r.Subject, r.GroupID, r.Actor, r.Outcome, r.ErrorCode, r.ErrorMsg,
 			r.Version, r.LatencyUS, r.ReceivedAt.UTC(), r.ReceivedAt.UnixMicro(), r.PayloadHash, uint32(r.PayloadSize),
 		}}, nil
-	case Event:
+	case record.Event:
 		return row{table: eventsTable, id: r.ID, values: []any{
 			r.ID, r.Type, uint16(r.SchemaVersion), r.GroupID, r.Version, r.StreamSeq, r.CommandID,
 			r.CorrelationID, r.Actor, r.OccurredAt.UTC(), r.OccurredAt.UnixMicro(), r.Data,
 		}}, nil
-	case DeliveryAttempt:
+	case record.DeliveryAttempt:
 		reqN, reqV := headerArrays(r.RequestHeaders)
 		respN, respV := headerArrays(r.ResponseHeaders)
 		var next *time.Time
@@ -64,17 +82,32 @@ func toRow(r Record) (row, error) {
 		return row{table: deliveryAttemptsTable, id: r.ID, values: []any{
 			r.ID, r.EventID, r.EventType, r.GroupID, r.EndpointID, r.URL, r.Format, uint32(r.Attempt), r.Trigger,
 			reqN, reqV, uint32(r.RequestSize), r.RequestHash,
-			uint16(r.ResponseStatus), respN, respV, truncateUTF8(r.ResponseBody, MaxResponseBody),
+			uint16(r.ResponseStatus), respN, respV, record.TruncateUTF8(r.ResponseBody, record.MaxResponseBody),
 			boolU8(r.Success), r.FailureClass, r.FailureMsg, r.LatencyUS, r.StartedAt.UTC(), r.StartedAt.UnixMicro(),
 			next, r.State, boolU8(r.Repeat),
 		}}, nil
-	case EndpointChange:
+	case record.EndpointChange:
 		return row{table: endpointChangesTable, id: r.ID, values: []any{
 			r.ID, r.EndpointID, r.Change, r.Actor, boolU8(r.Automatic), r.Reason, r.GroupID, r.Endpoint,
 			r.At.UTC(), r.At.UnixMicro(),
 		}}, nil
 	}
-	return row{}, malformed("unknown record type %T", r)
+	return row{}, record.Malformed("unknown record type %T", r)
+}
+
+// headerArrays returns h as parallel name/value arrays sorted by name, the
+// shape the tables store headers in (18.16 has no Map), secrets redacted.
+func headerArrays(h map[string]string) (names, values []string) {
+	names = make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	values = make([]string, len(names))
+	for i, k := range names {
+		values[i] = record.StoredHeaderValue(k, h[k])
+	}
+	return names, values
 }
 
 func boolU8(b bool) uint8 {
