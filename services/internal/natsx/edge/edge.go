@@ -64,6 +64,12 @@ type Config struct {
 	MaxHeaderBytes int
 	// Timeout bounds one request's context (default DefaultTimeout).
 	Timeout time.Duration
+	// Refused, when set, is told of every request the edge refuses before
+	// its handler runs (an oversize body or headers) and returns the error
+	// the caller is answered with. A service that must account for every
+	// request, as roster-groups records each refusal in the audit trail
+	// (docs/adr/0025), does it there; nil answers with err itself.
+	Refused func(ctx context.Context, name string, req Request, err error) error
 }
 
 func (c *Config) setDefaults() {
@@ -155,15 +161,13 @@ func (e *Edge) Handler(name string, h HandlerFunc) micro.HandlerFunc {
 func (e *Edge) Answer(ctx context.Context, name string, req Request, h HandlerFunc) *nats.Msg {
 	var (
 		rep Reply
-		err error
+		err = e.refusal(req)
 	)
 	switch {
-	case len(req.Data) > e.cfg.MaxRequestBytes:
-		err = events.Errorf(events.CodeInvalidArgument, "request larger than %d bytes", e.cfg.MaxRequestBytes)
-	case HeaderBytes(req.Header) > e.cfg.MaxHeaderBytes:
-		err = events.Errorf(events.CodeInvalidArgument, "headers: %d bytes, at most %d", HeaderBytes(req.Header), e.cfg.MaxHeaderBytes)
-	default:
+	case err == nil:
 		rep, err = h(ctx, req)
+	case e.cfg.Refused != nil:
+		err = e.cfg.Refused(ctx, name, req, err)
 	}
 	if err == nil {
 		msg, encErr := ReplyMsg(rep)
@@ -177,6 +181,17 @@ func (e *Edge) Answer(ctx context.Context, name string, req Request, h HandlerFu
 		e.cfg.Log.Error().Err(err).Str("endpoint", name).Str("code", string(code)).Msg("request failed")
 	}
 	return ErrorMsg(err)
+}
+
+// refusal is why req is refused before any handler runs, nil when it is not.
+func (e *Edge) refusal(req Request) error {
+	if len(req.Data) > e.cfg.MaxRequestBytes {
+		return events.Errorf(events.CodeInvalidArgument, "request larger than %d bytes", e.cfg.MaxRequestBytes)
+	}
+	if n := HeaderBytes(req.Header); n > e.cfg.MaxHeaderBytes {
+		return events.Errorf(events.CodeInvalidArgument, "headers: %d bytes, at most %d", n, e.cfg.MaxHeaderBytes)
+	}
+	return nil
 }
 
 // Wait blocks until every request started so far has been answered. Call it

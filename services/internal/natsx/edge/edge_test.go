@@ -46,6 +46,11 @@ func serve(t *testing.T, cfg edge.Config, hs map[string]edge.HandlerFunc) *nats.
 		}
 	}
 	t.Cleanup(func() { _ = svc.Stop(); e.Wait() })
+	// The endpoints' subscriptions must reach the server before another
+	// connection's request does.
+	if err := srv.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	return srv.Connect(t)
 }
 
@@ -154,5 +159,25 @@ func TestEdgeSlowRequestDoesNotBlockTheNext(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	if _, err := edge.New(edge.Config{}); err == nil {
 		t.Fatal("want an error without NC")
+	}
+}
+
+// TestEdgeRefusedHook: a service that accounts for every request learns of
+// the edge's own refusals, and its answer is what the caller reads.
+func TestEdgeRefusedHook(t *testing.T) {
+	refused := make(chan string, 1)
+	nc := serve(t, edge.Config{MaxRequestBytes: 16, Refused: func(_ context.Context, name string, req edge.Request, err error) error {
+		refused <- name + " " + string(req.Data)
+		return events.Wrap(events.CodeUnavailable, err, "trail down")
+	}}, map[string]edge.HandlerFunc{
+		"ok": func(context.Context, edge.Request) (edge.Reply, error) { return edge.Reply{Body: []byte(`"ok"`)}, nil },
+	})
+	if rep := request(t, nc, "test.ok", &nats.Msg{Data: []byte(`{}`)}); string(rep.Data) != `"ok"` {
+		t.Fatalf("a request within the caps: want \"ok\", have %q", rep.Data)
+	}
+	big := strings.Repeat("b", 17)
+	wantError(t, request(t, nc, "test.ok", &nats.Msg{Data: []byte(big)}), events.CodeUnavailable, "503", "trail down")
+	if have := <-refused; have != "ok "+big {
+		t.Fatalf("hook saw %q, want %q", have, "ok "+big)
 	}
 }
