@@ -82,16 +82,18 @@ func decodeAuditMsg(m auditstream.Msg) ([]record.Record, error) {
 }
 
 // decodeCommitMsg turns a ROSTER_EVENTS commit into one event record per
-// event and the command's accepted commands record.
+// event and the command's accepted commands record. The commit is decoded
+// by the event store's one reader of commits, its events as stored (the
+// trail records what the log holds, not an upcast).
 func decodeCommitMsg(m auditstream.Msg) ([]record.Record, error) {
 	if m.StreamSeq == 0 {
 		return nil, record.Malformed("metadata: no stream sequence")
 	}
-	c, err := eventstore.DecodeCommit(m.Data)
+	st, err := eventstore.DecodeAsStored(eventstore.Message{Seq: m.StreamSeq, Data: m.Data, Header: m.Header})
 	if err != nil {
 		return nil, record.Malformed("%v", err)
 	}
-	evs, err := record.EventsFromCommit(c, m.StreamSeq)
+	evs, err := record.EventsFromCommit(st.Commit, st.Seq)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +101,7 @@ func decodeCommitMsg(m auditstream.Msg) ([]record.Record, error) {
 	for _, e := range evs {
 		out = append(out, e)
 	}
-	if cmd, ok := record.CommandFromCommit(c, m.Header); ok {
+	if cmd, ok := record.CommandFromCommit(st.Commit, reception(st.Reception)); ok {
 		out = append(out, cmd)
 	}
 	return out, nil

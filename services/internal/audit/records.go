@@ -5,11 +5,13 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/nats-io/nats.go"
 
 	"github.com/rosterhq/roster/events"
 
 	"github.com/rosterhq/roster/services/internal/audit/app"
 	"github.com/rosterhq/roster/services/internal/audit/record"
+	"github.com/rosterhq/roster/services/internal/eventstore"
 )
 
 // The domain's names, re-exported: services import package audit only.
@@ -35,10 +37,13 @@ const (
 	OutcomeDuplicate = record.OutcomeDuplicate
 	OutcomeUncertain = record.OutcomeUncertain
 
-	HeaderReceivedAt    = record.HeaderReceivedAt
-	HeaderPayloadSHA256 = record.HeaderPayloadSHA256
-	HeaderPayloadSize   = record.HeaderPayloadSize
-	HeaderLatency       = record.HeaderLatency
+	// Headers roster-groups sets on a commit message so that the sink can
+	// write the command's accepted row from the commit alone; their names
+	// live with the event store's reader of commits.
+	HeaderReceivedAt    = eventstore.HeaderReceivedAt
+	HeaderPayloadSHA256 = eventstore.HeaderPayloadSHA256
+	HeaderPayloadSize   = eventstore.HeaderPayloadSize
+	HeaderLatency       = eventstore.HeaderLatency
 
 	StreamName              = record.StreamName
 	SubjectPrefix           = record.SubjectPrefix
@@ -97,8 +102,13 @@ func EventsFromCommit(c events.Commit, seq uint64) ([]Event, error) {
 	return record.EventsFromCommit(c, seq)
 }
 
-// CommandFromCommit is the accepted commands row of a commit
-// (record.CommandFromCommit).
+// CommandFromCommit is the accepted commands row of a commit whose message
+// carried the headers hdr (record.CommandFromCommit; the headers parsed by
+// eventstore.ReceptionOf).
 func CommandFromCommit(c events.Commit, hdr map[string][]string) (Command, bool) {
-	return record.CommandFromCommit(c, hdr)
+	return record.CommandFromCommit(c, reception(eventstore.ReceptionOf(nats.Header(hdr))))
+}
+
+func reception(r eventstore.Reception) record.Reception {
+	return record.Reception{ReceivedAt: r.ReceivedAt, PayloadSHA256: r.PayloadSHA256, PayloadSize: r.PayloadSize, LatencyUS: r.LatencyUS}
 }

@@ -222,7 +222,7 @@ func TestSinkDeadLetters(t *testing.T) {
 		{name: "unknown field", subject: Subject(KindEndpointChange), data: `{"id":"x","endpoint_id":"e","change":"created","at":"2026-01-01T00:00:00Z","secret":"s"}`, reason: `unknown field "secret"`},
 		{name: "wrong shape", subject: Subject(KindCommand), data: string(badTimeJSON), reason: "received_at"},
 		{name: "unknown kind", subject: SubjectPrefix + "nonsense", data: string(good), reason: `unknown record kind "nonsense"`},
-		{name: "broken commit", subject: "roster.events.G", data: `{"command_id":"c","group_id":"G","events":[]}`, reason: "has no events"},
+		{name: "broken commit", subject: "roster.events.G", data: `{"command_id":"c","group_id":"G","events":[]}`, reason: "no events"},
 	}
 	for _, tc := range tests {
 		if _, err := ns.JS.Publish(context.Background(), tc.subject, []byte(tc.data)); err != nil {

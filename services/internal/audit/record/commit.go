@@ -2,7 +2,6 @@ package record
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/rosterhq/roster/events"
@@ -47,20 +46,28 @@ func EventsFromCommit(c events.Commit, seq uint64) ([]Event, error) {
 // groups imports this package, not the reverse).
 const commandSubjectPrefix = "roster.cmd."
 
+// Reception is what a commit's headers say about the command's reception
+// (the event store parses them: eventstore.ReceptionOf). A zero field
+// means the header was absent or malformed.
+type Reception struct {
+	ReceivedAt    time.Time
+	PayloadSHA256 string
+	PayloadSize   int
+	LatencyUS     int64
+}
+
 // CommandFromCommit is the accepted commands row of a commit read from
 // ROSTER_EVENTS: the commit is the proof the command was accepted, whatever
 // the process that appended it did next (docs/adr/0025). Its id is
 // "commit:<first event id>", one per commit, so a redelivered commit
 // collapses to one row.
 //
-// hdr carries what the commit body lacks about the reception (set by
-// roster-groups at append: HeaderReceivedAt, HeaderPayloadSHA256,
-// HeaderPayloadSize, HeaderLatency). A commit without them (an older
-// writer) gets its events' time as reception time and no payload digest; a
-// header that does not parse counts as absent. ok is false for a commit
-// that names no command (none roster-groups writes): it gets its events
-// rows only.
-func CommandFromCommit(c events.Commit, hdr map[string][]string) (cmd Command, ok bool) {
+// rc carries what the commit body lacks about the reception (headers set
+// by roster-groups at append). A commit without them (an older writer)
+// gets its events' time as reception time and no payload digest. ok is
+// false for a commit that names no command (none roster-groups writes): it
+// gets its events rows only.
+func CommandFromCommit(c events.Commit, rc Reception) (cmd Command, ok bool) {
 	if len(c.Events) == 0 || c.Command == "" {
 		return Command{}, false
 	}
@@ -68,28 +75,13 @@ func CommandFromCommit(c events.Commit, hdr map[string][]string) (cmd Command, o
 	cmd = Command{
 		ID: "commit:" + first.ID, CommandID: c.CommandID, Subject: commandSubjectPrefix + c.Command,
 		GroupID: c.GroupID, Actor: first.Actor, Outcome: OutcomeAccepted, Version: c.LastVersion(),
-		ReceivedAt: first.OccurredAt.UTC(),
+		ReceivedAt: first.OccurredAt.UTC(), PayloadHash: rc.PayloadSHA256, PayloadSize: rc.PayloadSize, LatencyUS: rc.LatencyUS,
 	}
 	if cmd.GroupID == "" {
 		cmd.GroupID = first.GroupID
 	}
-	get := func(k string) string {
-		if v := hdr[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	if us, err := strconv.ParseInt(get(HeaderReceivedAt), 10, 64); err == nil {
-		cmd.ReceivedAt = time.UnixMicro(us).UTC()
-	}
-	if sum := get(HeaderPayloadSHA256); len(sum) == 64 {
-		cmd.PayloadHash = sum
-	}
-	if n, err := strconv.Atoi(get(HeaderPayloadSize)); err == nil && n >= 0 {
-		cmd.PayloadSize = n
-	}
-	if us, err := strconv.ParseInt(get(HeaderLatency), 10, 64); err == nil && us >= 0 {
-		cmd.LatencyUS = us
+	if !rc.ReceivedAt.IsZero() {
+		cmd.ReceivedAt = rc.ReceivedAt.UTC()
 	}
 	if Validate(cmd) != nil {
 		return Command{}, false

@@ -46,21 +46,6 @@ const (
 	OutcomeUncertain = "uncertain"
 )
 
-// Headers roster-groups sets on a commit message (beside the event
-// store's own), so that the sink can write the command's accepted row
-// from the commit alone.
-const (
-	// HeaderReceivedAt: when the command was received, unix microseconds.
-	HeaderReceivedAt = "Roster-Received-At"
-	// HeaderPayloadSHA256 and HeaderPayloadSize describe the request body.
-	HeaderPayloadSHA256 = "Roster-Payload-Sha256"
-	HeaderPayloadSize   = "Roster-Payload-Size"
-	// HeaderLatency: microseconds from reception to the append request
-	// (load, decide, encode). The append's own round trip cannot be in a
-	// header of the message it sends.
-	HeaderLatency = "Roster-Latency-Us"
-)
-
 // Command: one command received by roster-groups (rejected, duplicate or
 // uncertain), or one accepted command's commit (written by the sink).
 type Command struct {
