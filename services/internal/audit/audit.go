@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,8 +84,9 @@ func Migrate(ctx context.Context, cfg ClickHouseConfig) (MigrationResult, error)
 	return clickhouse.Migrate(ctx, cfg)
 }
 
-// OpenClickHouse connects (lazily) to the trail's database.
-var OpenClickHouse = clickhouse.Open
+// OpenClickHouse connects (lazily) to the trail's database (which must
+// exist: run Migrate first) and returns the connection and the database.
+func OpenClickHouse(cfg ClickHouseConfig) (driver.Conn, string, error) { return clickhouse.Open(cfg) }
 
 // OpenQueries wires the trail's queries to ClickHouse for a caller that
 // only reads (the roster audit verbs). Close releases the connection.
@@ -142,21 +144,21 @@ func (c *SinkConfig) setDefaults() {
 	if c.EventsConsumer == "" {
 		c.EventsConsumer = "roster-auditsink-events"
 	}
-	if c.Clock == nil {
-		c.Clock = clockwork.NewRealClock()
-	}
+	a := c.app(nil)
+	a.SetDefaults()
+	c.BatchSize, c.FlushInterval, c.AckWait, c.Backoff, c.Clock = a.BatchSize, a.FlushInterval, a.AckWait, a.Backoff, a.Clock
 }
 
-// app is the pipeline's share of c (app.SinkConfig sets its defaults).
+// app is the pipeline's share of c.
 func (c SinkConfig) app(store app.RecordStore) app.SinkConfig {
 	return app.SinkConfig{Store: store, Log: c.Log, BatchSize: c.BatchSize, FlushInterval: c.FlushInterval,
 		AckWait: c.AckWait, Backoff: c.Backoff, Clock: c.Clock, Metrics: c.Metrics}
 }
 
-// validate reports every problem with c but the pipeline's (app.NewSink
-// reports those).
-func (c SinkConfig) validate() error {
-	var errs []error
+// Validate reports every problem with c (after defaults: NewSink applies
+// them).
+func (c SinkConfig) Validate() error {
+	errs := []error{c.app(&storeRef{}).Validate()}
 	if c.JS == nil {
 		errs = append(errs, errors.New("JS is required"))
 	}
@@ -196,9 +198,12 @@ func NewSink(cfg SinkConfig) (*Sink, error) {
 	cfg.setDefaults()
 	log := cfg.Log.With().Str("component", "auditsink").Logger()
 	cfg.Log = log
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("audit sink: %w", err)
+	}
 	store := &storeRef{before: cfg.beforeInsert, after: cfg.afterInsert}
 	pipe, err := app.NewSink(cfg.app(store))
-	if err = errors.Join(cfg.validate(), err); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("audit sink: %w", err)
 	}
 	return &Sink{cfg: cfg, log: log, store: store, pipe: pipe}, nil
@@ -219,8 +224,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	retry := func(what string) func(error, time.Duration) {
 		return func(err error, d time.Duration) { s.log.Warn().Err(err).Dur("retry_in", d).Msg(what + " failed") }
 	}
-	pc := s.pipe.Config() // the pipeline's settings, defaults applied
-	backoff := pc.Backoff
+	backoff := s.cfg.Backoff
 	auditStream, err := app.Retry(ctx, s.cfg.Clock, backoff, retry("provision "+StreamName), func() (jetstream.Stream, error) {
 		return auditstream.Provision(ctx, s.cfg.JS, s.cfg.Stream)
 	})
@@ -256,7 +260,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	} {
 		cons, err := app.Retry(ctx, s.cfg.Clock, backoff, retry("consumer "+src.name), func() (jetstream.Consumer, error) {
 			return auditstream.Consumer(ctx, src.stream, auditstream.ConsumerConfig{
-				Name: src.name, AckWait: pc.AckWait, MaxAckPending: 4 * pc.BatchSize,
+				Name: src.name, AckWait: s.cfg.AckWait, MaxAckPending: 4 * s.cfg.BatchSize,
 			})
 		})
 		if err != nil {

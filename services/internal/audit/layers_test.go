@@ -27,9 +27,13 @@ func TestLayers(t *testing.T) {
 				strings.HasPrefix(p, "github.com/cenkalti/backoff/") || p == "github.com/jonboulle/clockwork" ||
 				strings.HasPrefix(p, "github.com/prometheus/") || strings.HasPrefix(p, "github.com/rs/zerolog")
 		}, "the use cases import the domain and libraries, never an adapter, NATS or ClickHouse"},
-		{"adapters/clickhouse", func(p string) bool { return !strings.HasPrefix(p, self+"/ports") && p != self && !strings.Contains(p, "nats") },
+		{"adapters/clickhouse", func(p string) bool {
+			return !strings.HasPrefix(p, self+"/ports") && p != self && !strings.Contains(p, "nats")
+		},
 			"the ClickHouse adapter knows nothing of JetStream, the ports or the wiring"},
-		{"adapters/auditstream", func(p string) bool { return !strings.HasPrefix(p, self+"/ports") && p != self && !strings.Contains(p, "clickhouse") },
+		{"adapters/auditstream", func(p string) bool {
+			return !strings.HasPrefix(p, self+"/ports") && p != self && !strings.Contains(p, "clickhouse")
+		},
 			"the JetStream adapter knows nothing of ClickHouse, the ports or the wiring"},
 		{"adapters/memory", func(p string) bool { return stdlib(p) || p == self+"/app" || p == self+"/record" },
 			"the in-memory adapter is the app's ports and the domain only"},

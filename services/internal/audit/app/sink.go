@@ -35,7 +35,9 @@ type SinkConfig struct {
 	Metrics prometheus.Registerer
 }
 
-func (c *SinkConfig) setDefaults() {
+// SetDefaults fills the zero fields (the wiring applies them before
+// checking its own config).
+func (c *SinkConfig) SetDefaults() {
 	if c.BatchSize == 0 {
 		c.BatchSize = 1000
 	}
@@ -91,7 +93,7 @@ type Sink struct {
 
 // NewSink checks cfg (after defaults) and registers the metrics.
 func NewSink(cfg SinkConfig) (*Sink, error) {
-	cfg.setDefaults()
+	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -104,9 +106,6 @@ func NewSink(cfg SinkConfig) (*Sink, error) {
 
 // Metrics are the sink's collectors.
 func (s *Sink) Metrics() *SinkMetrics { return s.metrics }
-
-// Config is the sink's configuration, defaults applied.
-func (s *Sink) Config() SinkConfig { return s.cfg }
 
 // Run consumes every source until ctx ends, one pipeline each (pipeline.go),
 // and returns nil on cancellation.

@@ -3,6 +3,7 @@ package auditstream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"strconv"
 	"time"
@@ -97,7 +98,11 @@ func (s *Source) Fetch(ctx context.Context, max int, wait time.Duration) (iter.S
 // the original's stream and sequence, so a retried dead letter is stored
 // once.
 func (s *Source) DeadLetter(ctx context.Context, am app.Message, reason string) error {
-	msg := am.(message).m
+	own, ok := am.(message)
+	if !ok {
+		return fmt.Errorf("dead letter: %T is not a message of %s", am, s.name)
+	}
+	msg := own.m
 	dl := nats.NewMsg(record.DeadLetterSubject)
 	dl.Data = msg.Data()
 	dl.Header.Set(record.HeaderDeadLetterReason, record.TruncateUTF8(reason, 4096))

@@ -21,22 +21,22 @@ func (t *table) insert(db string) string {
 }
 
 var (
-	commandsTable = &table{name: "commands", columns: []string{
+	commandsTable = &table{name: record.Table(record.KindCommand), columns: []string{
 		"id", "command_id", "subject", "group_id", "actor", "outcome", "error_code", "error_message",
 		"version", "latency_us", "received_at", "received_at_us", "payload_sha256", "payload_size",
 	}}
-	eventsTable = &table{name: "events", columns: []string{
+	eventsTable = &table{name: record.Table(record.KindEvent), columns: []string{
 		"id", "type", "schema_version", "group_id", "version", "stream_seq", "command_id",
 		"correlation_id", "actor", "occurred_at", "occurred_at_us", "data",
 	}}
-	deliveryAttemptsTable = &table{name: "delivery_attempts", columns: []string{
+	deliveryAttemptsTable = &table{name: record.Table(record.KindDeliveryAttempt), columns: []string{
 		"id", "event_id", "event_type", "group_id", "endpoint_id", "url", "format", "attempt", "trigger",
 		"request_header_names", "request_header_values", "request_size", "request_sha256",
 		"response_status", "response_header_names", "response_header_values", "response_body",
 		"success", "failure_class", "failure_message", "latency_us", "started_at", "started_at_us",
 		"next_attempt_at", "state", "repeat",
 	}}
-	endpointChangesTable = &table{name: "endpoint_changes", columns: []string{
+	endpointChangesTable = &table{name: record.Table(record.KindEndpointChange), columns: []string{
 		"id", "endpoint_id", "change", "actor", "automatic", "reason", "group_id", "endpoint", "at", "at_us",
 	}}
 	allTables = []*table{commandsTable, eventsTable, deliveryAttemptsTable, endpointChangesTable}
