@@ -136,9 +136,10 @@ func (r Event) AuditID() string           { return r.ID }
 func (r DeliveryAttempt) AuditID() string { return r.ID }
 func (r EndpointChange) AuditID() string  { return r.ID }
 
-// Recorder is what services need to write the trail. Implementations
-// publish to ROSTER_AUDIT; none waits on ClickHouse, and none drops a
-// record it accepted (docs/adr/0025).
+// Recorder is the port services write the trail through. The production
+// implementation (ports/publisher) publishes to ROSTER_AUDIT; none waits on
+// ClickHouse, and none drops a record it accepted (docs/adr/0025). Its
+// contract is record/recordertest.
 type Recorder interface {
 	// Record takes r for asynchronous storage. It waits while the
 	// recorder's buffer is full (backpressure) and returns an error, with
