@@ -16,9 +16,6 @@ import (
 // roster audit: read the trail through its query use cases (audit.Queries,
 // wired to ClickHouse by audit.OpenQueries, in this process: not over NATS)
 // and apply its DDL.
-func init() {
-	cliExtensions = append(cliExtensions, addAuditVerbs)
-}
 
 type auditFlags struct {
 	dsn, database                        string

@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 
-	"github.com/nats-io/nats.go"
-
-	"github.com/rosterhq/roster/services/internal/natsx"
 	"github.com/rosterhq/roster/services/internal/webhook"
 )
 
-func init() {
-	register(service{
+// newDispatcherService is "rosterd dispatcher": webhook delivery and
+// roster-webhooks.
+func newDispatcherService() service {
+	return service{
 		name:    "dispatcher",
 		records: true,
 		short:   "Deliver events to webhook endpoints and serve roster-webhooks (roster.webhook.>)",
@@ -21,21 +20,18 @@ func init() {
 			}
 			d, err := webhook.New(ctx, webhook.Config{
 				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "dispatcher").Logger(),
-				Audit: e.audit(),
-				// Watermill closes its connections on shutdown: give it
-				// its own, with the process's credentials.
-				Dial: func() (*nats.Conn, error) {
-					return natsx.Connect(e.opts.clientConfig("rosterd-dispatcher-watermill"))
-				},
+				Audit:      e.audit(),
 				AllowCIDRs: e.opts.webhookAllow,
 				Health:     e.opts.webhookHealth,
 				Replicas:   e.opts.replicas,
 				SecretKeys: keys,
+				// The process registry (served on /metrics).
+				Metrics: e.metrics,
 			})
 			if err != nil {
 				return nil, err
 			}
 			return []component{{name: "dispatcher", run: d.Run, ready: d.Ready}}, nil
 		},
-	})
+	}
 }

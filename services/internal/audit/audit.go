@@ -126,7 +126,7 @@ type SinkConfig struct {
 	// Clock paces retries and heartbeats (default the real clock).
 	Clock clockwork.Clock
 	// Metrics registers the sink's collectors (default: a private
-	// registry; rosterd passes the registry /metrics serves).
+	// registry; rosterd passes its process registry, which /metrics serves).
 	Metrics prometheus.Registerer
 
 	// beforeInsert runs before each insert attempt (tests cut ClickHouse

@@ -1,0 +1,110 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/audit"
+	"github.com/rosterhq/roster/services/internal/webhook/delivery"
+	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
+)
+
+// outcome is one HTTP attempt and its verdict.
+type outcome struct {
+	url      string
+	reqHdr   http.Header
+	reqBody  []byte
+	resp     delivery.Response
+	verdict  delivery.Verdict
+	started  time.Time
+	canceled bool // the dispatcher is stopping: not an attempt to record
+}
+
+// send makes one attempt to deliver ev to ep.
+func (a *App) send(ctx context.Context, ep endpoint.Endpoint, ev events.Event) outcome {
+	msgID := delivery.MessageID(ep.ID, ev.ID)
+	var (
+		b   delivery.Built
+		err error
+	)
+	if ep.Format == endpoint.FormatOpenIM {
+		b, err = delivery.BuildOpenIM(ep.URL, msgID, ev)
+	} else {
+		b, err = delivery.BuildStandard(ep.URL, ev)
+	}
+	now := a.now()
+	if err != nil {
+		// Only an unencodable event gets here; it will never encode.
+		return outcome{url: ep.URL, started: now, verdict: delivery.Verdict{Class: delivery.ClassInvalidResponse, Message: "cannot encode event: " + err.Error()}}
+	}
+	// Standard Webhooks headers go on both formats: OpenIM receivers
+	// ignore them, and they let any receiver verify and deduplicate.
+	delivery.SignHeaders(b.Headers, msgID, now, b.Body, ep.ActiveKeys(now))
+	resp := a.cfg.Sender.Do(ctx, delivery.Request{URL: b.URL, Headers: b.Headers, Body: b.Body, Timeout: time.Duration(ep.Timeout)})
+	o := outcome{url: b.URL, reqHdr: b.Headers, reqBody: b.Body, resp: resp, started: now}
+	if resp.Err != nil && ctx.Err() != nil {
+		o.canceled = true
+	}
+	if ep.Format == endpoint.FormatOpenIM {
+		o.verdict = delivery.JudgeOpenIM(resp)
+	} else {
+		o.verdict = delivery.JudgeStandard(resp)
+	}
+	a.cfg.Metrics.Latency.Observe(resp.Latency.Seconds())
+	class := string(o.verdict.Class)
+	if o.verdict.Success {
+		class = "success"
+	}
+	a.cfg.Metrics.Attempts.WithLabelValues(class).Inc()
+	return o
+}
+
+// attemptRecord is what the delivery knows of an attempt besides its HTTP
+// outcome.
+type attemptRecord struct {
+	id      string
+	attempt int
+	trigger string
+	// repeat: an earlier delivery of the same attempt may have sent this
+	// request already (ADR 0026).
+	repeat bool
+	next   *time.Time
+	state  string
+}
+
+// record stores the attempt in the audit trail and returns once JetStream
+// holds it: a job is acknowledged only after its attempt's record is safe,
+// so no acknowledged attempt is missing from the trail.
+func (a *App) record(ctx context.Context, ep endpoint.Endpoint, ev events.Event, r attemptRecord, o outcome) error {
+	sum := sha256.Sum256(o.reqBody)
+	return a.cfg.Audit.RecordDurable(ctx, audit.DeliveryAttempt{
+		ID: r.id, EventID: ev.ID, EventType: string(ev.Type), GroupID: ev.GroupID, EndpointID: ep.ID,
+		URL: delivery.RedactURL(o.url), Format: string(ep.Format), Attempt: r.attempt, Trigger: r.trigger, Repeat: r.repeat,
+		RequestHeaders: flatten(o.reqHdr, delivery.HeaderSignature), RequestSize: len(o.reqBody),
+		RequestHash: hex.EncodeToString(sum[:]), ResponseStatus: o.resp.Status,
+		ResponseHeaders: flatten(o.resp.Headers), ResponseBody: string(o.resp.Body),
+		Success: o.verdict.Success, FailureClass: string(o.verdict.Class), FailureMsg: o.verdict.Message,
+		LatencyUS: o.resp.Latency.Microseconds(), StartedAt: o.started.UTC(), NextAttemptAt: r.next, State: r.state,
+	})
+}
+
+func flatten(h http.Header, drop ...string) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		skip := false
+		for _, d := range drop {
+			if strings.EqualFold(k, d) {
+				skip = true
+			}
+		}
+		if !skip {
+			out[strings.ToLower(k)] = strings.Join(vs, ", ")
+		}
+	}
+	return out
+}
