@@ -1,4 +1,4 @@
-package groups
+package ports
 
 import (
 	"context"
@@ -76,9 +76,10 @@ func withCaller(ctx context.Context, info string) context.Context {
 	return context.WithValue(ctx, callerKey{}, c)
 }
 
-// admit decides whether the request in ctx may act as actor. A nil policy
-// admits everyone (the dev stack and in-process callers).
-func (p *Callers) admit(ctx context.Context, actor string) error {
+// Admit decides whether the request in ctx may act as actor (it
+// implements app.CallerPolicy). A nil policy admits everyone (the dev
+// stack and in-process callers).
+func (p *Callers) Admit(ctx context.Context, actor string) error {
 	if p == nil {
 		return nil
 	}
