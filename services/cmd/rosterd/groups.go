@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rosterhq/roster/services/internal/eventstore"
 	"github.com/rosterhq/roster/services/internal/groups"
 )
@@ -30,6 +32,8 @@ func init() {
 				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "groups").Logger(),
 				Audit:  e.audit(),
 				Stream: eventstore.StreamConfig{Replicas: e.opts.replicas},
+				// --metrics-addr serves the default registry.
+				Metrics: prometheus.DefaultRegisterer,
 
 				Callers: callers,
 			})
