@@ -7,9 +7,9 @@ import (
 	"github.com/rosterhq/roster/services/internal/groups/app"
 )
 
-// MemorySnapshots keeps snapshots in this process's memory: for fast tests
-// of the app layer, and for a process that wants warm restarts of nothing.
-// It stores deep copies, so neither side shares mutable state.
+// MemorySnapshots keeps snapshots in this process's memory, for fast tests
+// of the app layer. It stores deep copies, so neither side shares mutable
+// state.
 type MemorySnapshots struct {
 	mu    sync.Mutex
 	snaps map[string]*app.Aggregate
