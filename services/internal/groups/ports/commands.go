@@ -142,4 +142,3 @@ func with(b []byte, req any, env *envelope, build func() (group.Command, error))
 	}
 	return parsed{envelope: *env, cmd: cmd}, nil
 }
-
