@@ -64,12 +64,7 @@ func (a *App) settle(ctx context.Context, name string, rc *reception, res Result
 			rec.Outcome = audit.OutcomeUncertain
 		}
 		rec.ErrorCode = string(codeOf(res.Err))
-		var de *events.Error
-		if errors.As(res.Err, &de) {
-			rec.ErrorMsg = de.Message
-		} else {
-			rec.ErrorMsg = res.Err.Error()
-		}
+		rec.ErrorMsg = trailMessage(res.Err)
 	}
 	rec.LatencyUS = rc.clock.Since(rc.start).Microseconds()
 	if err := a.storeRecord(ctx, rec); err != nil {
@@ -86,6 +81,20 @@ func (a *App) settle(ctx context.Context, name string, rc *reception, res Result
 	}
 	a.metrics.observe(name, rec.Outcome, rec.ErrorCode, rc.clock.Since(rc.start))
 	return res
+}
+
+// trailMessage is the error text the trail keeps: what the caller read,
+// except that an internal error keeps its detail (the caller reads only
+// "internal error"; the trail is where an operator looks).
+func trailMessage(err error) string {
+	var de *events.Error
+	switch {
+	case !errors.As(err, &de):
+		return err.Error()
+	case de.Code == events.CodeInternal && de.Cause != nil:
+		return de.Message + ": " + de.Cause.Error()
+	}
+	return de.Message
 }
 
 // storeRecord stores rec in ROSTER_AUDIT, retrying for up to AuditTimeout
