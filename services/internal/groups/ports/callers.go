@@ -8,7 +8,10 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/groups/app"
 )
+
+var _ app.CallerPolicy = (*Callers)(nil)
 
 // RequestInfoHeader is the header a NATS server sets on a request that
 // crossed a service import: the caller's account and, with share: true,
