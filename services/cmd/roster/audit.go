@@ -15,9 +15,6 @@ import (
 
 // roster audit: read the trail in ClickHouse directly (not over NATS) and
 // apply its DDL.
-func init() {
-	cliExtensions = append(cliExtensions, addAuditVerbs)
-}
 
 type auditFlags struct {
 	dsn, database                        string

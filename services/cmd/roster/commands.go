@@ -10,9 +10,6 @@ import (
 )
 
 // Group and member commands: one cobra command per roster.cmd subject.
-func init() {
-	cliExtensions = append(cliExtensions, addCommandVerbs)
-}
 
 type cmdFlags struct {
 	actor     string

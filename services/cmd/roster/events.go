@@ -14,11 +14,10 @@ import (
 
 // roster events replay: the event stream as JSON lines, to feed other
 // systems.
-func init() {
-	cliExtensions = append(cliExtensions, func(root *cobra.Command, g *globals) {
-		ev := findOrAdd(root, "events", "Read the event stream")
-		ev.AddCommand(newEventsReplay(g))
-	})
+func newEventsCmd(g *globals) *cobra.Command {
+	ev := &cobra.Command{Use: "events", Short: "Read the event stream"}
+	ev.AddCommand(newEventsReplay(g))
+	return ev
 }
 
 func newEventsReplay(g *globals) *cobra.Command {

@@ -49,9 +49,6 @@ type globals struct {
 	nc                                    *nats.Conn
 }
 
-// cliExtensions lets each command family register itself from its own file.
-var cliExtensions []func(root *cobra.Command, g *globals)
-
 func newRoot(out io.Writer) *cobra.Command {
 	g := &globals{out: out}
 	root := &cobra.Command{
@@ -78,10 +75,23 @@ func newRoot(out io.Writer) *cobra.Command {
 	f.StringVar(&g.inboxPrefix, "nats-inbox-prefix", os.Getenv("ROSTER_NATS_INBOX_PREFIX"), "reply-subject prefix your NATS user may subscribe to (e.g. _INBOX_admin; docs/security.md)")
 	f.BoolVar(&g.json, "json", false, "print JSON instead of readable output")
 	f.DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to wait for a reply")
-	for _, ext := range cliExtensions {
-		ext(root, g)
-	}
+	addCommands(root, g)
 	return root
+}
+
+// addCommands builds the command tree in one place, family by family, each
+// from the constructor in its own file. "group" and "member" gather verbs
+// from two files, the commands that change a group (commands.go) and the
+// queries (query.go): those files add their verbs to the shared noun
+// (findOrAdd) instead of returning one command.
+func addCommands(root *cobra.Command, g *globals) {
+	addAuditVerbs(root, g)               // audit.go: audit migrate|commands|events|deliveries|endpoints
+	addCommandVerbs(root, g)             // commands.go: group create..., member invite...
+	root.AddCommand(newEventsCmd(g))     // events.go: events replay
+	root.AddCommand(newProjectionCmd(g)) // projection.go: projection rebuild
+	addQueryVerbs(root, g)               // query.go: group get|changes, member list|get, user groups
+	root.AddCommand(newStatus(g))        // status.go: status
+	addWebhookVerbs(root, g)             // webhook.go: webhook create|get|list|...
 }
 
 // conn connects on first use.

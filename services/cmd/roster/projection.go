@@ -17,11 +17,10 @@ import (
 
 // roster projection rebuild: refill the read model from the first event
 // into a fresh generation and switch queries to it when it has caught up.
-func init() {
-	cliExtensions = append(cliExtensions, func(root *cobra.Command, g *globals) {
-		p := findOrAdd(root, "projection", "Manage the membership projection")
-		p.AddCommand(newProjectionRebuild(g))
-	})
+func newProjectionCmd(g *globals) *cobra.Command {
+	p := &cobra.Command{Use: "projection", Short: "Manage the membership projection"}
+	p.AddCommand(newProjectionRebuild(g))
+	return p
 }
 
 func newProjectionRebuild(g *globals) *cobra.Command {

@@ -14,9 +14,6 @@ import (
 
 // Membership queries (roster-query): group get, member list/get, user
 // groups, group changes.
-func init() {
-	cliExtensions = append(cliExtensions, addQueryVerbs)
-}
 
 func addQueryVerbs(root *cobra.Command, g *globals) {
 	group := findOrAdd(root, "group", "Create, change and inspect groups")

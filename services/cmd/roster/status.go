@@ -14,11 +14,6 @@ import (
 
 // roster status: is every service answering, and how far behind the event
 // stream is the membership projection.
-func init() {
-	cliExtensions = append(cliExtensions, func(root *cobra.Command, g *globals) {
-		root.AddCommand(newStatus(g))
-	})
-}
 
 // statusReport is what `roster status --json` prints.
 type statusReport struct {

@@ -12,9 +12,6 @@ import (
 )
 
 // roster webhook ...: manage webhook endpoints through roster-webhooks.
-func init() {
-	cliExtensions = append(cliExtensions, addWebhookVerbs)
-}
 
 const webhookSubject = "roster.webhook.endpoint."
 

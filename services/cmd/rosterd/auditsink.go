@@ -6,11 +6,16 @@ import (
 	"github.com/rosterhq/roster/services/internal/audit"
 )
 
-func init() {
-	register(service{
+// newAuditSinkService is "rosterd auditsink": ROSTER_AUDIT and
+// ROSTER_EVENTS into ClickHouse.
+func newAuditSinkService() service {
+	return service{
 		name:  "auditsink",
 		short: "Write audit records (ROSTER_AUDIT) and events (ROSTER_EVENTS) to ClickHouse (--clickhouse-dsn)",
 		build: func(ctx context.Context, e *env) ([]component, error) {
+			// e.metrics is for audit.SinkConfig.Metrics; until the package
+			// takes it, audit registers globally and /metrics gathers it
+			// from there (metrics.go, withGlobal).
 			s, err := audit.NewSink(audit.SinkConfig{
 				JS:         e.js,
 				Log:        e.log,
@@ -22,15 +27,17 @@ func init() {
 			}
 			return []component{{name: "auditsink", run: s.Run, ready: s.Ready}}, nil
 		},
-	})
-	// Every service of the process records through one publisher to
-	// ROSTER_AUDIT. runServices runs it on its own context, stopped only
-	// after every other component has returned, so the records of the last
-	// requests are drained too (events never depend on it: the sink reads
-	// them from ROSTER_EVENTS; docs/adr/0020).
-	recorderFactory = func(e *env) (audit.Recorder, error) {
-		return audit.NewPublisher(audit.PublisherConfig{
-			JS: e.js, Log: e.log, Stream: audit.StreamConfig{Replicas: e.opts.replicas},
-		})
 	}
+}
+
+// newAuditRecorder is the process's audit publisher to ROSTER_AUDIT, which
+// every service of the process records through (env.audit). runServices
+// runs it on its own context, stopped only after every other component has
+// returned, so the records of the last requests are drained too (events
+// never depend on it: the sink reads them from ROSTER_EVENTS; docs/adr/0020).
+func newAuditRecorder(e *env) (audit.Recorder, error) {
+	// e.metrics is for audit.PublisherConfig.Metrics (see newAuditSinkService).
+	return audit.NewPublisher(audit.PublisherConfig{
+		JS: e.js, Log: e.log, Stream: audit.StreamConfig{Replicas: e.opts.replicas},
+	})
 }

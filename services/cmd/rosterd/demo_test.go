@@ -146,36 +146,3 @@ func TestDemoWithoutClickHouse(t *testing.T) {
 		t.Errorf("the demo played commands without ClickHouse:\n%s", out)
 	}
 }
-
-// TestDemoStepBound: a step that does not happen ends the demo with
-// ErrDemoStep after the bound; a stack that stopped ends it at once.
-func TestDemoStepBound(t *testing.T) {
-	stopped := &stack{done: make(chan struct{}), err: errors.New("auditsink: boom")}
-	close(stopped.done)
-	for _, tc := range []struct {
-		name    string
-		st      *stack
-		cond    func() error
-		wantErr error
-		wantMsg string
-	}{
-		{"holds at once", &stack{done: make(chan struct{})}, func() error { return nil }, nil, ""},
-		{"never holds", &stack{done: make(chan struct{})}, func() error { return errors.New("0 of 4") }, ErrDemoStep, "x: demo step did not happen in time within 100ms: 0 of 4"},
-		{"services stopped", stopped, func() error { return errors.New("0 of 4") }, nil, "the services stopped: auditsink: boom"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			start := time.Now()
-			err := demo{step: 100 * time.Millisecond}.wait(context.Background(), tc.st, "x", tc.cond)
-			switch {
-			case tc.wantMsg == "" && err != nil:
-				t.Fatalf("want nil, have %v", err)
-			case tc.wantMsg != "" && (err == nil || !strings.Contains(err.Error(), tc.wantMsg)):
-				t.Fatalf("want an error containing %q, have %v", tc.wantMsg, err)
-			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
-				t.Fatalf("want errors.Is %v, have %v", tc.wantErr, err)
-			case time.Since(start) > 5*time.Second:
-				t.Fatalf("took %s", time.Since(start))
-			}
-		})
-	}
-}

@@ -112,7 +112,8 @@ func (l *serverLog) violations(user string) []string {
 }
 
 // runService runs one rosterd service in this process, on its own
-// connection with its own nkey and inbox prefix, as "rosterd <name>" does.
+// connection with its own nkey and inbox prefix, as "rosterd <name>" does
+// (the same process run group, without signal handling).
 func (d *deployment) runService(t *testing.T, name string, mod func(*options)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -123,19 +124,23 @@ func (d *deployment) runService(t *testing.T, name string, mod func(*options)) {
 	if mod != nil {
 		mod(o)
 	}
-	e, err := connectEnv(context.Background(), o, name)
+	svcs, err := servicesNamed(services(), name)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	p, err := newProcess(o, name, svcs)
 	if err != nil {
 		cancel()
 		t.Fatalf("%s: %v", name, err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- runServices(ctx, e, []string{name}) }()
+	go func() { done <- p.run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
-		e.nc.Close()
 	})
 }
 

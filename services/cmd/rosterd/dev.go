@@ -1,14 +1,17 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/spf13/cobra"
 
+	"github.com/rosterhq/roster/services/internal/demo"
 	"github.com/rosterhq/roster/services/internal/natsx"
 )
 
@@ -19,14 +22,14 @@ type devOptions struct {
 	demo       bool
 }
 
-func newDevCmd(o *options) *cobra.Command {
+func newDevCmd(o *options, svcs []service) *cobra.Command {
 	d := &devOptions{}
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run an embedded NATS server with JetStream and every Roster service in one process",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDev(cmd, o, d)
+			return runDev(cmd, o, d, svcs)
 		},
 	}
 	cmd.Flags().StringVar(&d.listen, "listen", "127.0.0.1:4222", "address of the embedded NATS server")
@@ -36,7 +39,9 @@ func newDevCmd(o *options) *cobra.Command {
 	return cmd
 }
 
-func runDev(cmd *cobra.Command, o *options, d *devOptions) error {
+// runDev runs the dev process: the embedded NATS server is one more actor
+// of it (stopped after the services), and with --demo the scenario is too.
+func runDev(cmd *cobra.Command, o *options, d *devOptions, svcs []service) error {
 	if !cmd.Flags().Changed("log-format") && os.Getenv("ROSTER_LOG_FORMAT") == "" {
 		o.logFormat = "console"
 	}
@@ -56,10 +61,9 @@ func runDev(cmd *cobra.Command, o *options, d *devOptions) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	}()
+	// Also when the process does not get to run (shutting down twice is
+	// harmless).
+	defer shutdownEmbedded(ns)
 	o.natsURL = ns.ClientURL()
 	// The dev stack's webhook receivers run on this machine: allow loopback
 	// explicitly (production refuses it unless an operator allowlists it).
@@ -67,17 +71,50 @@ func runDev(cmd *cobra.Command, o *options, d *devOptions) error {
 	// Without a configured key the dev stack encrypts webhook secrets with
 	// a key kept in its data directory.
 	o.secretKeys.devKeyFile = filepath.Join(dir, "webhook-secret.key")
-	e, err := connectEnv(cmd.Context(), o, "dev")
+	var sc *demo.Scenario
+	if d.demo {
+		demoOptions(o)
+		if sc, err = newDemo(cmd.Context(), o, cmd.OutOrStdout()); err != nil {
+			return err
+		}
+	}
+	p, err := newProcess(o, "dev", svcs)
 	if err != nil {
+		if sc != nil {
+			sc.Close()
+		}
 		return err
 	}
-	defer e.close()
-	e.dev = true
-	if d.demo {
-		return runDemo(cmd.Context(), e)
+	p.dev = true
+	p.handleSignals()
+	p.add(embeddedActor(p, ns))
+	if sc != nil {
+		addDemo(cmd.Context(), p, sc)
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), devBanner, o.natsURL, dir, o.natsURL, o.natsURL)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), devBanner, o.natsURL, dir, o.natsURL, o.natsURL)
-	return runServices(cmd.Context(), e, serviceNames())
+	return p.run(cmd.Context())
+}
+
+// embeddedActor is the embedded NATS server as an actor of p: the server
+// stopping by itself stops the process; otherwise it is shut down after the
+// services, the last thing they talk to.
+func embeddedActor(p *process, ns *server.Server) (execute func() error, interrupt func(error)) {
+	return p.afterServices(func(stop <-chan struct{}) error {
+		down := make(chan struct{})
+		go func() { ns.WaitForShutdown(); close(down) }()
+		select {
+		case <-down:
+			return errors.New("the embedded NATS server stopped")
+		case <-stop:
+			return nil
+		}
+	}, func() { shutdownEmbedded(ns) })
+}
+
+func shutdownEmbedded(ns *server.Server) {
+	ns.Shutdown()
+	ns.WaitForShutdown()
 }
 
 const devBanner = `

@@ -9,8 +9,10 @@ import (
 	"github.com/rosterhq/roster/services/internal/webhook"
 )
 
-func init() {
-	register(service{
+// newDispatcherService is "rosterd dispatcher": webhook delivery and
+// roster-webhooks.
+func newDispatcherService() service {
+	return service{
 		name:    "dispatcher",
 		records: true,
 		short:   "Deliver events to webhook endpoints and serve roster-webhooks (roster.webhook.>)",
@@ -31,11 +33,14 @@ func init() {
 				Health:     e.opts.webhookHealth,
 				Replicas:   e.opts.replicas,
 				SecretKeys: keys,
+				// The process registry: webhook.Config.Registerer today,
+				// webhook.Config.Metrics once issue 11 renames it.
+				Registerer: e.metrics,
 			})
 			if err != nil {
 				return nil, err
 			}
 			return []component{{name: "dispatcher", run: d.Run, ready: d.Ready}}, nil
 		},
-	})
+	}
 }

@@ -10,8 +10,9 @@ import (
 	"github.com/rosterhq/roster/services/internal/groups"
 )
 
-func init() {
-	register(service{
+// newGroupsService is "rosterd groups": roster-groups, the command side.
+func newGroupsService() service {
+	return service{
 		name:    "groups",
 		records: true,
 		short:   "Serve group commands (micro service roster-groups on roster.cmd.>)",
@@ -28,6 +29,10 @@ func init() {
 				}
 				e.log.Info().Str("callers", c.String()).Bool("trust_unattested", c.TrustUnattested).Msg("caller policy")
 			}
+			// e.metrics, the process registry, is for groups.Config.Metrics
+			// (and the event store's, through it); until the package takes
+			// it, groups registers globally and /metrics gathers it from
+			// there (metrics.go, withGlobal).
 			svc, err := groups.New(ctx, groups.Config{
 				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "groups").Logger(),
 				Audit:  e.audit(),
@@ -42,5 +47,5 @@ func init() {
 			}
 			return []component{{name: "groups", run: svc.Run, ready: svc.Ready}}, nil
 		},
-	})
+	}
 }

@@ -1,125 +1,56 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"net"
 	"net/http"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"time"
+	"sort"
 
-	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/rs/zerolog"
+	dto "github.com/prometheus/client_model/go"
 )
 
-// health serves /metrics (Prometheus default registry, where every service
-// registers its collectors), /healthz and /readyz on --metrics-addr.
-//
-// /healthz is liveness: 200 while the process runs, whatever NATS does (a
-// restart would not bring NATS back). /readyz is readiness: 200 only when
-// the process is connected to NATS and every service it runs serves; 503,
-// naming what is missing, while connecting, provisioning, or restarting a
-// service.
-type health struct {
-	ready readiness
-	nc    atomic.Pointer[nats.Conn]
-
-	mu      sync.Mutex
-	serving bool
-	stopFn  func()
+// newRegistry is the one Prometheus registry of a process
+// (docs/adr/0078): the Go runtime and process collectors, and every
+// service's collectors, each service getting it through env.metrics.
+// Processes are not the only ones: tests run several in one binary, and
+// each has its own registry, so they never collide.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return reg
 }
 
-func (h *health) setConn(nc *nats.Conn) { h.nc.Store(nc) }
+// metricsHandler serves /metrics from reg, counting its own requests there
+// (promhttp_metric_handler_*, as the default handler did).
+func metricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(withGlobal(reg), promhttp.HandlerOpts{}))
+}
 
-// readyState reports readiness and, when not ready, why.
-func (h *health) readyState() (bool, string) {
-	nc := h.nc.Load()
-	if nc == nil {
-		return false, "connecting to NATS"
-	}
-	if !nc.IsConnected() {
-		return false, "NATS disconnected"
-	}
-	ok, waiting := h.ready.state()
-	if !ok {
-		if len(waiting) == 0 {
-			return false, "starting"
+// withGlobal gathers reg and, after it, the families of the global default
+// registry that reg does not have. Some packages still register there at
+// init (groups, eventstore and audit: their collectors move to their
+// Config's Metrics field, which rosterd fills with env.metrics); until
+// they all do, /metrics must still show theirs. The default registry's
+// own Go and process collectors are skipped that way, being in reg too.
+func withGlobal(reg *prometheus.Registry) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		own, err := reg.Gather()
+		have := make(map[string]bool, len(own))
+		for _, mf := range own {
+			have[mf.GetName()] = true
 		}
-		return false, "not serving: " + strings.Join(waiting, ", ")
-	}
-	return true, ""
-}
-
-func (h *health) handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.Handler())
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n"))
+		global, gerr := prometheus.DefaultGatherer.Gather()
+		for _, mf := range global {
+			if !have[mf.GetName()] {
+				own = append(own, mf)
+			}
+		}
+		sort.Slice(own, func(i, j int) bool { return own[i].GetName() < own[j].GetName() })
+		return own, errors.Join(err, gerr)
 	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if ok, why := h.readyState(); !ok {
-			http.Error(w, why, http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
-	return mux
-}
-
-// serve starts the HTTP server on addr (nothing when addr is empty or it
-// serves already) and returns a stop that is a no-op when this call did
-// not start it.
-func (h *health) serve(addr string, log zerolog.Logger) (stop func(), err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if addr == "" || h.serving {
-		return func() {}, nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: h.handler(), ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			log.Error().Err(err).Msg("metrics server stopped")
-		}
-	}()
-	log.Info().Str("addr", ln.Addr().String()).Msg("metrics, /healthz and /readyz listening")
-	h.serving = true
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(ctx)
-			<-done
-			h.mu.Lock()
-			h.serving = false
-			h.mu.Unlock()
-		})
-	}, nil
-}
-
-// keep hands the server's stop to h (stopped by h.stop).
-func (h *health) keep(stop func()) {
-	h.mu.Lock()
-	h.stopFn = stop
-	h.mu.Unlock()
-}
-
-func (h *health) stop() {
-	h.mu.Lock()
-	stop := h.stopFn
-	h.stopFn = nil
-	h.mu.Unlock()
-	if stop != nil {
-		stop()
-	}
 }

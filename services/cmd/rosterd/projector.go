@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,14 +12,16 @@ import (
 	"github.com/rosterhq/roster/services/internal/membership"
 )
 
-// The membership projection: "rosterd projector" keeps the read model up
-// to date from ROSTER_EVENTS, "rosterd query" serves roster-query from it.
-// "rosterd all" and "rosterd dev" run both.
-func init() {
-	register(service{
+// newProjectorService is "rosterd projector": it keeps the membership read
+// model up to date from ROSTER_EVENTS ("rosterd query" serves it; "all" and
+// "dev" run both).
+func newProjectorService() service {
+	return service{
 		name:  "projector",
 		short: "Fold ROSTER_EVENTS into the membership read model (KV ROSTER_MEMBERS_v<N>)",
 		build: func(ctx context.Context, e *env) ([]component, error) {
+			// e.metrics is for membership.Config.Metrics; the projection
+			// metrics rosterd exports itself are on it already.
 			p, err := membership.NewProjector(membership.Config{
 				JS: e.js, Log: e.log.With().Str("component", "projector").Logger(),
 				Store: membership.StoreConfig{Replicas: e.opts.replicas},
@@ -26,7 +29,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			m, err := projectionMetrics(p)
+			m, err := projectionMetrics(e.metrics, p)
 			if err != nil {
 				return nil, err
 			}
@@ -35,21 +38,7 @@ func init() {
 				{name: "projection-lag", run: func(ctx context.Context) error { return m.poll(ctx, e, 5*time.Second) }},
 			}, nil
 		},
-	})
-	register(service{
-		name:  "query",
-		short: "Serve membership queries (micro service roster-query on roster.query.>)",
-		build: func(ctx context.Context, e *env) ([]component, error) {
-			q, err := membership.NewQueries(membership.QueryConfig{
-				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "query").Logger(),
-				Store: membership.StoreConfig{Replicas: e.opts.replicas},
-			})
-			if err != nil {
-				return nil, err
-			}
-			return []component{{name: "query", run: q.Run, ready: q.Ready}}, nil
-		},
-	})
+	}
 }
 
 // projMetrics exports the projector's progress. Lag is measured against
@@ -59,21 +48,10 @@ type projMetrics struct {
 	streamSeq, appliedSeq, lag prometheus.Gauge
 }
 
-func projectionMetrics(p *membership.Projector) (*projMetrics, error) {
-	// A second build in one process (tests) reuses the registered gauges.
-	gauge := func(name, help string) (prometheus.Gauge, error) {
-		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
-		var are prometheus.AlreadyRegisteredError
-		if err := prometheus.Register(g); errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(prometheus.Gauge); ok {
-				return old, nil
-			}
-			return nil, err
-		} else if err != nil {
-			return nil, err
-		}
-		return g, nil
-	}
+// projectionMetrics registers the projection's metrics on reg, or takes
+// those a previous build of the service registered there (the supervisor
+// builds a new Projector on every restart) and points them at p.
+func projectionMetrics(reg prometheus.Registerer, p *membership.Projector) (*projMetrics, error) {
 	m := &projMetrics{}
 	var errs []error
 	for _, g := range []struct {
@@ -84,34 +62,30 @@ func projectionMetrics(p *membership.Projector) (*projMetrics, error) {
 		{&m.appliedSeq, "roster_projection_applied_seq", "Stream sequence up to which the active generation has applied every commit."},
 		{&m.lag, "roster_projection_lag_commits", "Commits in ROSTER_EVENTS not yet applied to the read model."},
 	} {
-		v, err := gauge(g.name, g.help)
+		v, err := registerOrReuse(reg, prometheus.NewGauge(prometheus.GaugeOpts{Name: g.name, Help: g.help}))
 		*g.dst = v
 		errs = append(errs, err)
 	}
-	stat := func(f func(membership.Stats) uint64) func() float64 {
-		return func() float64 { return float64(f(p.Stats())) }
-	}
-	for _, c := range []prometheus.Collector{
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_projection_commits_total", Help: "Commits applied by this process."},
-			stat(func(s membership.Stats) uint64 { return s.Commits })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_projection_events_total", Help: "Events applied by this process."},
-			stat(func(s membership.Stats) uint64 { return s.Events })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_projection_redelivered_total", Help: "Redelivered commits skipped because already applied."},
-			stat(func(s membership.Stats) uint64 { return s.Redelivered })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_projection_failures_total", Help: "Batches or commits that had to be retried."},
-			stat(func(s membership.Stats) uint64 { return s.Failures })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "roster_projection_generation", Help: "Generation the projector writes."},
-			stat(func(s membership.Stats) uint64 { return s.Generation })),
-	} {
-		var are prometheus.AlreadyRegisteredError
-		if err := prometheus.Register(c); err != nil && !errors.As(err, &are) {
-			errs = append(errs, err)
-		}
-	}
+	c, err := registerOrReuse(reg, newProjCollector())
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("projection metrics: %w", err)
 	}
+	c.follow(p)
 	return m, nil
+}
+
+// registerOrReuse registers c on reg, or returns the collector of the same
+// kind already registered under its descriptors.
+func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if old, ok := are.ExistingCollector.(C); ok {
+			return old, nil
+		}
+	}
+	return c, err
 }
 
 func (m *projMetrics) poll(ctx context.Context, e *env, every time.Duration) error {
@@ -132,4 +106,64 @@ func (m *projMetrics) poll(ctx context.Context, e *env, every time.Duration) err
 		case <-t.C:
 		}
 	}
+}
+
+// projCollector exports the counters of the process's projector. The
+// counters count for the process: when the supervisor replaces the
+// projector, what the retired one counted is kept.
+type projCollector struct {
+	commits, events, redelivered, failures, generation *prometheus.Desc
+
+	mu      sync.Mutex
+	cur     *membership.Projector
+	retired membership.Stats
+}
+
+func newProjCollector() *projCollector {
+	desc := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }
+	return &projCollector{
+		commits:     desc("roster_projection_commits_total", "Commits applied by this process."),
+		events:      desc("roster_projection_events_total", "Events applied by this process."),
+		redelivered: desc("roster_projection_redelivered_total", "Redelivered commits skipped because already applied."),
+		failures:    desc("roster_projection_failures_total", "Batches or commits that had to be retried."),
+		generation:  desc("roster_projection_generation", "Generation the projector writes."),
+	}
+}
+
+// follow makes p the projector whose counts are exported.
+func (c *projCollector) follow(p *membership.Projector) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur != nil && c.cur != p {
+		old := c.cur.Stats()
+		c.retired.Commits += old.Commits
+		c.retired.Events += old.Events
+		c.retired.Redelivered += old.Redelivered
+		c.retired.Failures += old.Failures
+	}
+	c.cur = p
+}
+
+func (c *projCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.commits, c.events, c.redelivered, c.failures, c.generation} {
+		ch <- d
+	}
+}
+
+func (c *projCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	var s membership.Stats
+	if c.cur != nil {
+		s = c.cur.Stats()
+	}
+	r := c.retired
+	c.mu.Unlock()
+	counter := func(d *prometheus.Desc, v uint64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	counter(c.commits, r.Commits+s.Commits)
+	counter(c.events, r.Events+s.Events)
+	counter(c.redelivered, r.Redelivered+s.Redelivered)
+	counter(c.failures, r.Failures+s.Failures)
+	ch <- prometheus.MustNewConstMetric(c.generation, prometheus.GaugeValue, float64(s.Generation))
 }

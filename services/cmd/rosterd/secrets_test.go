@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/rs/zerolog"
 )
 
 // TestNATSPasswordFromFileAndNeverInErrors: rosterd takes the NATS password
@@ -60,7 +62,7 @@ func TestNATSPasswordFromFileAndNeverInErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := &options{natsURL: s.ClientURL(), natsUser: "svc", natsPasswordFile: file, logFormat: "json", logLevel: "error"}
-	e, err := connectEnv(context.Background(), o, "groups")
+	e, err := connectEnv(context.Background(), o, zerolog.Nop(), "groups", clockwork.NewRealClock())
 	if err != nil {
 		t.Fatalf("connect with the password file: %v", err)
 	}

@@ -4,55 +4,40 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/cenkalti/backoff/v5"
+	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/services/internal/natsx"
 )
 
-// backoff is the supervisor's retry schedule: Initial, doubling up to Max,
-// each delay spread by +-Jitter so that the processes a failover hit
-// together do not retry in step.
-type backoff struct {
-	Initial time.Duration
-	Max     time.Duration
-	Jitter  float64
-	// Rand returns uniform values in [0,1).
-	Rand func() float64
+// newBackOff is the supervisor's retry schedule: 250ms, doubling up to
+// 15s, each delay spread by +-20% so that the processes a failover hit
+// together do not retry in step. Every loop that retries gets its own (a
+// BackOff holds the loop's state).
+func newBackOff() backoff.BackOff {
+	return &backoff.ExponentialBackOff{
+		InitialInterval:     250 * time.Millisecond,
+		Multiplier:          2,
+		MaxInterval:         15 * time.Second,
+		RandomizationFactor: 0.2,
+	}
 }
 
-var defaultBackoff = backoff{Initial: 250 * time.Millisecond, Max: 15 * time.Second, Jitter: 0.2, Rand: rand.Float64}
-
-// delay is the wait before retry number attempt (0-based).
-func (b backoff) delay(attempt int) time.Duration {
-	d := b.Initial
-	for i := 0; i < attempt && d < b.Max; i++ {
-		d *= 2
-	}
-	d = min(d, b.Max)
-	if b.Jitter > 0 && b.Rand != nil {
-		d = time.Duration(float64(d) * (1 + b.Jitter*(2*b.Rand()-1)))
-	}
-	return d
-}
-
-// sleeper waits d or until ctx ends (ctx.Err() then). Tests inject one
-// that does not wait.
-type sleeper func(ctx context.Context, d time.Duration) error
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
+// sleep waits d on clock, or until ctx ends (ctx.Err() then).
+func sleep(ctx context.Context, clock clockwork.Clock, d time.Duration) error {
+	t := clock.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-t.Chan():
 		return nil
 	}
 }
@@ -154,28 +139,30 @@ func (r *readiness) state() (bool, []string) {
 // component fails later is stopped and started again with backoff. Only
 // permanent errors end it (and with it the process).
 type supervisor struct {
-	log     zerolog.Logger
-	backoff backoff
-	sleep   sleeper
+	log zerolog.Logger
+	// backoff makes the retry schedule of one service.
+	backoff func() backoff.BackOff
+	// clock waits the backoff and tells how long a service ran.
+	clock clockwork.Clock
 	// healthyAfter: a service that ran this long before failing starts
 	// its backoff over.
 	healthyAfter time.Duration
-	now          func() time.Time
 }
 
-func newSupervisor(log zerolog.Logger) *supervisor {
-	return &supervisor{log: log, backoff: defaultBackoff, sleep: sleepCtx, healthyAfter: time.Minute, now: time.Now}
+func newSupervisor(log zerolog.Logger, clock clockwork.Clock) *supervisor {
+	return &supervisor{log: log, backoff: newBackOff, clock: clock, healthyAfter: time.Minute}
 }
 
 // run builds and runs s until ctx ends (nil) or a permanent error.
 func (sv *supervisor) run(ctx context.Context, e *env, s service, u *unit) error {
 	log := sv.log.With().Str("supervised", s.name).Logger()
+	b := sv.backoff()
 	attempt := 0
 	wait := func() error {
-		d := sv.backoff.delay(attempt)
+		d := b.NextBackOff()
 		attempt++
 		log.Info().Dur("retry_in", d).Int("attempt", attempt).Msg("service " + s.name + " not serving; retrying")
-		return sv.sleep(ctx, d)
+		return sleep(ctx, sv.clock, d)
 	}
 	for {
 		comps, err := s.build(ctx, e)
@@ -193,7 +180,7 @@ func (sv *supervisor) run(ctx context.Context, e *env, s service, u *unit) error
 			continue
 		}
 		u.comps.Store(&comps)
-		started := sv.now()
+		started := sv.clock.Now()
 		err = runComponents(ctx, log, comps)
 		u.comps.Store(nil)
 		if ctx.Err() != nil {
@@ -205,7 +192,8 @@ func (sv *supervisor) run(ctx context.Context, e *env, s service, u *unit) error
 		if !retryableRun(err) {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
-		if sv.now().Sub(started) > sv.healthyAfter {
+		if sv.clock.Since(started) > sv.healthyAfter {
+			b.Reset()
 			attempt = 0
 		}
 		log.Error().Err(err).Msg("service " + s.name + " failed; restarting it")

@@ -8,33 +8,44 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 )
 
-func TestBackoffDelay(t *testing.T) {
-	b := backoff{Initial: 250 * time.Millisecond, Max: 15 * time.Second, Jitter: 0.2}
-	for _, tc := range []struct {
-		name    string
-		rand    float64
-		attempt int
-		want    time.Duration
-	}{
-		{"first", 0.5, 0, 250 * time.Millisecond},
-		{"doubles", 0.5, 3, 2 * time.Second},
-		{"capped", 0.5, 6, 15 * time.Second},
-		{"stays capped", 0.5, 60, 15 * time.Second},
-		{"jitter low", 0, 2, 800 * time.Millisecond},
-		{"jitter high", 0.999999, 2, 1200 * time.Millisecond},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			b.Rand = func() float64 { return tc.rand }
-			have := b.delay(tc.attempt).Round(time.Millisecond)
-			if have != tc.want {
-				t.Fatalf("want %s, have %s", tc.want, have)
+// TestBackOffSchedule: the supervisor's schedule is 250ms doubling up to
+// 15s, each delay within +-20%.
+func TestBackOffSchedule(t *testing.T) {
+	base := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second,
+		4 * time.Second, 8 * time.Second, 15 * time.Second, 15 * time.Second, 15 * time.Second}
+	exact := *newBackOff().(*backoff.ExponentialBackOff)
+	exact.RandomizationFactor = 0
+	for i, want := range base {
+		if have := exact.NextBackOff(); have != want {
+			t.Fatalf("retry %d without jitter: want %s, have %s", i, want, have)
+		}
+	}
+	// With jitter: every delay within the band, and the band used (1000
+	// runs make a miss of either edge's outer quarter impossible in
+	// practice).
+	low, high := make([]bool, len(base)), make([]bool, len(base))
+	for range 1000 {
+		b := newBackOff()
+		for i, d := range base {
+			have := b.NextBackOff()
+			if have < d*8/10 || have > d*12/10+time.Nanosecond {
+				t.Fatalf("retry %d: want %s +-20%%, have %s", i, d, have)
 			}
-		})
+			low[i] = low[i] || have < d*85/100
+			high[i] = high[i] || have > d*115/100
+		}
+	}
+	for i := range base {
+		if !low[i] || !high[i] {
+			t.Fatalf("retry %d: jitter never reached below 85%% (%v) or above 115%% (%v)", i, low[i], high[i])
+		}
 	}
 }
 
@@ -71,47 +82,60 @@ func TestRetryableStart(t *testing.T) {
 	}
 }
 
-// fakeSleeps records the supervisor's waits and returns at once.
-type fakeSleeps struct {
+// waits is the supervisor's fake clock: it records every delay the
+// supervisor waits, and drive advances the clock by it as soon as the
+// supervisor waits, so the tests take no time.
+type waits struct {
+	*clockwork.FakeClock
 	mu     sync.Mutex
 	delays []time.Duration
-	during func()
 }
 
-func (f *fakeSleeps) sleep(ctx context.Context, d time.Duration) error {
-	f.mu.Lock()
-	f.delays = append(f.delays, d)
-	during := f.during
-	f.mu.Unlock()
-	if during != nil {
-		during()
+func newWaits() *waits { return &waits{FakeClock: clockwork.NewFakeClock()} }
+
+func (w *waits) NewTimer(d time.Duration) clockwork.Timer {
+	w.mu.Lock()
+	w.delays = append(w.delays, d)
+	w.mu.Unlock()
+	return w.FakeClock.NewTimer(d)
+}
+
+func (w *waits) recorded() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]time.Duration(nil), w.delays...)
+}
+
+// drive ends each wait of the supervisor until ctx ends, calling during
+// (when set) while the supervisor waits.
+func (w *waits) drive(ctx context.Context, during func()) {
+	for {
+		if w.BlockUntilContext(ctx, 1) != nil {
+			return
+		}
+		if during != nil {
+			during()
+		}
+		d := w.recorded()
+		w.Advance(d[len(d)-1])
 	}
-	return ctx.Err()
 }
 
-func (f *fakeSleeps) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.delays)
-}
-
-func testSupervisor(f *fakeSleeps) *supervisor {
-	return &supervisor{log: zerolog.Nop(), backoff: backoff{Initial: time.Second, Max: 8 * time.Second},
-		sleep: f.sleep, healthyAfter: time.Hour, now: time.Now}
+// testSupervisor retries 1s, 2s, 4s, ... (no jitter) on w's clock.
+func testSupervisor(w *waits) *supervisor {
+	return &supervisor{log: zerolog.Nop(), clock: w, healthyAfter: time.Hour,
+		backoff: func() backoff.BackOff {
+			return &backoff.ExponentialBackOff{InitialInterval: time.Second, Multiplier: 2, MaxInterval: 8 * time.Second}
+		}}
 }
 
 // TestSupervisorRetriesStart: provisioning fails on transient errors, is
 // retried with growing delays, and the service serves once it succeeds; it
 // is not ready before.
 func TestSupervisorRetriesStart(t *testing.T) {
-	f := &fakeSleeps{}
-	sv := testSupervisor(f)
+	w := newWaits()
+	sv := testSupervisor(w)
 	u := &unit{name: "dispatcher"}
-	f.during = func() {
-		if u.ready() {
-			t.Error("ready while provisioning is retried")
-		}
-	}
 	failures := []error{context.DeadlineExceeded, nats.ErrNoResponders, &jetstream.APIError{Code: 503, ErrorCode: 10008}}
 	builds := 0
 	serving := make(chan struct{})
@@ -126,6 +150,11 @@ func TestSupervisorRetriesStart(t *testing.T) {
 		}}}, nil
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
+	go w.drive(ctx, func() {
+		if u.ready() {
+			t.Error("ready while provisioning is retried")
+		}
+	})
 	done := make(chan error, 1)
 	go func() { done <- sv.run(ctx, &env{}, s, u) }()
 	<-serving
@@ -140,24 +169,24 @@ func TestSupervisorRetriesStart(t *testing.T) {
 		t.Fatal("ready after stopping")
 	}
 	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}
-	if fmt.Sprint(f.delays) != fmt.Sprint(want) {
-		t.Fatalf("delays: want %v, have %v", want, f.delays)
+	if have := w.recorded(); fmt.Sprint(have) != fmt.Sprint(want) {
+		t.Fatalf("delays: want %v, have %v", want, have)
 	}
 }
 
 // TestSupervisorStopsOnPermanentError: an invalid configuration stops at
 // once, with the service named.
 func TestSupervisorStopsOnPermanentError(t *testing.T) {
-	f := &fakeSleeps{}
+	w := newWaits()
 	s := service{name: "groups", build: func(context.Context, *env) ([]component, error) {
 		return nil, errors.New("groups config: NC is required")
 	}}
-	err := testSupervisor(f).run(context.Background(), &env{}, s, &unit{})
+	err := testSupervisor(w).run(context.Background(), &env{}, s, &unit{})
 	if err == nil || err.Error() != "start groups: groups config: NC is required" {
 		t.Fatalf("want the start error, have %v", err)
 	}
-	if f.count() != 0 {
-		t.Fatalf("%d retries of a permanent error", f.count())
+	if have := w.recorded(); len(have) != 0 {
+		t.Fatalf("retries of a permanent error: %v", have)
 	}
 }
 
@@ -165,11 +194,10 @@ func TestSupervisorStopsOnPermanentError(t *testing.T) {
 // transient error restarts its service (built anew), which is not ready
 // meanwhile; the process does not end.
 func TestSupervisorRestartsFailedService(t *testing.T) {
-	f := &fakeSleeps{}
-	sv := testSupervisor(f)
+	w := newWaits()
+	sv := testSupervisor(w)
 	u := &unit{name: "query"}
 	var readyWhileRestarting bool
-	f.during = func() { readyWhileRestarting = readyWhileRestarting || u.ready() }
 	builds := 0
 	second := make(chan struct{})
 	s := service{name: "query", build: func(ctx context.Context, _ *env) ([]component, error) {
@@ -185,6 +213,7 @@ func TestSupervisorRestartsFailedService(t *testing.T) {
 		}}}, nil
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
+	go w.drive(ctx, func() { readyWhileRestarting = readyWhileRestarting || u.ready() })
 	done := make(chan error, 1)
 	go func() { done <- sv.run(ctx, &env{}, s, u) }()
 	<-second
@@ -195,8 +224,48 @@ func TestSupervisorRestartsFailedService(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	if builds != 2 || f.count() != 1 || readyWhileRestarting {
-		t.Fatalf("builds %d, waits %d, ready while restarting %v: want 2, 1, false", builds, f.count(), readyWhileRestarting)
+	if have := w.recorded(); builds != 2 || len(have) != 1 || readyWhileRestarting {
+		t.Fatalf("builds %d, waits %v, ready while restarting %v: want 2, one wait, false", builds, have, readyWhileRestarting)
+	}
+}
+
+// TestSupervisorBackoffStartsOverAfterAHealthyRun: a service that served
+// longer than healthyAfter (on the clock) before failing is retried after
+// the first delay again, not the next one of its schedule.
+func TestSupervisorBackoffStartsOverAfterAHealthyRun(t *testing.T) {
+	w := newWaits()
+	sv := testSupervisor(w)
+	builds := 0
+	third := make(chan struct{})
+	s := service{name: "projector", build: func(ctx context.Context, _ *env) ([]component, error) {
+		builds++
+		switch builds {
+		case 1:
+			return nil, fmt.Errorf("provision: %w", nats.ErrNoResponders)
+		case 2:
+			return []component{{name: "projector", run: func(context.Context) error {
+				w.Advance(2 * sv.healthyAfter) // served for two hours, then failed
+				return fmt.Errorf("consume: %w", nats.ErrConnectionClosed)
+			}}}, nil
+		}
+		return []component{{name: "projector", run: func(ctx context.Context) error {
+			close(third)
+			<-ctx.Done()
+			return nil
+		}}}, nil
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	go w.drive(ctx, nil)
+	done := make(chan error, 1)
+	go func() { done <- sv.run(ctx, &env{}, s, &unit{}) }()
+	<-third
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	want := []time.Duration{time.Second, time.Second}
+	if have := w.recorded(); fmt.Sprint(have) != fmt.Sprint(want) {
+		t.Fatalf("delays: want %v (started over), have %v", want, have)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -43,6 +44,8 @@ type msgGetRequest struct {
 	LastFor string `json:"last_by_subj,omitempty"`
 	NextFor string `json:"next_by_subj,omitempty"`
 	Batch   int    `json:"batch,omitempty"`
+	// StartTime finds the first message stored at or after it.
+	StartTime *time.Time `json:"start_time,omitempty"`
 }
 
 type msgGetResponse struct {
@@ -50,14 +53,22 @@ type msgGetResponse struct {
 	Message *struct {
 		Subject  string `json:"subject"`
 		Sequence uint64 `json:"seq"`
-		Data     []byte `json:"data,omitempty"`
+		Header   []byte    `json:"hdrs,omitempty"`
+		Data     []byte    `json:"data,omitempty"`
+		Time     time.Time `json:"time"`
 	} `json:"message,omitempty"`
 }
 
 // rawMsg is one stored message as the readers return it.
 type rawMsg struct {
-	Seq  uint64
-	Data []byte
+	Seq    uint64
+	Time   time.Time
+	Data   []byte
+	Header nats.Header
+}
+
+func (m rawMsg) message() Message {
+	return Message{Seq: m.Seq, Time: m.Time, Data: m.Data, Header: m.Header}
 }
 
 // apiSubject prefixes an API subject the way the JetStream context does
@@ -109,7 +120,13 @@ func (s *Store) leaderGet(ctx context.Context, req msgGetRequest) (m rawMsg, ok 
 	if resp.Message == nil {
 		return rawMsg{}, false, fmt.Errorf("leader message get: %w", jetstream.ErrInvalidJetStreamResponse)
 	}
-	return rawMsg{Seq: resp.Message.Sequence, Data: resp.Message.Data}, true, nil
+	m = rawMsg{Seq: resp.Message.Sequence, Time: resp.Message.Time, Data: resp.Message.Data}
+	if len(resp.Message.Header) > 0 {
+		if m.Header, err = nats.DecodeHeadersMsg(resp.Message.Header); err != nil {
+			return rawMsg{}, false, fmt.Errorf("leader message get: headers of %d: %w", m.Seq, err)
+		}
+	}
+	return m, true, nil
 }
 
 // batchEnd is what a direct batch said about where it stopped.
@@ -188,7 +205,9 @@ func (s *Store) directBatch(ctx context.Context, subject string, seq uint64, bat
 			return batchEnd{}, fmt.Errorf("direct get: sequence %d after %d: replies out of order", n, last)
 		}
 		last = n
-		if err := fn(rawMsg{Seq: n, Data: msg.Data}); err != nil {
+		// A malformed time stays zero: nothing decides on it.
+		at, _ := time.Parse(time.RFC3339Nano, msg.Header.Get(jetstream.TimeStampHeaer))
+		if err := fn(rawMsg{Seq: n, Time: at, Data: msg.Data, Header: msg.Header}); err != nil {
 			return batchEnd{}, err
 		}
 	}

@@ -15,24 +15,9 @@ import (
 	"github.com/rosterhq/roster/events"
 )
 
-// Headers set on every commit message. Consumers may route on them without
-// decoding the body.
-const (
-	HeaderCommandID   = "Roster-Command-Id"
-	HeaderCommand     = "Roster-Command"
-	HeaderLastVersion = "Roster-Version"
-	HeaderEventCount  = "Roster-Event-Count"
-)
-
 // ErrConflict means the group's subject moved on since the expected
 // sequence: someone else appended first. Reload and decide again.
 var ErrConflict = errors.New("optimistic concurrency conflict")
-
-// Stored is a commit with its position in the stream.
-type Stored struct {
-	Seq    uint64
-	Commit events.Commit
-}
 
 // ErrInvalidGroup means a group id is not a single subject token.
 var ErrInvalidGroup = errors.New("group id is not a single subject token")
@@ -87,6 +72,7 @@ func (c Config) Validate() error {
 type Store struct {
 	js     jetstream.JetStream
 	nc     *nats.Conn
+	events jetstream.Stream // range reads' ordered consumers
 	stream string
 	cfg    Config
 
@@ -115,7 +101,7 @@ func Open(js jetstream.JetStream, stream jetstream.Stream, cfg Config) (*Store, 
 	name := stream.CachedInfo().Config.Name
 	opts := js.Options()
 	return &Store{
-		js: js, nc: js.Conn(), stream: name, cfg: cfg,
+		js: js, nc: js.Conn(), events: stream, stream: name, cfg: cfg,
 		msgGetSubject:    apiSubject(opts, "STREAM.MSG.GET."+name),
 		directGetSubject: apiSubject(opts, "DIRECT.GET."+name),
 	}, nil
@@ -232,20 +218,21 @@ func (s *Store) Get(ctx context.Context, seq uint64) (Stored, error) {
 	if !ok {
 		return Stored{}, fmt.Errorf("read commit at %d: %w", seq, ErrNotFound)
 	}
-	c, err := DecodeCommit(m.Data)
+	st, err := Decode(m.message())
 	if err != nil {
 		return Stored{}, fmt.Errorf("commit at %d: %w", seq, err)
 	}
-	return Stored{Seq: seq, Commit: c}, nil
+	return st, nil
 }
 
-// DecodeCommit parses a commit message body.
-func DecodeCommit(data []byte) (events.Commit, error) {
-	var c events.Commit
-	if err := json.Unmarshal(data, &c); err != nil {
-		return c, fmt.Errorf("decode commit: %w", err)
+// validGroup refuses a group id that is not one subject token: a wildcard
+// would make next_by_subj, or a consumer's filter, read other groups'
+// commits.
+func validGroup(groupID string) error {
+	if groupID == "" || strings.ContainsAny(groupID, ".*> \t\r\n") {
+		return fmt.Errorf("%q: %w", groupID, ErrInvalidGroup)
 	}
-	return c, nil
+	return nil
 }
 
 // errReachedLast stops a direct batch at the leader's last commit.
@@ -262,9 +249,8 @@ var errReachedLast = errors.New("reached the leader's last commit")
 // immutable once stored); when the replica ends before the leader's last
 // commit, because it is still catching up, the rest comes from the leader.
 func (s *Store) Load(ctx context.Context, groupID string, afterSeq uint64, fn func(Stored) error) (uint64, error) {
-	// A wildcard would make next_by_subj read other groups' commits.
-	if groupID == "" || strings.ContainsAny(groupID, ".*> \t\r\n") {
-		return afterSeq, fmt.Errorf("load %q: %w", groupID, ErrInvalidGroup)
+	if err := validGroup(groupID); err != nil {
+		return afterSeq, fmt.Errorf("load: %w", err)
 	}
 	subject := events.Subject(groupID)
 	last, ok, err := s.leaderGet(ctx, msgGetRequest{LastFor: subject})
@@ -276,11 +262,11 @@ func (s *Store) Load(ctx context.Context, groupID string, afterSeq uint64, fn fu
 	}
 	seen := afterSeq
 	emit := func(m rawMsg) error {
-		c, err := DecodeCommit(m.Data)
+		st, err := Decode(m.message())
 		if err != nil {
 			return fmt.Errorf("load %s at %d: %w", groupID, m.Seq, err)
 		}
-		if err := fn(Stored{Seq: m.Seq, Commit: c}); err != nil {
+		if err := fn(st); err != nil {
 			return err
 		}
 		seen = m.Seq

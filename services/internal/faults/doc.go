@@ -8,6 +8,9 @@
 // stream, every event delivered to every endpoint, complete audit tables
 // and a bounded number of consumers on ROSTER_EVENTS.
 //
-// The CI variant runs with "go test"; ROSTER_SOAK=<duration> runs the soak
-// (more load, random kills for that long). The package has no non-test code.
+// The suite takes minutes, so its files carry the build tag "slow" (docs/adr/0057):
+// "go test ./..." skips the package, scripts/test runs it with -tags slow,
+// and by hand "go test -tags slow ./services/internal/faults/" runs the CI
+// variant; ROSTER_SOAK=<duration> adds the soak (more load, random kills
+// for that long). The package has no non-test code.
 package faults

@@ -224,6 +224,9 @@ func (m *model) member(ctx context.Context, groupID, userID string) (Member, err
 const (
 	scanNoResponderRetries = 40
 	scanNoResponderPause   = 25 * time.Millisecond
+	// scanEmptyRetries bounds the empty fetches in a row a scan accepts
+	// while its consumer still reports pending messages (about 10 s).
+	scanEmptyRetries = 400
 )
 
 // sleepCtx waits d or until ctx ends.
@@ -270,7 +273,7 @@ func (m *model) scan(ctx context.Context, prefix string, afterSeq uint64, limit 
 	// No-wait fetches: a key rewritten during the scan removes its old
 	// message (history 1), so a count taken up front can overstate what is
 	// left, and a waiting fetch would then sit until its expiry.
-	seen, kept, noResponders := afterSeq, 0, 0
+	seen, kept, noResponders, empties := afterSeq, 0, 0, 0
 	if cons.CachedInfo().NumPending == 0 {
 		return seen, false, nil
 	}
@@ -323,7 +326,25 @@ func (m *model) scan(ctx context.Context, prefix string, afterSeq uint64, limit 
 			return seen, true, fmt.Errorf("scan %s: %w", m.bucket, err)
 		}
 		if got == 0 {
-			return seen, false, nil
+			// An empty batch is the end only if the consumer says so: on a
+			// loaded server a no-wait fetch can time out or come back empty
+			// while messages are pending, and ending there would answer a
+			// truncated member list (or rebuild a partial model).
+			info, err := cons.Info(ctx)
+			if err != nil {
+				return seen, true, fmt.Errorf("scan %s: %w", m.bucket, err)
+			}
+			if info.NumPending == 0 {
+				return seen, false, nil
+			}
+			if empties++; empties > scanEmptyRetries {
+				return seen, true, fmt.Errorf("scan %s: %d messages pending but %d fetches in a row returned none", m.bucket, info.NumPending, empties)
+			}
+			if err := sleepCtx(ctx, scanNoResponderPause); err != nil {
+				return seen, true, fmt.Errorf("scan %s: %w", m.bucket, err)
+			}
+			continue
 		}
+		empties = 0
 	}
 }

@@ -46,6 +46,11 @@ func serve(t *testing.T, cfg edge.Config, hs map[string]edge.HandlerFunc) *nats.
 		}
 	}
 	t.Cleanup(func() { _ = svc.Stop(); e.Wait() })
+	// The endpoints' subscriptions must reach the server before another
+	// connection's request does.
+	if err := srv.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	return srv.Connect(t)
 }
 

@@ -1,4 +1,4 @@
-package membership
+package eventstore
 
 import (
 	"encoding/json"
