@@ -42,10 +42,10 @@ type reception struct {
 // accepted row the sink writes from it.
 func (rc *reception) commitHeaders() []eventstore.AppendOption {
 	return []eventstore.AppendOption{
-		eventstore.WithHeader(audit.HeaderReceivedAt, strconv.FormatInt(rc.rec.ReceivedAt.UnixMicro(), 10)),
-		eventstore.WithHeader(audit.HeaderPayloadSHA256, rc.rec.PayloadHash),
-		eventstore.WithHeader(audit.HeaderPayloadSize, strconv.Itoa(rc.rec.PayloadSize)),
-		eventstore.WithHeader(audit.HeaderLatency, strconv.FormatInt(rc.clock.Since(rc.start).Microseconds(), 10)),
+		eventstore.WithHeader(eventstore.HeaderReceivedAt, strconv.FormatInt(rc.rec.ReceivedAt.UnixMicro(), 10)),
+		eventstore.WithHeader(eventstore.HeaderPayloadSHA256, rc.rec.PayloadHash),
+		eventstore.WithHeader(eventstore.HeaderPayloadSize, strconv.Itoa(rc.rec.PayloadSize)),
+		eventstore.WithHeader(eventstore.HeaderLatency, strconv.FormatInt(rc.clock.Since(rc.start).Microseconds(), 10)),
 	}
 }
 
