@@ -23,7 +23,7 @@ func TestCLIWebhookVerbs(t *testing.T) {
 	srv := startGroups(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	d, err := webhook.New(ctx, webhook.Config{NC: srv.NC, JS: srv.JS, Log: zerolog.Nop(),
-		AllowCIDRs: []string{"127.0.0.0/8"}, Registerer: prometheus.NewRegistry()})
+		AllowCIDRs: []string{"127.0.0.0/8"}, Metrics: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}

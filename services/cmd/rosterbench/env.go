@@ -251,7 +251,7 @@ func parseVmRSS(status []byte) (float64, error) {
 func runDispatcher(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, label string) (stop func(), err error) {
 	d, err := webhook.New(ctx, webhook.Config{
 		NC: nc, JS: js, Log: benchLog().With().Str("component", "webhook").Logger(),
-		AllowCIDRs: []string{"127.0.0.0/8"}, Registerer: prometheus.NewRegistry(),
+		AllowCIDRs: []string{"127.0.0.0/8"}, Metrics: prometheus.NewRegistry(),
 	})
 	if err != nil {
 		return nil, err

@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 
-	"github.com/nats-io/nats.go"
-
-	"github.com/rosterhq/roster/services/internal/natsx"
 	"github.com/rosterhq/roster/services/internal/webhook"
 )
 
@@ -23,19 +20,13 @@ func newDispatcherService() service {
 			}
 			d, err := webhook.New(ctx, webhook.Config{
 				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "dispatcher").Logger(),
-				Audit: e.audit(),
-				// Watermill closes its connections on shutdown: give it
-				// its own, with the process's credentials.
-				Dial: func() (*nats.Conn, error) {
-					return natsx.Connect(e.opts.clientConfig("rosterd-dispatcher-watermill"))
-				},
+				Audit:      e.audit(),
 				AllowCIDRs: e.opts.webhookAllow,
 				Health:     e.opts.webhookHealth,
 				Replicas:   e.opts.replicas,
 				SecretKeys: keys,
-				// The process registry: webhook.Config.Registerer today,
-				// webhook.Config.Metrics once issue 11 renames it.
-				Registerer: e.metrics,
+				// The process registry (served on /metrics).
+				Metrics: e.metrics,
 			})
 			if err != nil {
 				return nil, err

@@ -130,7 +130,7 @@ func startSeedStack(t *testing.T, ns *natstest.Server, ch audit.ClickHouseConfig
 		HoldDelay:     10 * time.Millisecond,
 		MaxHoldDelay:  200 * time.Millisecond,
 		AckWait:       5 * time.Second,
-		Registerer:    prometheus.NewRegistry(),
+		Metrics:       prometheus.NewRegistry(),
 		DepthInterval: 100 * time.Millisecond,
 	})
 	if err != nil {

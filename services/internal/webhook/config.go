@@ -8,12 +8,14 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/services/internal/audit"
+	"github.com/rosterhq/roster/services/internal/webhook/adapters/httpclient"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
@@ -24,12 +26,10 @@ type Config struct {
 	JS    jetstream.JetStream
 	Log   zerolog.Logger
 	Audit audit.Recorder
-	// Dial opens a dedicated NATS connection for Watermill's subscriber
-	// and publisher (closing them drains their connection, so they must
-	// not share NC). Default: connect to NC's current server URL.
-	Dial func() (*nats.Conn, error)
-	// Now is the clock (secret expiry, health, timestamps); tests inject one.
-	Now func() time.Time
+	// Clock gives the time and every timer: retry and hold delays, the
+	// leases' and the fan-out's heartbeats, secret expiry, health
+	// (default the real clock); tests may inject a fake one.
+	Clock clockwork.Clock
 	// Rand returns uniform values in [0,1) for retry jitter.
 	Rand func() float64
 
@@ -41,7 +41,7 @@ type Config struct {
 	// AllowCIDRs is the operator allowlist of otherwise refused ranges.
 	AllowCIDRs []string
 	// Resolver overrides DNS resolution (tests).
-	Resolver delivery.Resolver
+	Resolver httpclient.Resolver
 	// TLSConfig overrides the client TLS configuration (tests trust a CA).
 	TLSConfig *tls.Config
 	// ConnectTimeout bounds every TCP connect (default 5s).
@@ -85,8 +85,10 @@ type Config struct {
 	JobStateTTL time.Duration
 	// Replicas for the streams and buckets this package creates.
 	Replicas int
-	// Registerer for Prometheus metrics (default the global registry).
-	Registerer prometheus.Registerer
+	// Metrics registers the Prometheus collectors (default: a private
+	// registry, so that nothing lands on the global one by accident; rosterd
+	// passes the registry it serves).
+	Metrics prometheus.Registerer
 	// DepthInterval is how often queue depth per endpoint is sampled.
 	DepthInterval time.Duration
 	// RedeliverLimit caps the events one redeliver request enqueues.
@@ -99,23 +101,17 @@ func (c *Config) setDefaults() {
 	if c.Audit == nil {
 		c.Audit = audit.Nop{}
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+	if c.Clock == nil {
+		c.Clock = clockwork.NewRealClock()
 	}
 	if c.Rand == nil {
 		c.Rand = rand.Float64
-	}
-	if c.Dial == nil && c.NC != nil {
-		nc := c.NC
-		c.Dial = func() (*nats.Conn, error) {
-			return nats.Connect(nc.ConnectedUrl(), nats.MaxReconnects(-1), nats.Name("roster-webhook-watermill"))
-		}
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = 5 * time.Second
 	}
 	if c.MaxResponseBody == 0 {
-		c.MaxResponseBody = delivery.DefaultMaxBody
+		c.MaxResponseBody = httpclient.DefaultMaxBody
 	}
 	if len(c.Retry.Schedule) == 0 {
 		c.Retry.Schedule = delivery.DefaultSchedule
@@ -150,8 +146,8 @@ func (c *Config) setDefaults() {
 	if c.Replicas == 0 {
 		c.Replicas = 1
 	}
-	if c.Registerer == nil {
-		c.Registerer = prometheus.DefaultRegisterer
+	if c.Metrics == nil {
+		c.Metrics = prometheus.NewRegistry()
 	}
 	if c.DepthInterval == 0 {
 		c.DepthInterval = 5 * time.Second

@@ -106,3 +106,33 @@ func TestBatchedFanoutKeepsGroupOrder(t *testing.T) {
 		return nil
 	})
 }
+
+// TestUnreadableCommitIsParked: a message in ROSTER_EVENTS that is not a
+// commit goes to ROSTER_WEBHOOK_POISON with the reason, and the fan-out
+// goes on with the commits after it.
+func TestUnreadableCommitIsParked(t *testing.T) {
+	h := newHarness(t)
+	h.startGroups()
+	rv := newReceiver(t, ok)
+	h.start(h.config(nil))
+	nc := h.srv.NC
+	mustOK(t, nc, webhook.SubjectPrefix+"create", map[string]any{"actor": "ops", "id": "ep", "url": rv.URL}, nil)
+	ctx := context.Background()
+	// Another group's subject: the command service would refuse to load P.
+	if _, err := h.srv.JS.Publish(ctx, events.Subject("X"), []byte(`{"not":"a commit"`)); err != nil {
+		t.Fatal(err)
+	}
+	command(t, nc, "group.create", map[string]any{"group_id": "P", "actor": "o", "name": "P"})
+	natstest.Eventually(t, 10*time.Second, atLeast(1, rv))
+	s, err := h.srv.JS.Stream(ctx, webhook.PoisonStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.GetMsg(ctx, 1)
+	if err != nil {
+		t.Fatalf("poison stream: %v", err)
+	}
+	if string(m.Data) != `{"not":"a commit"` || m.Header.Get("reason_poisoned") == "" || m.Header.Get("topic_poisoned") != events.Subject("X") {
+		t.Fatalf("parked message: %s %v", m.Data, m.Header)
+	}
+}

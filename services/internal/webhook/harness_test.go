@@ -94,7 +94,7 @@ func (h *harness) config(mod func(*webhook.Config)) webhook.Config {
 		AckWait:      5 * time.Second,
 		// A killed dispatcher's fan-out is taken over within about 5s.
 		FanoutAckWait: 2 * time.Second,
-		Registerer:    prometheus.NewRegistry(),
+		Metrics:       prometheus.NewRegistry(),
 		DepthInterval: 50 * time.Millisecond,
 	}
 	if mod != nil {

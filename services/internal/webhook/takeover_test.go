@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rosterhq/roster/events"
@@ -80,12 +79,7 @@ func TestTakeoverAfterDispatcherDies(t *testing.T) {
 	})
 	defaults := func(c *webhook.Config) { c.AckWait, c.FanoutAckWait = 0, 0 }
 
-	// A has its own connections (service and fan-out) so that it can be
-	// killed alone.
-	var (
-		mu    sync.Mutex
-		conns []*nats.Conn
-	)
+	// A has its own connection so that it can be killed alone.
 	ncA := h.srv.Connect(t)
 	jsA, err := jetstream.New(ncA)
 	if err != nil {
@@ -93,22 +87,10 @@ func TestTakeoverAfterDispatcherDies(t *testing.T) {
 	}
 	crash := &crashRecorder{next: h.rec, n: 3, crash: func() {
 		ncA.Close()
-		mu.Lock()
-		for _, nc := range conns {
-			nc.Close()
-		}
-		mu.Unlock()
 	}}
 	_, cancelA := h.startChecked(h.config(func(c *webhook.Config) {
 		defaults(c)
 		c.NC, c.JS, c.Audit = ncA, jsA, crash
-		c.Dial = func() (*nats.Conn, error) {
-			nc, err := nats.Connect(h.srv.URL())
-			mu.Lock()
-			conns = append(conns, nc)
-			mu.Unlock()
-			return nc, err
-		}
 	}), false)
 	t.Cleanup(cancelA)
 

@@ -23,13 +23,13 @@ func redacted(u *url.URL) string {
 	return c.String()
 }
 
-// redactError rewrites err so its text carries no secret of raw: net/http
+// RedactError rewrites err so its text carries no secret of raw: net/http
 // wraps transport failures in a *url.Error whose text embeds the full
 // request URL (query included; only the password is masked), and that text
 // becomes an attempt's failure_message. The URL is replaced in the
 // *url.Error (errors.Is/As keep working through it); any other copy of the
 // secret parts in the text is masked by redactText.
-func redactError(err error, raw string) error {
+func RedactError(err error, raw string) error {
 	if err == nil {
 		return nil
 	}

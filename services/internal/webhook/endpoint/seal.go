@@ -7,9 +7,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -111,10 +113,10 @@ func GenerateKey() (string, error) {
 	return base64.StdEncoding.EncodeToString(b), nil
 }
 
-// seal encrypts a secret value for the endpoint id. The id is the
+// Seal encrypts a secret value for the endpoint id. The id is the
 // additional data: a sealed value copied into another endpoint's record
 // does not open there.
-func (k *Keyring) seal(endpointID, value string) (string, error) {
+func (k *Keyring) Seal(endpointID, value string) (string, error) {
 	aead := k.aeads[k.current]
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(value)+aead.Overhead())
 	if _, err := rand.Read(nonce); err != nil {
@@ -124,8 +126,8 @@ func (k *Keyring) seal(endpointID, value string) (string, error) {
 	return sealedPrefix + k.current + ":" + base64.RawStdEncoding.EncodeToString(ct), nil
 }
 
-// open decrypts a value seal wrote.
-func (k *Keyring) open(endpointID, sealed string) (string, error) {
+// Open decrypts a value Seal wrote.
+func (k *Keyring) Open(endpointID, sealed string) (string, error) {
 	rest, ok := strings.CutPrefix(sealed, sealedPrefix)
 	id, b64, ok2 := strings.Cut(rest, ":")
 	if !ok || !ok2 {
@@ -144,4 +146,49 @@ func (k *Keyring) open(endpointID, sealed string) (string, error) {
 		return "", fmt.Errorf("open webhook secret (key %s): authentication failed", id)
 	}
 	return string(plain), nil
+}
+
+// OpenRecord decodes a stored endpoint record, opening sealed secrets with
+// keys. A plaintext secret (a record written before a key was configured)
+// is read as it is, and legacy says so: the next write seals it.
+func OpenRecord(keys *Keyring, b []byte) (e Endpoint, legacy bool, err error) {
+	if err := json.Unmarshal(b, &e); err != nil {
+		return e, false, fmt.Errorf("decode endpoint: %w", err)
+	}
+	for i := range e.Secrets {
+		sec := &e.Secrets[i]
+		if sec.Sealed == "" {
+			legacy = legacy || sec.Value != ""
+			continue
+		}
+		if keys == nil {
+			return Endpoint{}, false, fmt.Errorf("endpoint %q: %w", e.ID, ErrNoKey)
+		}
+		v, err := keys.Open(e.ID, sec.Sealed)
+		if err != nil {
+			return Endpoint{}, false, fmt.Errorf("endpoint %q: %w", e.ID, err)
+		}
+		sec.Value, sec.Sealed = v, ""
+	}
+	return e, legacy, nil
+}
+
+// SealRecord encodes an endpoint for storage, sealing every secret value
+// with keys (nil: stored as given).
+func SealRecord(keys *Keyring, e Endpoint) ([]byte, error) {
+	if keys != nil {
+		e.Secrets = slices.Clone(e.Secrets)
+		for i := range e.Secrets {
+			sec := &e.Secrets[i]
+			if sec.Value == "" {
+				continue
+			}
+			sealed, err := keys.Seal(e.ID, sec.Value)
+			if err != nil {
+				return nil, err
+			}
+			sec.Sealed, sec.Value = sealed, ""
+		}
+	}
+	return json.Marshal(e)
 }

@@ -1,4 +1,4 @@
-package endpoint_test
+package endpointkv_test
 
 import (
 	"bytes"
@@ -13,8 +13,20 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
+	"github.com/rosterhq/roster/services/internal/webhook/adapters/endpointkv"
+	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
+
+func valid(t *testing.T) endpoint.Endpoint {
+	s, err := delivery.GenerateSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return endpoint.Endpoint{ID: "ep1", URL: "https://hooks.example.com/x", EventTypes: []string{"*"},
+		Format: endpoint.FormatStandard, Secrets: []endpoint.Secret{{Value: s}},
+		Timeout: endpoint.Duration(15 * time.Second), State: endpoint.StateActive}
+}
 
 func newKey(t *testing.T) []byte {
 	t.Helper()
@@ -38,9 +50,9 @@ func keyring(t *testing.T, current []byte, old ...[]byte) *endpoint.Keyring {
 	return k
 }
 
-func provision(t *testing.T, js jetstream.JetStream, keys *endpoint.Keyring) *endpoint.Store {
+func provision(t *testing.T, js jetstream.JetStream, keys *endpoint.Keyring) *endpointkv.Store {
 	t.Helper()
-	s, err := endpoint.Provision(context.Background(), js, 1, keys)
+	s, err := endpointkv.Provision(context.Background(), js, 1, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +144,7 @@ func TestSecretsSealedAtRest(t *testing.T) {
 		}
 	}
 	// The cache, fed by the watch, opens them too.
-	cache := endpoint.NewCache()
+	cache := endpointkv.NewCache()
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { _ = cache.Run(cctx, store) }()
@@ -220,24 +232,6 @@ func TestSealedSecretBoundToEndpoint(t *testing.T) {
 	}
 	if _, _, err := store.Get(ctx, "ep2"); err == nil {
 		t.Fatal("a secret sealed for ep1 opened as ep2's")
-	}
-}
-
-func TestParseKey(t *testing.T) {
-	k := newKey(t)
-	for _, s := range []string{base64.StdEncoding.EncodeToString(k), base64.RawURLEncoding.EncodeToString(k) + "\n", fmt.Sprintf("%x", k)} {
-		got, err := endpoint.ParseKey(s)
-		if err != nil || !bytes.Equal(got, k) {
-			t.Errorf("ParseKey(%q): %v", s, err)
-		}
-	}
-	for _, s := range []string{"", "short", base64.StdEncoding.EncodeToString(k[:16])} {
-		if _, err := endpoint.ParseKey(s); !errors.Is(err, endpoint.ErrBadKey) {
-			t.Errorf("ParseKey(%q): %v, want ErrBadKey", s, err)
-		}
-	}
-	if _, err := endpoint.NewKeyring(k[:31]); !errors.Is(err, endpoint.ErrBadKey) {
-		t.Errorf("NewKeyring(31 bytes): %v", err)
 	}
 }
 

@@ -1,4 +1,9 @@
-package delivery
+// Package httpclient is the webhook sender: the HTTP client every attempt
+// goes through (no redirects, no proxy, bounded body and time) and the SSRF
+// guard it dials through, which refuses every address that is not global
+// unicast unless the operator allowed its range, after DNS resolution.
+// It implements app.Sender; judging a response is the delivery package's.
+package httpclient
 
 import (
 	"bytes"
@@ -11,6 +16,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 )
 
 // DefaultMaxBody caps how much of a response body is read and stored.
@@ -95,35 +102,14 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}, nil
 }
 
-// Request is one HTTP POST.
-type Request struct {
-	URL     string
-	Headers http.Header
-	Body    []byte
-	// Timeout bounds connect, request, response headers and body read.
-	Timeout time.Duration
-}
-
-// Response is what came back. Err is set when no complete response was
-// read (transport failure or body read failure); Class then says why.
-type Response struct {
-	Status    int
-	Headers   http.Header
-	Body      []byte // at most MaxBody bytes
-	Truncated bool   // the body was longer than MaxBody
-	Latency   time.Duration
-	Err       error
-	Class     Class // transport-level class, ClassNone when a response was read
-}
-
 // Do sends req and reads the response within req.Timeout.
-func (c *Client) Do(ctx context.Context, req Request) Response {
+func (c *Client) Do(ctx context.Context, req delivery.Request) delivery.Response {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, req.Timeout)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
-		return Response{Err: redactError(err, req.URL), Class: ClassConnectError, Latency: time.Since(start)}
+		return delivery.Response{Err: delivery.RedactError(err, req.URL), Class: delivery.ClassConnectError, Latency: time.Since(start)}
 	}
 	for k, vs := range req.Headers {
 		hreq.Header[k] = vs
@@ -131,10 +117,10 @@ func (c *Client) Do(ctx context.Context, req Request) Response {
 	hreq.Header.Set("User-Agent", c.ua)
 	resp, err := c.hc.Do(hreq)
 	if err != nil {
-		return Response{Err: redactError(err, req.URL), Class: classifyTransport(ctx, err), Latency: time.Since(start)}
+		return delivery.Response{Err: delivery.RedactError(err, req.URL), Class: classifyTransport(ctx, err), Latency: time.Since(start)}
 	}
 	defer resp.Body.Close()
-	out := Response{Status: resp.StatusCode, Headers: resp.Header}
+	out := delivery.Response{Status: resp.StatusCode, Headers: resp.Header}
 	// Read one byte past the cap to know whether the body was longer; the
 	// rest is never read (the connection is dropped, not drained).
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.maxBody)+1))
@@ -145,14 +131,14 @@ func (c *Client) Do(ctx context.Context, req Request) Response {
 	}
 	out.Body = body
 	if err != nil {
-		out.Err = redactError(fmt.Errorf("read response body: %w", err), req.URL)
+		out.Err = delivery.RedactError(fmt.Errorf("read response body: %w", err), req.URL)
 		out.Class = classifyTransport(ctx, err)
 	}
 	return out
 }
 
 // classifyTransport maps a failed exchange to its class.
-func classifyTransport(ctx context.Context, err error) Class {
+func classifyTransport(ctx context.Context, err error) delivery.Class {
 	var dnsErr *DNSError
 	var netDNS *net.DNSError
 	var certErr *tls.CertificateVerificationError
@@ -164,29 +150,16 @@ func classifyTransport(ctx context.Context, err error) Class {
 	var netErr net.Error
 	switch {
 	case errors.Is(err, ErrBlockedAddress):
-		return ClassBlockedAddress
+		return delivery.ClassBlockedAddress
 	case errors.As(err, &dnsErr), errors.As(err, &netDNS):
-		return ClassDNSError
+		return delivery.ClassDNSError
 	case errors.As(err, &certErr), errors.As(err, &recErr), errors.As(err, &alertErr),
 		errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &invalidCert):
-		return ClassTLSError
+		return delivery.ClassTLSError
 	case errors.Is(err, context.DeadlineExceeded), ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return ClassTimeout
+		return delivery.ClassTimeout
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return ClassTimeout
+		return delivery.ClassTimeout
 	}
-	return ClassConnectError
-}
-
-// StatusClass maps a non-2xx status to its class (ClassNone for 2xx).
-func StatusClass(status int) Class {
-	switch {
-	case status >= 200 && status < 300:
-		return ClassNone
-	case status >= 300 && status < 400:
-		return ClassRedirect
-	case status >= 400 && status < 500:
-		return ClassHTTP4xx
-	}
-	return ClassHTTP5xx
+	return delivery.ClassConnectError
 }

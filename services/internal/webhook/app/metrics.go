@@ -1,4 +1,4 @@
-package webhook
+package app
 
 import (
 	"errors"
@@ -6,50 +6,54 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-type metrics struct {
-	attempts *prometheus.CounterVec // by outcome class ("success" or a failure class)
-	latency  prometheus.Histogram   // attempt latency
-	depth    *prometheus.GaugeVec   // jobs queued or in flight per endpoint
-	enqueued prometheus.Counter     // jobs the fan-out enqueued
-	paused   *prometheus.CounterVec // automatic pauses by endpoint
-	held     prometheus.Counter     // ordered jobs held behind an earlier one
+// Metrics are the dispatcher's Prometheus collectors (names are a
+// public contract).
+type Metrics struct {
+	Attempts *prometheus.CounterVec // by outcome class ("success" or a failure class)
+	Latency  prometheus.Histogram   // attempt latency
+	Depth    *prometheus.GaugeVec   // jobs queued or in flight per endpoint
+	Enqueued prometheus.Counter     // jobs the fan-out enqueued
+	Paused   *prometheus.CounterVec // automatic pauses by endpoint
+	Held     prometheus.Counter     // ordered jobs held behind an earlier one
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	m := &metrics{
-		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+// NewMetrics registers the collectors on reg (several dispatchers on one
+// registry share them).
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "roster", Subsystem: "webhook", Name: "attempts_total",
 			Help: "Webhook delivery attempts by outcome class (success or the failure class).",
 		}, []string{"class"}),
-		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "roster", Subsystem: "webhook", Name: "attempt_seconds",
 			Help:    "Webhook attempt latency (connect to last body byte).",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 14),
 		}),
-		depth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Depth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "roster", Subsystem: "webhook", Name: "queue_depth",
 			Help: "Delivery jobs queued or in flight per endpoint (sampled).",
 		}, []string{"endpoint"}),
-		enqueued: prometheus.NewCounter(prometheus.CounterOpts{
+		Enqueued: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "roster", Subsystem: "webhook", Name: "jobs_enqueued_total",
 			Help: "Delivery jobs enqueued by the fan-out.",
 		}),
-		paused: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Paused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "roster", Subsystem: "webhook", Name: "auto_pauses_total",
 			Help: "Endpoints paused automatically by the health policy.",
 		}, []string{"endpoint"}),
-		held: prometheus.NewCounter(prometheus.CounterOpts{
+		Held: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "roster", Subsystem: "webhook", Name: "ordered_holds_total",
 			Help: "Ordered-endpoint jobs held back behind an earlier job of their group.",
 		}),
 	}
 	var err error
-	m.attempts = register(reg, m.attempts, &err)
-	m.latency = register(reg, m.latency, &err)
-	m.depth = register(reg, m.depth, &err)
-	m.enqueued = register(reg, m.enqueued, &err)
-	m.paused = register(reg, m.paused, &err)
-	m.held = register(reg, m.held, &err)
+	m.Attempts = register(reg, m.Attempts, &err)
+	m.Latency = register(reg, m.Latency, &err)
+	m.Depth = register(reg, m.Depth, &err)
+	m.Enqueued = register(reg, m.Enqueued, &err)
+	m.Paused = register(reg, m.Paused, &err)
+	m.Held = register(reg, m.Held, &err)
 	return m, err
 }
 

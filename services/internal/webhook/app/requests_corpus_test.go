@@ -1,4 +1,4 @@
-package webhook
+package app
 
 import (
 	"bytes"
@@ -19,16 +19,16 @@ import (
 // requestParsers is each webhook subject's request parse, as its handler
 // runs it before touching the store.
 var requestParsers = map[string]func([]byte) error{
-	"endpoint.create":        func(b []byte) error { _, err := parseCreate(b); return err },
-	"endpoint.update":        func(b []byte) error { _, err := parseUpdate(b); return err },
-	"endpoint.get":           func(b []byte) error { _, err := parseID(b, false); return err },
-	"endpoint.list":          parseList,
-	"endpoint.delete":        func(b []byte) error { _, err := parseID(b, true); return err },
-	"endpoint.pause":         func(b []byte) error { _, err := parseID(b, true); return err },
-	"endpoint.resume":        func(b []byte) error { _, err := parseID(b, true); return err },
-	"endpoint.test":          func(b []byte) error { _, err := parseID(b, true); return err },
-	"endpoint.rotate_secret": func(b []byte) error { _, err := parseRotate(b); return err },
-	"redeliver":              func(b []byte) error { _, err := parseRedeliver(b); return err },
+	"endpoint.create":        func(b []byte) error { _, err := ParseCreate(b); return err },
+	"endpoint.update":        func(b []byte) error { _, err := ParseUpdate(b); return err },
+	"endpoint.get":           func(b []byte) error { _, err := ParseID(b, false); return err },
+	"endpoint.list":          ParseList,
+	"endpoint.delete":        func(b []byte) error { _, err := ParseID(b, true); return err },
+	"endpoint.pause":         func(b []byte) error { _, err := ParseID(b, true); return err },
+	"endpoint.resume":        func(b []byte) error { _, err := ParseID(b, true); return err },
+	"endpoint.test":          func(b []byte) error { _, err := ParseID(b, true); return err },
+	"endpoint.rotate_secret": func(b []byte) error { _, err := ParseRotate(b); return err },
+	"redeliver":              func(b []byte) error { _, err := ParseRedeliver(b); return err },
 }
 
 type corpusCase struct {
@@ -66,7 +66,7 @@ func compileWebhookSchema(t *testing.T, name string) *jsonschema.Schema {
 // Every webhook request body of the corpus is accepted by the handler's
 // parse exactly when the subject's JSON Schema accepts it.
 func TestWebhookCorpusAgreesWithSchemas(t *testing.T) {
-	raw, err := os.ReadFile("../../../schemas/testdata/corpus/webhooks.json")
+	raw, err := os.ReadFile("../../../../schemas/testdata/corpus/webhooks.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestWebhookSchemasMatchGoTypes(t *testing.T) {
 // accepts is one its JSON Schema accepts. Seeds: the corpus's accepted
 // bodies.
 func FuzzWebhookRequestsAgreeWithSchemas(f *testing.F) {
-	raw, err := os.ReadFile("../../../schemas/testdata/corpus/webhooks.json")
+	raw, err := os.ReadFile("../../../../schemas/testdata/corpus/webhooks.json")
 	if err != nil {
 		f.Fatal(err)
 	}

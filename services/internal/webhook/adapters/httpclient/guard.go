@@ -1,4 +1,4 @@
-package delivery
+package httpclient
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 )
 
 // ErrBlockedAddress means the destination resolves only to addresses the
@@ -138,15 +140,15 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 
 // Check returns nil when addr may be dialled, or an error wrapping
 // ErrBlockedAddress. It sees through every form an address can take: a
-// zoned address is refused (ErrZonedAddress), an IPv4-mapped one is its
+// zoned address is refused (delivery.ErrZonedAddress), an IPv4-mapped one is its
 // IPv4 address, a NAT64 one is vetted by the IPv4 address it embeds.
-// Textual forms (numeric IPv4, trailing dots) are ParseHost's job.
+// Textual forms (numeric IPv4, trailing dots) are delivery.ParseHost's job.
 func (g *Guard) Check(addr netip.Addr) error {
 	if !addr.IsValid() {
 		return fmt.Errorf("invalid address: %w", ErrBlockedAddress)
 	}
 	if addr.Zone() != "" {
-		return fmt.Errorf("%s: %w: %w", addr, ErrZonedAddress, ErrBlockedAddress)
+		return fmt.Errorf("%s: %w: %w", addr, delivery.ErrZonedAddress, ErrBlockedAddress)
 	}
 	addr = addr.Unmap() // ::ffff:127.0.0.1 is 127.0.0.1
 	for _, p := range g.allow {
@@ -186,7 +188,7 @@ func (g *Guard) DialContext(ctx context.Context, network, address string) (net.C
 		return nil, fmt.Errorf("port %q: %w", portS, err)
 	}
 	var addrs []netip.Addr
-	lit, isLit, err := ParseHost(host)
+	lit, isLit, err := delivery.ParseHost(host)
 	switch {
 	case err != nil:
 		// Meant as a literal but not one: refusing it keeps a resolver
