@@ -70,7 +70,9 @@ type Updated struct {
 //
 // Errors are typed (events.Error): unavailable for a store that failed,
 // conflict when every retry lost; an append too large for the store
-// matches ErrTooLarge; decide's own errors are returned as they are.
+// matches ErrTooLarge; decide's own errors are returned as they are. A bug
+// (a stored commit that does not fold) is an untyped error: internal, its
+// detail logged and kept in the trail, never shown to the caller.
 func (r *Repository) Update(ctx context.Context, groupID, commandID string, decide func(*group.State) (Proposal, error)) (Updated, error) {
 	var up Updated
 	unlock := r.cache.lock(groupID)
@@ -147,14 +149,14 @@ func (r *Repository) Update(ctx context.Context, groupID, commandID string, deci
 			}
 			rec, ok := agg.Commands[commandID]
 			if !ok {
-				return up, events.Errorf(events.CodeInternal, "command %q reported stored at %d but not found in group %q", commandID, res.Seq, groupID)
+				return up, fmt.Errorf("command %q reported stored at %d but not found in group %q", commandID, res.Seq, groupID)
 			}
 			return r.replay(ctx, up, rec)
 		}
 		if err := agg.applyOwn(res.Seq, p.Commit, p.Changes, r.maxCommands); err != nil {
 			// The stored commit is the truth; our copy is suspect.
 			r.cache.evict(groupID)
-			return up, events.Wrap(events.CodeInternal, err, "fold own commit")
+			return up, fmt.Errorf("fold own commit: %w", err)
 		}
 		if agg.State.Version-agg.SnapshotVersion >= r.snapEvery {
 			r.snapshot(agg)
