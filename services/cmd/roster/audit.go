@@ -13,8 +13,9 @@ import (
 	"github.com/rosterhq/roster/services/internal/audit"
 )
 
-// roster audit: read the trail in ClickHouse directly (not over NATS) and
-// apply its DDL.
+// roster audit: read the trail through its query use cases (audit.Queries,
+// wired to ClickHouse by audit.OpenQueries, in this process: not over NATS)
+// and apply its DDL.
 
 type auditFlags struct {
 	dsn, database                        string
@@ -52,7 +53,7 @@ func addAuditVerbs(root *cobra.Command, g *globals) {
 			return nil
 		},
 	})
-	verb := func(use, short string, run func(ctx context.Context, r audit.Reader, flt audit.Filter) error) {
+	verb := func(use, short string, run func(ctx context.Context, q audit.Queries, flt audit.Filter) error) {
 		c := &cobra.Command{
 			Use:   use,
 			Short: short,
@@ -62,14 +63,14 @@ func addAuditVerbs(root *cobra.Command, g *globals) {
 				if err != nil {
 					return err
 				}
-				conn, db, err := audit.OpenClickHouse(f.config())
+				q, closeTrail, err := audit.OpenQueries(f.config())
 				if err != nil {
 					return err
 				}
-				defer conn.Close()
+				defer closeTrail()
 				ctx, cancel := context.WithTimeout(c.Context(), g.timeout)
 				defer cancel()
-				return run(ctx, audit.Reader{Conn: conn, DB: db}, flt)
+				return run(ctx, q, flt)
 			},
 		}
 		fl := c.Flags()
@@ -88,8 +89,8 @@ func addAuditVerbs(root *cobra.Command, g *globals) {
 		}
 		a.AddCommand(c)
 	}
-	verb("commands", "Commands received: who did what, accepted or rejected", func(ctx context.Context, r audit.Reader, flt audit.Filter) error {
-		rows, err := r.Commands(ctx, flt)
+	verb("commands", "Commands received: who did what, accepted or rejected", func(ctx context.Context, q audit.Queries, flt audit.Filter) error {
+		rows, err := q.Commands(ctx, flt)
 		if err != nil || g.json {
 			return orJSON(g, rows, err)
 		}
@@ -99,8 +100,8 @@ func addAuditVerbs(root *cobra.Command, g *globals) {
 				join(c.ErrorCode, c.ErrorMsg), fmt.Sprint(c.Version), us(c.LatencyUS)}
 		})
 	})
-	verb("events", "Events appended to groups", func(ctx context.Context, r audit.Reader, flt audit.Filter) error {
-		rows, err := r.Events(ctx, flt)
+	verb("events", "Events appended to groups", func(ctx context.Context, q audit.Queries, flt audit.Filter) error {
+		rows, err := q.Events(ctx, flt)
 		if err != nil || g.json {
 			return orJSON(g, rows, err)
 		}
@@ -109,8 +110,8 @@ func addAuditVerbs(root *cobra.Command, g *globals) {
 			return []string{ts(e.OccurredAt), e.GroupID, fmt.Sprint(e.Version), e.Type, e.Actor, e.ID, clip(e.Data, 60)}
 		})
 	})
-	verb("deliveries", "Webhook delivery attempts and what each receiver answered", func(ctx context.Context, r audit.Reader, flt audit.Filter) error {
-		rows, err := r.Deliveries(ctx, flt)
+	verb("deliveries", "Webhook delivery attempts and what each receiver answered", func(ctx context.Context, q audit.Queries, flt audit.Filter) error {
+		rows, err := q.Deliveries(ctx, flt)
 		if err != nil || g.json {
 			return orJSON(g, rows, err)
 		}
@@ -124,8 +125,8 @@ func addAuditVerbs(root *cobra.Command, g *globals) {
 				fmt.Sprint(d.ResponseStatus), d.FailureClass, d.State, us(d.LatencyUS), clip(d.ResponseBody, 40)}
 		})
 	})
-	verb("endpoints", "Endpoint changes: created, updated, paused, resumed, deleted, secret rotated", func(ctx context.Context, r audit.Reader, flt audit.Filter) error {
-		rows, err := r.EndpointChanges(ctx, flt)
+	verb("endpoints", "Endpoint changes: created, updated, paused, resumed, deleted, secret rotated", func(ctx context.Context, q audit.Queries, flt audit.Filter) error {
+		rows, err := q.EndpointChanges(ctx, flt)
 		if err != nil || g.json {
 			return orJSON(g, rows, err)
 		}

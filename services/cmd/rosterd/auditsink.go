@@ -13,14 +13,12 @@ func newAuditSinkService() service {
 		name:  "auditsink",
 		short: "Write audit records (ROSTER_AUDIT) and events (ROSTER_EVENTS) to ClickHouse (--clickhouse-dsn)",
 		build: func(ctx context.Context, e *env) ([]component, error) {
-			// e.metrics is for audit.SinkConfig.Metrics; until the package
-			// takes it, audit registers globally and /metrics gathers it
-			// from there (metrics.go, withGlobal).
 			s, err := audit.NewSink(audit.SinkConfig{
 				JS:         e.js,
 				Log:        e.log,
 				ClickHouse: audit.ClickHouseConfig{DSN: e.opts.clickhouseDSN},
 				Stream:     audit.StreamConfig{Replicas: e.opts.replicas},
+				Metrics:    e.metrics,
 			})
 			if err != nil {
 				return nil, err
@@ -36,8 +34,8 @@ func newAuditSinkService() service {
 // returned, so the records of the last requests are drained too (events
 // never depend on it: the sink reads them from ROSTER_EVENTS; docs/adr/0020).
 func newAuditRecorder(e *env) (audit.Recorder, error) {
-	// e.metrics is for audit.PublisherConfig.Metrics (see newAuditSinkService).
 	return audit.NewPublisher(audit.PublisherConfig{
 		JS: e.js, Log: e.log, Stream: audit.StreamConfig{Replicas: e.opts.replicas},
+		Metrics: e.metrics,
 	})
 }

@@ -13,8 +13,10 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/rosterhq/roster/services/internal/audit/app"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
@@ -45,7 +47,7 @@ func NewTestClickHouse(t testing.TB) ClickHouseConfig {
 			return
 		}
 		defer conn.Close()
-		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+quoteIdent(cfg.Database))
+		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+"`"+cfg.Database+"`")
 	})
 	return cfg
 }
@@ -63,7 +65,7 @@ func OpenTestClickHouse(t testing.TB, cfg ClickHouseConfig) driver.Conn {
 // finalCount counts the rows a reader sees (FINAL: copies collapsed), and
 // the distinct ids among them.
 func finalCount(ctx context.Context, conn driver.Conn, db, table string) (rows, ids uint64, err error) {
-	err = conn.QueryRow(ctx, fmt.Sprintf("SELECT count(), uniqExact(id) FROM %s.%s FINAL", quoteIdent(db), table)).Scan(&rows, &ids)
+	err = conn.QueryRow(ctx, fmt.Sprintf("SELECT count(), uniqExact(id) FROM %s.%s FINAL", "`"+db+"`", table)).Scan(&rows, &ids)
 	return rows, ids, err
 }
 
@@ -152,4 +154,18 @@ func MustRecord(t testing.TB, p *Publisher, r Record) {
 	if err := p.Record(ctx, r); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ident quotes a database name for ClickHouse.
+func ident(db string) string { return "`" + db + "`" }
+
+// sinkMetrics returns the sink collectors on reg: a sink given reg as its
+// Metrics shares them.
+func sinkMetrics(t testing.TB, reg prometheus.Registerer) *app.SinkMetrics {
+	t.Helper()
+	m, err := app.NewSinkMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

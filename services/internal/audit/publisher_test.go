@@ -29,25 +29,25 @@ func TestPublisherFullBufferBlocks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	refused := testutil.ToFloat64(metricRecordErrors.WithLabelValues("context"))
+	refused := testutil.ToFloat64(p.Metrics().RecordErrors.WithLabelValues("context"))
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	err = p.Record(short, SampleCommand(2, "B"))
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Record on a full buffer: want the caller's deadline, have %v", err)
 	}
-	if n := testutil.ToFloat64(metricRecordErrors.WithLabelValues("context")) - refused; n != 1 {
+	if n := testutil.ToFloat64(p.Metrics().RecordErrors.WithLabelValues("context")) - refused; n != 1 {
 		t.Errorf("record errors (context): want 1 more, have %v", n)
 	}
 	if n := p.Pending(); n != 2 {
 		t.Errorf("pending: want the 2 records taken, have %d", n)
 	}
 
-	waits := testutil.ToFloat64(metricBackpressure)
+	waits := testutil.ToFloat64(p.Metrics().Backpressure)
 	waiting := make(chan error, 1)
 	go func() { waiting <- p.Record(ctx, SampleCommand(3, "B")) }()
 	natstest.Eventually(t, 5*time.Second, func() error {
-		if testutil.ToFloat64(metricBackpressure) == waits {
+		if testutil.ToFloat64(p.Metrics().Backpressure) == waits {
 			return errors.New("Record has not reached the full buffer yet")
 		}
 		return nil

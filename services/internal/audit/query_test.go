@@ -158,7 +158,7 @@ func TestDocumentedQueries(t *testing.T) {
 			if !ok {
 				t.Fatalf("docs/audit.md has no query %q", tc.name)
 			}
-			q = strings.ReplaceAll(q, "roster.", quoteIdent(ch.Database)+".")
+			q = strings.ReplaceAll(q, "roster.", ident(ch.Database)+".")
 			rows, err := queryStrings(context.Background(), r.Conn, q)
 			if err != nil {
 				t.Fatal(err)

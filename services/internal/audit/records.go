@@ -1,184 +1,87 @@
-// Package audit is Roster's audit trail: the records services publish to the
-// JetStream stream ROSTER_AUDIT, and the sink that writes them to ClickHouse
-// (database roster, tables commands, events, delivery_attempts,
-// endpoint_changes).
 package audit
 
 import (
 	"context"
 	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/nats-io/nats.go"
+
+	"github.com/rosterhq/roster/events"
+
+	"github.com/rosterhq/roster/services/internal/audit/app"
+	"github.com/rosterhq/roster/services/internal/audit/record"
+	"github.com/rosterhq/roster/services/internal/eventstore"
 )
 
-// Kind names a record type; it is the last token of the record's subject
-// (roster.audit.<kind>) and selects the ClickHouse table.
-type Kind string
+// The domain's names, re-exported: services import package audit only.
+// The types are defined, documented and validated in package record.
+type (
+	Kind            = record.Kind
+	Record          = record.Record
+	Command         = record.Command
+	Event           = record.Event
+	DeliveryAttempt = record.DeliveryAttempt
+	EndpointChange  = record.EndpointChange
+	Recorder        = record.Recorder
+)
 
 const (
-	KindCommand         Kind = "command"
-	KindEvent           Kind = "event"
-	KindDeliveryAttempt Kind = "delivery_attempt"
-	KindEndpointChange  Kind = "endpoint_change"
+	KindCommand         = record.KindCommand
+	KindEvent           = record.KindEvent
+	KindDeliveryAttempt = record.KindDeliveryAttempt
+	KindEndpointChange  = record.KindEndpointChange
+
+	OutcomeAccepted  = record.OutcomeAccepted
+	OutcomeRejected  = record.OutcomeRejected
+	OutcomeDuplicate = record.OutcomeDuplicate
+	OutcomeUncertain = record.OutcomeUncertain
+
+	// Headers roster-groups sets on a commit message so that the sink can
+	// write the command's accepted row from the commit alone; their names
+	// live with the event store's reader of commits.
+	HeaderReceivedAt    = eventstore.HeaderReceivedAt
+	HeaderPayloadSHA256 = eventstore.HeaderPayloadSHA256
+	HeaderPayloadSize   = eventstore.HeaderPayloadSize
+	HeaderLatency       = eventstore.HeaderLatency
+
+	StreamName              = record.StreamName
+	SubjectPrefix           = record.SubjectPrefix
+	DeadLetterSubject       = record.DeadLetterSubject
+	HeaderDeadLetterReason  = record.HeaderDeadLetterReason
+	HeaderDeadLetterSubject = record.HeaderDeadLetterSubject
+	HeaderDeadLetterStream  = record.HeaderDeadLetterStream
+	HeaderDeadLetterSeq     = record.HeaderDeadLetterSeq
+
+	MaxResponseBody = record.MaxResponseBody
+	RedactedValue   = record.RedactedValue
 )
 
-// Record is any audit record. Every record has a unique ID; the tables
-// deduplicate on it, so a redelivered record never shows twice.
-type Record interface {
-	AuditKind() Kind
-	AuditID() string
-}
+// ErrMalformed marks a record the sink can never write (record.ErrMalformed).
+var ErrMalformed = record.ErrMalformed
 
-// Command outcomes (the commands table's outcome column; docs/audit.md).
-const (
-	// OutcomeAccepted: the command's commit is in ROSTER_EVENTS. Only the
-	// sink writes it, from the commit itself (docs/adr/0025).
-	OutcomeAccepted = "accepted"
-	// OutcomeRejected: the command was answered with an error and changed
-	// nothing (no append was attempted, or the only appends were definite
-	// conflicts).
-	OutcomeRejected = "rejected"
-	// OutcomeDuplicate: the command_id was already stored; the reply
-	// repeated the original outcome.
-	OutcomeDuplicate = "duplicate"
-	// OutcomeUncertain: the reply was an error, but an append was sent
-	// whose result is unknown (timeout, lost connection, no responders) or
-	// that stored the commit after all. If it was stored, the trail also
-	// holds the command's accepted row.
-	OutcomeUncertain = "uncertain"
-)
+// Subject is the subject records of kind k are published on.
+func Subject(k Kind) string { return record.Subject(k) }
 
-// Headers roster-groups sets on a commit message (beside the event
-// store's own), so that the sink can write the command's accepted row
-// from the commit alone.
-const (
-	// HeaderReceivedAt: when the command was received, unix microseconds.
-	HeaderReceivedAt = "Roster-Received-At"
-	// HeaderPayloadSHA256 and HeaderPayloadSize describe the request body.
-	HeaderPayloadSHA256 = "Roster-Payload-Sha256"
-	HeaderPayloadSize   = "Roster-Payload-Size"
-	// HeaderLatency: microseconds from reception to the append request
-	// (load, decide, encode). The append's own round trip cannot be in a
-	// header of the message it sends.
-	HeaderLatency = "Roster-Latency-Us"
-)
-
-// Command: one command received by roster-groups (rejected, duplicate or
-// uncertain), or one accepted command's commit (written by the sink).
-type Command struct {
-	// ID is unique per reception for the rows roster-groups records, and
-	// "commit:<first event id>" for an accepted row (one per commit, so a
-	// redelivered commit collapses). Never the caller's command_id.
-	ID          string    `json:"id"`
-	CommandID   string    `json:"command_id"`
-	Subject     string    `json:"subject"`
-	GroupID     string    `json:"group_id"`
-	Actor       string    `json:"actor"`
-	Outcome     string    `json:"outcome"` // accepted | rejected | duplicate | uncertain
-	ErrorCode   string    `json:"error_code,omitempty"`
-	ErrorMsg    string    `json:"error_message,omitempty"`
-	Version     uint64    `json:"version"` // group version after the command (0 when rejected or uncertain)
-	LatencyUS   int64     `json:"latency_us"`
-	ReceivedAt  time.Time `json:"received_at"`
-	PayloadHash string    `json:"payload_sha256"`
-	PayloadSize int       `json:"payload_size"`
-}
-
-// Event: one event appended to ROSTER_EVENTS.
-type Event struct {
-	ID            string    `json:"id"` // the event id
-	Type          string    `json:"type"`
-	SchemaVersion int       `json:"schema_version"`
-	GroupID       string    `json:"group_id"`
-	Version       uint64    `json:"version"`
-	StreamSeq     uint64    `json:"stream_seq"`
-	CommandID     string    `json:"command_id"`
-	CorrelationID string    `json:"correlation_id"`
-	Actor         string    `json:"actor"`
-	OccurredAt    time.Time `json:"occurred_at"`
-	Data          string    `json:"data"` // the event's data, JSON text
-}
-
-// DeliveryAttempt: one HTTP attempt to deliver an event to an endpoint.
-type DeliveryAttempt struct {
-	ID              string            `json:"id"` // attempt id
-	EventID         string            `json:"event_id"`
-	EventType       string            `json:"event_type"`
-	GroupID         string            `json:"group_id"`
-	EndpointID      string            `json:"endpoint_id"`
-	URL             string            `json:"url"`
-	Format          string            `json:"format"` // standard | openim
-	Attempt         int               `json:"attempt"`
-	Trigger         string            `json:"trigger"`         // scheduled | redelivery | resume | test
-	RequestHeaders  map[string]string `json:"request_headers"` // never signatures or secrets
-	RequestSize     int               `json:"request_size"`
-	RequestHash     string            `json:"request_sha256"`
-	ResponseStatus  int               `json:"response_status"`
-	ResponseHeaders map[string]string `json:"response_headers"`
-	ResponseBody    string            `json:"response_body"` // truncated at 64 KiB
-	Success         bool              `json:"success"`
-	FailureClass    string            `json:"failure_class,omitempty"`
-	FailureMsg      string            `json:"failure_message,omitempty"`
-	LatencyUS       int64             `json:"latency_us"`
-	StartedAt       time.Time         `json:"started_at"`
-	NextAttemptAt   *time.Time        `json:"next_attempt_at,omitempty"`
-	State           string            `json:"state"` // succeeded | retrying | exhausted | held
-	// Repeat: JetStream had handed this attempt to a dispatcher before and
-	// no outcome of it was saved, so the receiver may have got this request
-	// already (its holder crashed or lost its connection between the
-	// request and the save). Each HTTP request is its own row.
-	Repeat bool `json:"repeat"`
-}
-
-// EndpointChange: an endpoint was created, updated, paused, resumed,
-// deleted or had its secret rotated. Never carries a secret.
-type EndpointChange struct {
-	ID         string    `json:"id"`
-	EndpointID string    `json:"endpoint_id"`
-	Change     string    `json:"change"` // created | updated | paused | resumed | deleted | secret_rotated
-	Actor      string    `json:"actor"`  // user or "system" for automatic pauses
-	Automatic  bool      `json:"automatic"`
-	Reason     string    `json:"reason,omitempty"`
-	GroupID    string    `json:"group_id"` // the endpoint's group filter, "" when none
-	Endpoint   string    `json:"endpoint"` // the endpoint after the change, JSON, secrets removed
-	At         time.Time `json:"at"`
-}
-
-func (r Command) AuditKind() Kind         { return KindCommand }
-func (r Event) AuditKind() Kind           { return KindEvent }
-func (r DeliveryAttempt) AuditKind() Kind { return KindDeliveryAttempt }
-func (r EndpointChange) AuditKind() Kind  { return KindEndpointChange }
-func (r Command) AuditID() string         { return r.ID }
-func (r Event) AuditID() string           { return r.ID }
-func (r DeliveryAttempt) AuditID() string { return r.ID }
-func (r EndpointChange) AuditID() string  { return r.ID }
-
-// Recorder is what services need to write the trail. Implementations
-// publish to ROSTER_AUDIT; none waits on ClickHouse, and none drops a
-// record it accepted (docs/adr/0025).
-type Recorder interface {
-	// Record takes r for asynchronous storage. It waits while the
-	// recorder's buffer is full (backpressure) and returns an error, with
-	// r not taken, only when ctx ends first or the recorder is closed.
-	Record(ctx context.Context, r Record) error
-	// RecordDurable returns nil only once r is stored in ROSTER_AUDIT.
-	// The record id is the message id, so calling it again after an error
-	// never makes a second row.
-	RecordDurable(ctx context.Context, r Record) error
-}
+// Validate reports every reason r cannot be stored, wrapped in ErrMalformed.
+func Validate(r Record) error { return record.Validate(r) }
 
 // durableRetry paces StoreDurably: a JetStream leader election or a lost
 // ack is usually over within a second or two.
-var durableRetry = Backoff{Min: 20 * time.Millisecond, Max: 250 * time.Millisecond}
+var durableRetry = app.Backoff{Min: 20 * time.Millisecond, Max: 250 * time.Millisecond}
 
 // StoreDurably calls rec.RecordDurable until it succeeds or ctx ends (the
 // caller's bound on how long its reply may wait). The record id is the
 // message id, so a retry after a lost ack never makes a second row.
 func StoreDurably(ctx context.Context, rec Recorder, r Record) error {
-	for attempt := 0; ; attempt++ {
+	policy := durableRetry.Policy()
+	clock := clockwork.NewRealClock()
+	for {
 		err := rec.RecordDurable(ctx, r)
 		if err == nil {
 			return nil
 		}
-		if sleepCtx(ctx, durableRetry.Delay(attempt)) != nil {
+		if app.Wait(ctx, clock, policy.NextBackOff()) != nil {
 			return err
 		}
 	}
@@ -192,3 +95,20 @@ func (Nop) Record(context.Context, Record) error { return nil }
 
 // RecordDurable implements Recorder.
 func (Nop) RecordDurable(context.Context, Record) error { return nil }
+
+// EventsFromCommit turns a commit read from ROSTER_EVENTS at stream
+// sequence seq into event records (record.EventsFromCommit).
+func EventsFromCommit(c events.Commit, seq uint64) ([]Event, error) {
+	return record.EventsFromCommit(c, seq)
+}
+
+// CommandFromCommit is the accepted commands row of a commit whose message
+// carried the headers hdr (record.CommandFromCommit; the headers parsed by
+// eventstore.ReceptionOf).
+func CommandFromCommit(c events.Commit, hdr map[string][]string) (Command, bool) {
+	return record.CommandFromCommit(c, reception(eventstore.ReceptionOf(nats.Header(hdr))))
+}
+
+func reception(r eventstore.Reception) record.Reception {
+	return record.Reception{ReceivedAt: r.ReceivedAt, PayloadSHA256: r.PayloadSHA256, PayloadSize: r.PayloadSize, LatencyUS: r.LatencyUS}
+}

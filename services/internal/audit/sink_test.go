@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
@@ -93,7 +94,7 @@ func (p *proxy) restore(t *testing.T) {
 
 // clickhouseAddr is the host:port of the test server's DSN.
 func clickhouseAddr(t *testing.T, cfg ClickHouseConfig) string {
-	opts, _, err := cfg.options()
+	opts, _, err := cfg.Options()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,9 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 	viaProxy.DSN = "clickhouse://" + px.addr
 	viaProxy.DialTimeout = 500 * time.Millisecond
 	pub := StartPublisher(t, ns.JS)
-	StartSink(t, ns.JS, SinkConfig{ClickHouse: viaProxy, BatchSize: 50})
+	reg := prometheus.NewRegistry()
+	m := sinkMetrics(t, reg)
+	StartSink(t, ns.JS, SinkConfig{ClickHouse: viaProxy, BatchSize: 50, Metrics: reg})
 
 	const n = 300
 	for i := range 100 {
@@ -120,7 +123,7 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 	FlushPublisher(t, pub)
 	WaitRows(t, conn, ch.Database, "commands", 100, 10*time.Second)
 
-	failures := testutil.ToFloat64(metricInsertErrors.WithLabelValues("transient"))
+	failures := testutil.ToFloat64(m.InsertErrors.WithLabelValues("transient"))
 	px.cut()
 	for i := 100; i < n; i++ {
 		MustRecord(t, pub, SampleCommand(i, "A"))
@@ -131,7 +134,7 @@ func TestSinkSurvivesClickHouseOutage(t *testing.T) {
 	FlushPublisher(t, pub)
 	// The sink is failing to insert: the records wait in JetStream.
 	natstest.Eventually(t, 10*time.Second, func() error {
-		if have := testutil.ToFloat64(metricInsertErrors.WithLabelValues("transient")); have <= failures {
+		if have := testutil.ToFloat64(m.InsertErrors.WithLabelValues("transient")); have <= failures {
 			return errors.New("sink has not noticed the outage yet")
 		}
 		return nil
@@ -162,7 +165,9 @@ func TestSinkKilledMidBatch(t *testing.T) {
 	}
 	FlushPublisher(t, pub)
 
-	inserted := testutil.ToFloat64(metricRows.WithLabelValues("delivery_attempts"))
+	reg := prometheus.NewRegistry()
+	m := sinkMetrics(t, reg)
+	inserted := testutil.ToFloat64(m.Rows.WithLabelValues("delivery_attempts"))
 	nc1 := ns.Connect(t)
 	js1, err := jetstream.New(nc1)
 	if err != nil {
@@ -171,7 +176,7 @@ func TestSinkKilledMidBatch(t *testing.T) {
 	var once sync.Once
 	killed := make(chan struct{})
 	var stop1 func()
-	cfg := SinkConfig{ClickHouse: ch, BatchSize: 80, AckWait: time.Second, Backoff: Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}}
+	cfg := SinkConfig{ClickHouse: ch, BatchSize: 80, AckWait: time.Second, Backoff: Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}, Metrics: reg}
 	cfg.afterInsert = func() {
 		once.Do(func() {
 			nc1.Close() // the acks of this batch never leave
@@ -186,7 +191,7 @@ func TestSinkKilledMidBatch(t *testing.T) {
 	StartSink(t, ns.JS, cfg)
 	WaitRows(t, conn, ch.Database, "delivery_attempts", n, 20*time.Second)
 	// The killed batch really was written twice: the dedup did the work.
-	if have := testutil.ToFloat64(metricRows.WithLabelValues("delivery_attempts")) - inserted; have <= n {
+	if have := testutil.ToFloat64(m.Rows.WithLabelValues("delivery_attempts")) - inserted; have <= n {
 		t.Errorf("want more than %d rows inserted (a redelivered batch), have %v", n, have)
 	}
 }
@@ -217,7 +222,7 @@ func TestSinkDeadLetters(t *testing.T) {
 		{name: "unknown field", subject: Subject(KindEndpointChange), data: `{"id":"x","endpoint_id":"e","change":"created","at":"2026-01-01T00:00:00Z","secret":"s"}`, reason: `unknown field "secret"`},
 		{name: "wrong shape", subject: Subject(KindCommand), data: string(badTimeJSON), reason: "received_at"},
 		{name: "unknown kind", subject: SubjectPrefix + "nonsense", data: string(good), reason: `unknown record kind "nonsense"`},
-		{name: "broken commit", subject: "roster.events.G", data: `{"command_id":"c","group_id":"G","events":[]}`, reason: "has no events"},
+		{name: "broken commit", subject: "roster.events.G", data: `{"command_id":"c","group_id":"G","events":[]}`, reason: "no events"},
 	}
 	for _, tc := range tests {
 		if _, err := ns.JS.Publish(context.Background(), tc.subject, []byte(tc.data)); err != nil {
@@ -292,12 +297,14 @@ func TestSinkHoldsOneBatchAheadDuringOutage(t *testing.T) {
 		MustRecord(t, pub, SampleCommand(i, "A"))
 	}
 	FlushPublisher(t, pub)
-	inserted := testutil.ToFloat64(metricRows.WithLabelValues("commands"))
-	failures := testutil.ToFloat64(metricInsertErrors.WithLabelValues("transient"))
+	reg := prometheus.NewRegistry()
+	m := sinkMetrics(t, reg)
+	inserted := testutil.ToFloat64(m.Rows.WithLabelValues("commands"))
+	failures := testutil.ToFloat64(m.InsertErrors.WithLabelValues("transient"))
 	// ClickHouse goes down just before the first insert (the sink's
 	// start-up migration needs it up).
 	cfg := SinkConfig{ClickHouse: viaProxy, BatchSize: batch, AckWait: time.Second,
-		Backoff: Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}}
+		Backoff: Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}, Metrics: reg}
 	var cutOnce sync.Once
 	cfg.beforeInsert = func() { cutOnce.Do(px.cut) }
 	StartSink(t, ns.JS, cfg)
@@ -305,7 +312,7 @@ func TestSinkHoldsOneBatchAheadDuringOutage(t *testing.T) {
 	// Retry for well over the ack wait: 15 failures with this backoff take
 	// more than 2 s.
 	natstest.Eventually(t, 20*time.Second, func() error {
-		if have := testutil.ToFloat64(metricInsertErrors.WithLabelValues("transient")) - failures; have < 15 {
+		if have := testutil.ToFloat64(m.InsertErrors.WithLabelValues("transient")) - failures; have < 15 {
 			return fmt.Errorf("want 15 failed inserts, have %v", have)
 		}
 		return nil
@@ -334,7 +341,7 @@ func TestSinkHoldsOneBatchAheadDuringOutage(t *testing.T) {
 
 	px.restore(t)
 	WaitRows(t, conn, ch.Database, "commands", n, 30*time.Second)
-	if have := testutil.ToFloat64(metricRows.WithLabelValues("commands")) - inserted; have != n {
+	if have := testutil.ToFloat64(m.Rows.WithLabelValues("commands")) - inserted; have != n {
 		t.Errorf("want each record inserted once, have %v rows inserted for %d records", have, n)
 	}
 }

@@ -15,24 +15,6 @@ import (
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
-func TestBackoffDelay(t *testing.T) {
-	b := Backoff{Min: 100 * time.Millisecond, Max: time.Second}
-	for _, tc := range []struct {
-		name    string
-		attempt int
-		want    time.Duration
-	}{
-		{name: "first", attempt: 0, want: 100 * time.Millisecond},
-		{name: "doubles", attempt: 2, want: 400 * time.Millisecond},
-		{name: "capped", attempt: 4, want: time.Second},
-		{name: "stays capped", attempt: 1000, want: time.Second},
-	} {
-		if have := b.Delay(tc.attempt); have != tc.want {
-			t.Errorf("%s: want %s, have %s", tc.name, tc.want, have)
-		}
-	}
-}
-
 func TestDecodeRecord(t *testing.T) {
 	good, _ := json.Marshal(SampleAttempt(1, "ep1"))
 	tests := []struct {
@@ -61,28 +43,6 @@ func TestDecodeRecord(t *testing.T) {
 				t.Errorf("want the error to say %q, have %q", tc.reason, err)
 			}
 		})
-	}
-}
-
-func TestHeaderArraysRedactSecrets(t *testing.T) {
-	names, values := headerArrays(map[string]string{"Webhook-Signature": "v1,abc", "b": "2", "Authorization": "Bearer x"})
-	want := map[string]string{"Authorization": RedactedValue, "Webhook-Signature": RedactedValue, "b": "2"}
-	if len(names) != 3 || names[0] != "Authorization" || names[2] != "b" {
-		t.Fatalf("want names sorted, have %v", names)
-	}
-	for i, n := range names {
-		if values[i] != want[n] {
-			t.Errorf("%s: want %q, have %q", n, want[n], values[i])
-		}
-	}
-}
-
-func TestTruncateUTF8(t *testing.T) {
-	if have := truncateUTF8("aé", 2); have != "a" {
-		t.Errorf("want the split rune dropped, have %q", have)
-	}
-	if have := truncateUTF8("abc", 5); have != "abc" {
-		t.Errorf("want short strings kept, have %q", have)
 	}
 }
 
@@ -132,7 +92,7 @@ func BenchmarkRecord(b *testing.B) {
 
 	b.Run("Publisher.Record", func(b *testing.B) {
 		p := StartPublisher(b, ns.JS)
-		waits := testutil.ToFloat64(metricBackpressure)
+		waits := testutil.ToFloat64(p.Metrics().Backpressure)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
@@ -145,7 +105,7 @@ func BenchmarkRecord(b *testing.B) {
 		FlushPublisher(b, p)
 		// A burst faster than JetStream acks fills the buffer, and Record
 		// then waits for room (it never drops): say how often.
-		b.ReportMetric((testutil.ToFloat64(metricBackpressure)-waits)/float64(b.N), "waits/op")
+		b.ReportMetric((testutil.ToFloat64(p.Metrics().Backpressure)-waits)/float64(b.N), "waits/op")
 	})
 	b.Run("Publisher.RecordDurable", func(b *testing.B) {
 		p := StartPublisher(b, ns.JS)

@@ -1,4 +1,8 @@
-package audit
+// Package publisher is the Recorder services write the trail through: it
+// publishes records to ROSTER_AUDIT (asynchronously with Record, before
+// returning with RecordDurable). Package audit re-exports it as
+// audit.Publisher / audit.NewPublisher.
+package publisher
 
 import (
 	"context"
@@ -9,20 +13,26 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/rosterhq/roster/services/internal/audit/adapters/auditstream"
+	"github.com/rosterhq/roster/services/internal/audit/app"
+	"github.com/rosterhq/roster/services/internal/audit/record"
 )
 
 // ErrClosed is returned by Record once the publisher has stopped taking
 // records (its Run is shutting down).
 var ErrClosed = errors.New("audit publisher closed")
 
-// PublisherConfig configures a Publisher.
-type PublisherConfig struct {
+// Config configures a Publisher.
+type Config struct {
 	JS  jetstream.JetStream
 	Log zerolog.Logger
 	// Stream is ROSTER_AUDIT's configuration when the publisher creates it.
-	Stream StreamConfig
+	Stream auditstream.StreamConfig
 	// Buffer is how many records may wait in memory for JetStream (default
 	// 16384). When it is full, Record waits for room for as long as its
 	// caller's context allows (backpressure: JetStream is then the
@@ -35,15 +45,20 @@ type PublisherConfig struct {
 	// before it is retried.
 	AckTimeout time.Duration
 	// Backoff is the retry schedule of a failed publish (default 100ms..5s).
-	Backoff Backoff
+	Backoff app.Backoff
 	// DrainTimeout bounds how long Run keeps publishing after ctx ends
 	// (default 30s). What is still unpublished then is lost as in a crash:
 	// logged record by record and counted in roster_audit_abandoned_total.
 	DrainTimeout time.Duration
+	// Clock paces retries and ack timeouts (default the real clock).
+	Clock clockwork.Clock
+	// Metrics registers the publisher's collectors (default: a private
+	// registry).
+	Metrics prometheus.Registerer
 }
 
-func (c *PublisherConfig) setDefaults() {
-	c.Stream.setDefaults()
+func (c *Config) setDefaults() {
+	c.Stream.SetDefaults()
 	if c.Buffer == 0 {
 		c.Buffer = 16384
 	}
@@ -53,8 +68,11 @@ func (c *PublisherConfig) setDefaults() {
 	if c.AckTimeout == 0 {
 		c.AckTimeout = 5 * time.Second
 	}
-	if c.Backoff == (Backoff{}) {
-		c.Backoff = Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}
+	if c.Backoff == (app.Backoff{}) {
+		c.Backoff = app.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}
+	}
+	if c.Clock == nil {
+		c.Clock = clockwork.NewRealClock()
 	}
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = 30 * time.Second
@@ -62,7 +80,7 @@ func (c *PublisherConfig) setDefaults() {
 }
 
 // Validate reports every problem with c.
-func (c PublisherConfig) Validate() error {
+func (c Config) Validate() error {
 	var errs []error
 	if c.JS == nil {
 		errs = append(errs, errors.New("JS is required"))
@@ -76,7 +94,7 @@ func (c PublisherConfig) Validate() error {
 	if c.AckTimeout <= 0 || c.DrainTimeout <= 0 {
 		errs = append(errs, errors.New("ack and drain timeouts must be positive"))
 	}
-	if c.Backoff.Min <= 0 || c.Backoff.Max < c.Backoff.Min {
+	if !c.Backoff.Valid() {
 		errs = append(errs, fmt.Errorf("backoff %s..%s: want 0 < min <= max", c.Backoff.Min, c.Backoff.Max))
 	}
 	errs = append(errs, c.Stream.Validate())
@@ -94,8 +112,9 @@ func (c PublisherConfig) Validate() error {
 // what it still buffers; that is why every record a reply or an ack
 // depends on goes through RecordDurable (docs/adr/0025).
 type Publisher struct {
-	cfg     PublisherConfig
+	cfg     Config
 	log     zerolog.Logger
+	metrics *Metrics
 	queue   chan outgoing
 	pending atomic.Int64 // queued or in flight, not yet acknowledged
 
@@ -115,15 +134,20 @@ type outgoing struct {
 	data    []byte
 }
 
-// NewPublisher checks cfg. Records are buffered from now on and published
-// once Run runs.
-func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
+// New checks cfg and registers the metrics. Records are buffered from now
+// on and published once Run runs.
+func New(cfg Config) (*Publisher, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("audit publisher: %w", err)
 	}
+	m, err := NewMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("audit publisher: metrics: %w", err)
+	}
 	return &Publisher{
 		cfg:     cfg,
+		metrics: m,
 		log:     cfg.Log.With().Str("component", "audit-publisher").Logger(),
 		queue:   make(chan outgoing, cfg.Buffer),
 		closing: make(chan struct{}),
@@ -134,21 +158,21 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 // wait on the network: it waits only while the buffer is full, until there
 // is room, ctx ends or the publisher shuts down. An error means the record
 // was not taken; the caller decides (and is the one to tell its own caller).
-func (p *Publisher) Record(ctx context.Context, r Record) error {
+func (p *Publisher) Record(ctx context.Context, r record.Record) error {
 	if r == nil {
 		return nil
 	}
 	data, err := json.Marshal(r)
 	if err != nil {
 		// Only a record type with an unencodable field gets here: a bug.
-		metricRecordErrors.WithLabelValues("encode").Inc()
+		p.metrics.RecordErrors.WithLabelValues("encode").Inc()
 		return fmt.Errorf("audit record %s: %w", r.AuditID(), err)
 	}
-	o := outgoing{subject: Subject(r.AuditKind()), id: r.AuditID(), data: data}
+	o := outgoing{subject: record.Subject(r.AuditKind()), id: r.AuditID(), data: data}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed {
-		metricRecordErrors.WithLabelValues("closed").Inc()
+		p.metrics.RecordErrors.WithLabelValues("closed").Inc()
 		return fmt.Errorf("audit record %s: %w", o.id, ErrClosed)
 	}
 	p.pending.Add(1)
@@ -157,17 +181,17 @@ func (p *Publisher) Record(ctx context.Context, r Record) error {
 		return nil
 	default:
 	}
-	metricBackpressure.Inc()
+	p.metrics.Backpressure.Inc()
 	select {
 	case p.queue <- o:
 		return nil
 	case <-ctx.Done():
 		p.pending.Add(-1)
-		metricRecordErrors.WithLabelValues("context").Inc()
+		p.metrics.RecordErrors.WithLabelValues("context").Inc()
 		return fmt.Errorf("audit record %s: buffer full: %w", o.id, ctx.Err())
 	case <-p.closing:
 		p.pending.Add(-1)
-		metricRecordErrors.WithLabelValues("closed").Inc()
+		p.metrics.RecordErrors.WithLabelValues("closed").Inc()
 		return fmt.Errorf("audit record %s: %w", o.id, ErrClosed)
 	}
 }
@@ -179,13 +203,13 @@ func (p *Publisher) Pending() int64 { return p.pending.Load() }
 // Flush waits until every record recorded before the call is acknowledged,
 // or ctx ends.
 func (p *Publisher) Flush(ctx context.Context) error {
-	t := time.NewTicker(5 * time.Millisecond)
+	t := p.cfg.Clock.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for p.pending.Load() > 0 {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("audit flush: %d records pending: %w", p.pending.Load(), ctx.Err())
-		case <-t.C:
+		case <-t.Chan():
 		}
 	}
 	return nil
@@ -194,7 +218,7 @@ func (p *Publisher) Flush(ctx context.Context) error {
 // Run publishes buffered records until ctx ends, then keeps publishing
 // what is left for up to DrainTimeout. It returns nil.
 func (p *Publisher) Run(ctx context.Context) error {
-	if _, err := Provision(ctx, p.cfg.JS, p.cfg.Stream); err != nil && ctx.Err() == nil {
+	if _, err := auditstream.Provision(ctx, p.cfg.JS, p.cfg.Stream); err != nil && ctx.Err() == nil {
 		// Publishing retries until the stream exists (the sink creates it too).
 		p.log.Warn().Err(err).Msg("provision audit stream")
 	}
@@ -229,7 +253,7 @@ run:
 		}
 	}
 	p.close()
-	stop := time.AfterFunc(p.cfg.DrainTimeout, kill)
+	stop := p.cfg.Clock.AfterFunc(p.cfg.DrainTimeout, kill)
 	defer stop.Stop()
 	for {
 		select {
@@ -258,7 +282,7 @@ func (p *Publisher) close() {
 // abandon reports a record given up at the drain deadline: the process is
 // going away and JetStream did not take it in time. Loud on purpose.
 func (p *Publisher) abandon(o outgoing) {
-	metricAbandoned.Inc()
+	p.metrics.Abandoned.Inc()
 	p.log.Error().Str("subject", o.subject).Str("id", o.id).Msg("audit record not stored before the shutdown deadline; lost")
 }
 
@@ -267,28 +291,29 @@ func (p *Publisher) abandon(o outgoing) {
 // harmless.
 func (p *Publisher) publish(ctx context.Context, o outgoing) {
 	defer p.pending.Add(-1)
-	for attempt := 0; ; attempt++ {
+	policy := p.cfg.Backoff.Policy()
+	for {
 		fut, err := p.cfg.JS.PublishAsync(o.subject, o.data, jetstream.WithMsgID(o.id))
 		if err == nil {
 			select {
 			case <-fut.Ok():
-				metricPublished.Inc()
+				p.metrics.Published.Inc()
 				return
 			case err = <-fut.Err():
-			case <-time.After(p.cfg.AckTimeout):
+			case <-p.cfg.Clock.After(p.cfg.AckTimeout):
 				err = errors.New("ack timeout")
 			case <-ctx.Done():
 				err = ctx.Err()
 			}
 		}
-		metricPublishErrors.Inc()
+		p.metrics.PublishErrors.Inc()
 		if ctx.Err() != nil {
 			p.abandon(o)
 			return
 		}
-		d := p.cfg.Backoff.Delay(attempt)
+		d := policy.NextBackOff()
 		p.log.Warn().Err(err).Str("subject", o.subject).Dur("retry_in", d).Msg("audit publish failed")
-		if sleepCtx(ctx, d) != nil {
+		if app.Wait(ctx, p.cfg.Clock, d) != nil {
 			p.abandon(o)
 			return
 		}
@@ -303,20 +328,23 @@ func (p *Publisher) publish(ctx context.Context, o outgoing) {
 // record id stays the Nats-Msg-Id, so a retry after an error (even one
 // whose ack was lost) never duplicates a row; retrying is the caller's
 // choice, bounded by its own deadline.
-func (p *Publisher) RecordDurable(ctx context.Context, r Record) error {
+func (p *Publisher) RecordDurable(ctx context.Context, r record.Record) error {
 	if r == nil {
 		return nil
 	}
 	data, err := json.Marshal(r)
 	if err != nil {
-		metricRecordErrors.WithLabelValues("encode").Inc()
+		p.metrics.RecordErrors.WithLabelValues("encode").Inc()
 		return fmt.Errorf("audit record %s: %w", r.AuditID(), err)
 	}
-	if _, err := p.cfg.JS.Publish(ctx, Subject(r.AuditKind()), data, jetstream.WithMsgID(r.AuditID())); err != nil {
-		metricPublishErrors.Inc()
-		metricRecordErrors.WithLabelValues("publish").Inc()
+	if _, err := p.cfg.JS.Publish(ctx, record.Subject(r.AuditKind()), data, jetstream.WithMsgID(r.AuditID())); err != nil {
+		p.metrics.PublishErrors.Inc()
+		p.metrics.RecordErrors.WithLabelValues("publish").Inc()
 		return fmt.Errorf("audit record %s: %w", r.AuditID(), err)
 	}
-	metricPublished.Inc()
+	p.metrics.Published.Inc()
 	return nil
 }
+
+// Metrics are the publisher's collectors.
+func (p *Publisher) Metrics() *Metrics { return p.metrics }

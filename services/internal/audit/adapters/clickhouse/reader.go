@@ -1,4 +1,4 @@
-package audit
+package clickhouse
 
 import (
 	"context"
@@ -7,26 +7,10 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-)
 
-// Filter narrows an audit query. Empty fields do not filter.
-type Filter struct {
-	GroupID    string
-	Actor      string // commands, events, endpoint changes: who
-	EndpointID string // deliveries, endpoint changes
-	EventID    string // events (id), deliveries (event_id)
-	EventType  string
-	Status     string // commands: outcome; deliveries: state; endpoint changes: change
-	Class      string // deliveries: failure_class
-	// Final (deliveries): only each delivery's latest row, the state it
-	// has come to, one per endpoint and event however many rows its
-	// attempts, repeats and redeliveries left; Status and Class then
-	// filter on that row.
-	Final bool
-	Since time.Time
-	Until time.Time
-	Limit int // default 100, at most 10000
-}
+	"github.com/rosterhq/roster/services/internal/audit/app"
+	"github.com/rosterhq/roster/services/internal/audit/record"
+)
 
 type where struct {
 	clauses []string
@@ -40,7 +24,7 @@ func (w *where) eq(col, v string) {
 	}
 }
 
-func (w *where) timeRange(usCol string, f Filter) {
+func (w *where) timeRange(usCol string, f app.Filter) {
 	if !f.Since.IsZero() {
 		w.clauses = append(w.clauses, usCol+" >= ?")
 		w.args = append(w.args, f.Since.UnixMicro())
@@ -58,18 +42,9 @@ func (w *where) sql() string {
 	return " WHERE " + strings.Join(w.clauses, " AND ")
 }
 
-func (f Filter) limit() int {
-	switch {
-	case f.Limit <= 0:
-		return 100
-	case f.Limit > 10000:
-		return 10000
-	}
-	return f.Limit
-}
-
-// Reader answers audit queries. Every query reads with FINAL, so copies a
-// redelivery wrote are never shown.
+// Reader is the app.TrailReader on ClickHouse. Every query reads with
+// FINAL, so copies a redelivery wrote are never shown. Its filters'
+// limits are normalised here too, for callers that use it directly.
 type Reader struct {
 	Conn driver.Conn
 	DB   string
@@ -78,22 +53,23 @@ type Reader struct {
 func (r Reader) from(t *table) string { return quoteIdent(r.DB) + "." + t.name + " FINAL" }
 
 // Commands lists commands, newest first.
-func (r Reader) Commands(ctx context.Context, f Filter) ([]Command, error) {
+func (r Reader) Commands(ctx context.Context, f app.Filter) ([]record.Command, error) {
+	f = f.Normalized()
 	var w where
 	w.eq("group_id", f.GroupID)
 	w.eq("actor", f.Actor)
 	w.eq("outcome", f.Status)
 	w.timeRange("received_at_us", f)
 	q := "SELECT id, command_id, subject, group_id, actor, outcome, error_code, error_message, version, latency_us, received_at_us, payload_sha256, payload_size FROM " +
-		r.from(commandsTable) + w.sql() + fmt.Sprintf(" ORDER BY received_at_us DESC, id LIMIT %d", f.limit())
+		r.from(commandsTable) + w.sql() + fmt.Sprintf(" ORDER BY received_at_us DESC, id LIMIT %d", f.Limit)
 	rows, err := r.Conn.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("query commands: %w", err)
 	}
 	defer rows.Close()
-	var out []Command
+	var out []record.Command
 	for rows.Next() {
-		var c Command
+		var c record.Command
 		var us int64
 		var size uint32
 		if err := rows.Scan(&c.ID, &c.CommandID, &c.Subject, &c.GroupID, &c.Actor, &c.Outcome, &c.ErrorCode, &c.ErrorMsg,
@@ -107,7 +83,8 @@ func (r Reader) Commands(ctx context.Context, f Filter) ([]Command, error) {
 }
 
 // Events lists events, oldest first (a group's history reads in order).
-func (r Reader) Events(ctx context.Context, f Filter) ([]Event, error) {
+func (r Reader) Events(ctx context.Context, f app.Filter) ([]record.Event, error) {
+	f = f.Normalized()
 	var w where
 	w.eq("group_id", f.GroupID)
 	w.eq("actor", f.Actor)
@@ -115,15 +92,15 @@ func (r Reader) Events(ctx context.Context, f Filter) ([]Event, error) {
 	w.eq("type", f.EventType)
 	w.timeRange("occurred_at_us", f)
 	q := "SELECT id, type, schema_version, group_id, version, stream_seq, command_id, correlation_id, actor, occurred_at_us, data FROM " +
-		r.from(eventsTable) + w.sql() + fmt.Sprintf(" ORDER BY occurred_at_us, group_id, version LIMIT %d", f.limit())
+		r.from(eventsTable) + w.sql() + fmt.Sprintf(" ORDER BY occurred_at_us, group_id, version LIMIT %d", f.Limit)
 	rows, err := r.Conn.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("query events: %w", err)
 	}
 	defer rows.Close()
-	var out []Event
+	var out []record.Event
 	for rows.Next() {
-		var e Event
+		var e record.Event
 		var sv uint16
 		var us int64
 		if err := rows.Scan(&e.ID, &e.Type, &sv, &e.GroupID, &e.Version, &e.StreamSeq, &e.CommandID, &e.CorrelationID, &e.Actor, &us, &e.Data); err != nil {
@@ -145,7 +122,8 @@ const deliveryColumns = "id, event_id, event_type, group_id, endpoint_id, url, f
 // Deliveries lists delivery attempts, oldest first: every HTTP request is
 // a row, a request sent again after its dispatcher died marked Repeat.
 // With f.Final it lists each delivery's latest row instead.
-func (r Reader) Deliveries(ctx context.Context, f Filter) ([]DeliveryAttempt, error) {
+func (r Reader) Deliveries(ctx context.Context, f app.Filter) ([]record.DeliveryAttempt, error) {
+	f = f.Normalized()
 	var w, outer where
 	w.eq("group_id", f.GroupID)
 	w.eq("endpoint_id", f.EndpointID)
@@ -167,17 +145,17 @@ func (r Reader) Deliveries(ctx context.Context, f Filter) ([]DeliveryAttempt, er
 		q = "SELECT " + deliveryColumns + " FROM (" + q +
 			" ORDER BY started_at_us DESC, attempt DESC, repeat DESC, id DESC LIMIT 1 BY endpoint_id, event_id)" + outer.sql()
 	}
-	q += fmt.Sprintf(" ORDER BY started_at_us, id LIMIT %d", f.limit())
+	q += fmt.Sprintf(" ORDER BY started_at_us, id LIMIT %d", f.Limit)
 	args := append(w.args, outer.args...)
 	rows, err := r.Conn.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query deliveries: %w", err)
 	}
 	defer rows.Close()
-	var out []DeliveryAttempt
+	var out []record.DeliveryAttempt
 	for rows.Next() {
 		var (
-			d                    DeliveryAttempt
+			d                    record.DeliveryAttempt
 			attempt, reqSize     uint32
 			status               uint16
 			success, repeat      uint8
@@ -203,7 +181,8 @@ func (r Reader) Deliveries(ctx context.Context, f Filter) ([]DeliveryAttempt, er
 }
 
 // EndpointChanges lists endpoint changes, oldest first.
-func (r Reader) EndpointChanges(ctx context.Context, f Filter) ([]EndpointChange, error) {
+func (r Reader) EndpointChanges(ctx context.Context, f app.Filter) ([]record.EndpointChange, error) {
+	f = f.Normalized()
 	var w where
 	w.eq("group_id", f.GroupID)
 	w.eq("endpoint_id", f.EndpointID)
@@ -211,15 +190,15 @@ func (r Reader) EndpointChanges(ctx context.Context, f Filter) ([]EndpointChange
 	w.eq("change", f.Status)
 	w.timeRange("at_us", f)
 	q := "SELECT id, endpoint_id, change, actor, automatic, reason, group_id, endpoint, at_us FROM " +
-		r.from(endpointChangesTable) + w.sql() + fmt.Sprintf(" ORDER BY at_us, id LIMIT %d", f.limit())
+		r.from(endpointChangesTable) + w.sql() + fmt.Sprintf(" ORDER BY at_us, id LIMIT %d", f.Limit)
 	rows, err := r.Conn.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("query endpoint changes: %w", err)
 	}
 	defer rows.Close()
-	var out []EndpointChange
+	var out []record.EndpointChange
 	for rows.Next() {
-		var c EndpointChange
+		var c record.EndpointChange
 		var auto uint8
 		var us int64
 		if err := rows.Scan(&c.ID, &c.EndpointID, &c.Change, &c.Actor, &auto, &c.Reason, &c.GroupID, &c.Endpoint, &us); err != nil {

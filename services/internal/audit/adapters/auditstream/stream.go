@@ -1,4 +1,7 @@
-package audit
+// Package auditstream is the audit trail's JetStream side: the stream
+// ROSTER_AUDIT (Provision), and the sink's sources, the durable consumers
+// on ROSTER_AUDIT and ROSTER_EVENTS (app.Source), with their dead letters.
+package auditstream
 
 import (
 	"context"
@@ -7,30 +10,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rosterhq/roster/services/internal/audit/record"
 )
 
-// Public contract names.
-const (
-	// StreamName is the JetStream stream audit records are published to.
-	StreamName = "ROSTER_AUDIT"
-	// SubjectPrefix prefixes every record subject: roster.audit.<kind>.
-	SubjectPrefix = "roster.audit."
-	// DeadLetterSubject receives, in ROSTER_AUDIT, every record the sink
-	// could never write, with the reason in HeaderDeadLetterReason.
-	DeadLetterSubject = SubjectPrefix + "deadletter"
-)
-
-// Headers on a dead-lettered message. The body is the original record,
-// byte for byte.
-const (
-	HeaderDeadLetterReason  = "Roster-Deadletter-Reason"
-	HeaderDeadLetterSubject = "Roster-Deadletter-Subject"
-	HeaderDeadLetterStream  = "Roster-Deadletter-Stream"
-	HeaderDeadLetterSeq     = "Roster-Deadletter-Seq"
-)
-
-// Subject is the subject records of kind k are published on.
-func Subject(k Kind) string { return SubjectPrefix + string(k) }
+// StreamName is ROSTER_AUDIT (record.StreamName).
+const StreamName = record.StreamName
 
 // StreamConfig is what an operator may choose about ROSTER_AUDIT.
 type StreamConfig struct {
@@ -46,7 +31,7 @@ type StreamConfig struct {
 	DuplicateWindow time.Duration
 }
 
-func (c *StreamConfig) setDefaults() {
+func (c *StreamConfig) SetDefaults() {
 	if c.Replicas == 0 {
 		c.Replicas = 1
 	}
@@ -77,14 +62,14 @@ func (c StreamConfig) Validate() error {
 // retention) and returns it. An existing stream is used as it is: its limits
 // are the operator's. Idempotent; every publisher and sink calls it.
 func Provision(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetstream.Stream, error) {
-	cfg.setDefaults()
+	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("audit stream config: %w", err)
 	}
 	want := jetstream.StreamConfig{
 		Name:        StreamName,
 		Description: "Roster audit records on their way to ClickHouse, and dead letters",
-		Subjects:    []string{SubjectPrefix + ">"},
+		Subjects:    []string{record.SubjectPrefix + ">"},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    cfg.Replicas,

@@ -1,0 +1,72 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rosterhq/roster/services/internal/audit/record"
+)
+
+// store writes items, retrying while the store fails transiently. When the
+// store refuses records (ErrRefused), it finds the refused messages by
+// writing them one by one and dead-letters those. It returns only when
+// every item is written or dead-lettered, or ctx ended.
+func (s *Sink) store(ctx context.Context, src Source, log zerolog.Logger, items []item) error {
+	policy := s.cfg.Backoff.Policy()
+	for {
+		err := s.insert(ctx, items)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, ErrRefused) {
+			s.metrics.InsertErrors.WithLabelValues("permanent").Inc()
+			if len(items) == 1 {
+				return s.deadLetter(ctx, src, items[0].msg, "clickhouse refused the record: "+err.Error())
+			}
+			log.Warn().Err(err).Int("messages", len(items)).Msg("clickhouse refused a batch; writing its messages one by one")
+			for i := range items {
+				if err := s.store(ctx, src, log, items[i:i+1]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		s.metrics.InsertErrors.WithLabelValues("transient").Inc()
+		d := policy.NextBackOff()
+		log.Warn().Err(err).Int("messages", len(items)).Dur("retry_in", d).Msg("clickhouse insert failed; records wait in JetStream")
+		// Keep the source from redelivering what this sink still holds.
+		inProgress(items)
+		if err := Wait(ctx, s.cfg.Clock, d); err != nil {
+			return err
+		}
+	}
+}
+
+// insert writes every record of items in one Insert and counts the rows
+// per table.
+func (s *Sink) insert(ctx context.Context, items []item) error {
+	n := 0
+	for _, it := range items {
+		n += len(it.records)
+	}
+	batch := make([]record.Record, 0, n)
+	for _, it := range items {
+		batch = append(batch, it.records...)
+	}
+	if err := s.cfg.Store.Insert(ctx, batch); err != nil {
+		return err
+	}
+	counts := map[record.Kind]int{}
+	for _, r := range batch {
+		counts[r.AuditKind()]++
+	}
+	for k, c := range counts {
+		s.metrics.Rows.WithLabelValues(record.Table(k)).Add(float64(c))
+	}
+	return nil
+}
