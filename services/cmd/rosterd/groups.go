@@ -27,14 +27,11 @@ func newGroupsService() service {
 				}
 				e.log.Info().Str("callers", c.String()).Bool("trust_unattested", c.TrustUnattested).Msg("caller policy")
 			}
-			// e.metrics, the process registry, is for groups.Config.Metrics
-			// (and the event store's, through it); until the package takes
-			// it, groups registers globally and /metrics gathers it from
-			// there (metrics.go, withGlobal).
 			svc, err := groups.New(ctx, groups.Config{
 				NC: e.nc, JS: e.js, Log: e.log.With().Str("component", "groups").Logger(),
-				Audit:  e.audit(),
-				Stream: eventstore.StreamConfig{Replicas: e.opts.replicas},
+				Audit:   e.audit(),
+				Stream:  eventstore.StreamConfig{Replicas: e.opts.replicas},
+				Metrics: e.metrics,
 
 				Callers: callers,
 			})

@@ -1,4 +1,4 @@
-package groups
+package app
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/services/internal/audit"
@@ -28,7 +30,8 @@ import (
 // reception is one command as received, and what the trail must know
 // about it.
 type reception struct {
-	start time.Time // monotonic, for latency
+	clock clockwork.Clock
+	start time.Time // for latency
 	rec   audit.Command
 	// maybeStored is set once an append was sent that was not a definite
 	// conflict: the commit may be (or is) in ROSTER_EVENTS.
@@ -39,19 +42,19 @@ type reception struct {
 // accepted row the sink writes from it.
 func (rc *reception) commitHeaders() []eventstore.AppendOption {
 	return []eventstore.AppendOption{
-		eventstore.WithHeader(audit.HeaderReceivedAt, strconv.FormatInt(rc.rec.ReceivedAt.UnixMicro(), 10)),
-		eventstore.WithHeader(audit.HeaderPayloadSHA256, rc.rec.PayloadHash),
-		eventstore.WithHeader(audit.HeaderPayloadSize, strconv.Itoa(rc.rec.PayloadSize)),
-		eventstore.WithHeader(audit.HeaderLatency, strconv.FormatInt(time.Since(rc.start).Microseconds(), 10)),
+		eventstore.WithHeader(eventstore.HeaderReceivedAt, strconv.FormatInt(rc.rec.ReceivedAt.UnixMicro(), 10)),
+		eventstore.WithHeader(eventstore.HeaderPayloadSHA256, rc.rec.PayloadHash),
+		eventstore.WithHeader(eventstore.HeaderPayloadSize, strconv.Itoa(rc.rec.PayloadSize)),
+		eventstore.WithHeader(eventstore.HeaderLatency, strconv.FormatInt(rc.clock.Since(rc.start).Microseconds(), 10)),
 	}
 }
 
 // settle records res in the trail and returns what the caller is told.
-func (s *Service) settle(ctx context.Context, name string, rc *reception, res Result) Result {
+func (a *App) settle(ctx context.Context, name string, rc *reception, res Result) Result {
 	rec := rc.rec
 	switch {
 	case res.Err == nil && !res.Duplicate:
-		observe(name, audit.OutcomeAccepted, "", time.Since(rc.start))
+		a.metrics.observe(name, audit.OutcomeAccepted, "", rc.clock.Since(rc.start))
 		return res // the sink writes the row from the commit
 	case res.Err == nil:
 		rec.Outcome, rec.Version, rec.CommandID = audit.OutcomeDuplicate, res.Reply.Version, res.Reply.CommandID
@@ -60,40 +63,54 @@ func (s *Service) settle(ctx context.Context, name string, rc *reception, res Re
 		if rc.maybeStored {
 			rec.Outcome = audit.OutcomeUncertain
 		}
-		rec.ErrorCode = string(wireCode(res.Err))
-		var de *events.Error
-		if errors.As(res.Err, &de) {
-			rec.ErrorMsg = de.Message
-		} else {
-			rec.ErrorMsg = res.Err.Error()
-		}
+		rec.ErrorCode = string(codeOf(res.Err))
+		rec.ErrorMsg = trailMessage(res.Err)
 	}
-	rec.LatencyUS = time.Since(rc.start).Microseconds()
-	if err := s.storeRecord(ctx, rec); err != nil {
-		s.cfg.Log.Warn().Err(err).Str("command", name).Str("outcome", rec.Outcome).Msg("audit record not stored; answering unavailable")
+	rec.LatencyUS = rc.clock.Since(rc.start).Microseconds()
+	if err := a.storeRecord(ctx, rec); err != nil {
+		a.log.Warn().Err(err).Str("command", name).Str("outcome", rec.Outcome).Msg("audit record not stored; answering unavailable")
 		if rec.Outcome != audit.OutcomeUncertain {
 			// Rejected or duplicate: nothing changed now, so the caller
 			// may retry; unanswered is better than unaudited.
-			res = Result{Err: events.Errorf(events.CodeUnavailable, "audit trail unavailable, the command changed nothing; retry: %v", err)}
+			res = Result{Err: events.Wrap(events.CodeUnavailable, err, "audit trail unavailable, the command changed nothing; retry: %v", err)}
 		}
 		// An uncertain outcome is already an error reply; it stays what it
 		// was, and if the commit was stored its accepted row still comes.
-		observe(name, rec.Outcome, string(wireCode(res.Err)), time.Since(rc.start))
+		a.metrics.observe(name, rec.Outcome, string(codeOf(res.Err)), rc.clock.Since(rc.start))
 		return res
 	}
-	observe(name, rec.Outcome, rec.ErrorCode, time.Since(rc.start))
+	a.metrics.observe(name, rec.Outcome, rec.ErrorCode, rc.clock.Since(rc.start))
 	return res
+}
+
+// trailMessage is the error text the trail keeps: what the caller read,
+// except that an internal error keeps its detail (the caller reads only
+// "internal error"; the trail is where an operator looks).
+func trailMessage(err error) string {
+	var de *events.Error
+	switch {
+	case !errors.As(err, &de):
+		return err.Error()
+	case de.Code == events.CodeInternal && de.Cause != nil:
+		return de.Message + ": " + de.Cause.Error()
+	}
+	return de.Message
 }
 
 // storeRecord stores rec in ROSTER_AUDIT, retrying for up to AuditTimeout
 // (audit.StoreDurably). The wait starts now and is bounded by AuditTimeout
 // alone: it outlives the request's context on purpose, since an uncertain
 // outcome is usually that context expiring mid-append.
-func (s *Service) storeRecord(ctx context.Context, rec audit.Command) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
+func (a *App) storeRecord(ctx context.Context, rec audit.Command) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.auditTimeout)
 	defer cancel()
-	if err := audit.StoreDurably(ctx, s.cfg.Audit, rec); err != nil {
+	if err := audit.StoreDurably(ctx, a.audit, rec); err != nil {
 		return fmt.Errorf("store %s record %s: %w", rec.Outcome, rec.ID, err)
 	}
 	return nil
 }
+
+// codeOf is the wire code the caller reads for err. Every failure of a
+// dependency leaves the app typed (unavailable, see Repository.Update), so
+// the edge's mapping (edge.Code) and events.CodeOf agree on it.
+func codeOf(err error) events.Code { return events.CodeOf(err) }

@@ -1,4 +1,4 @@
-package groups
+package ports
 
 import (
 	"context"
@@ -47,7 +47,7 @@ func TestAdmit(t *testing.T) {
 		{"no header", ``, "x", "no caller identity"},
 	}
 	for _, c := range cases {
-		err := p.admit(withCaller(context.Background(), c.info), c.actor)
+		err := p.Admit(withCaller(context.Background(), c.info), c.actor)
 		switch {
 		case c.refusal == "" && err != nil:
 			t.Errorf("%s: refused: %v", c.name, err)
@@ -56,7 +56,7 @@ func TestAdmit(t *testing.T) {
 		}
 	}
 	var none *Callers
-	if err := none.admit(context.Background(), "x"); err != nil {
+	if err := none.Admit(context.Background(), "x"); err != nil {
 		t.Fatalf("nil policy refused: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package groups
+package ports
 
 import (
 	"bytes"
@@ -8,12 +8,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/rosterhq/roster/events"
-	"github.com/rosterhq/roster/events/group"
 	"github.com/rosterhq/roster/schemas"
 )
 
@@ -196,70 +194,3 @@ func TestEventSchemasMatchGoTypes(t *testing.T) {
 		})
 	}
 }
-
-// Events the domain actually produces validate against the envelope and
-// their data schemas; so does the commit they travel in.
-func TestProducedEventsValidate(t *testing.T) {
-	st := group.New("A")
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	cmds := []struct {
-		actor string
-		cmd   group.Command
-	}{
-		{"o", group.Create{Name: "A", JoinPolicy: events.PolicyApproval, Members: []string{"m"}}},
-		{"o", group.Invite{UserIDs: []string{"a"}}},
-		{"o", group.SetRole{UserID: "a", Role: events.RoleAdmin}},
-		{"x", group.Join{Message: "hi"}},
-		{"a", group.Approve{UserID: "x"}},
-		{"y", group.Join{}},
-		{"a", group.Reject{UserID: "y", Reason: "no"}},
-		{"a", group.MuteMember{UserID: "m", Duration: time.Minute}},
-		{"a", group.UnmuteMember{UserID: "m"}},
-		{"a", group.Remove{UserIDs: []string{"x"}}},
-		{"m", group.Quit{}},
-		{"o", group.MuteGroup{}},
-		{"o", group.UnmuteGroup{}},
-		{"o", group.Update{Name: ptr("B")}},
-		{"o", group.Transfer{NewOwner: "a"}},
-		{"a", group.Dismiss{}},
-	}
-	envelope := compileSchema(t, "event.json")
-	commitSchema := compileSchema(t, "commit.json")
-	seen := map[events.Type]bool{}
-	for i, c := range cmds {
-		changes, err := group.Decide(st, c.actor, c.cmd, now)
-		if err != nil {
-			t.Fatalf("%s: %v", c.cmd.Kind(), err)
-		}
-		commit, err := buildCommit(st, c.cmd.Kind(), parsed{envelope: envelope_("A", c.actor, "c"+string(rune('a'+i)))}, "corr", changes, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cb, _ := json.Marshal(commit)
-		if err := validate(t, commitSchema, cb); err != nil {
-			t.Fatalf("commit %s: %v", cb, err)
-		}
-		for _, e := range commit.Events {
-			eb, _ := json.Marshal(e)
-			if err := validate(t, envelope, eb); err != nil {
-				t.Fatalf("envelope %s: %v", eb, err)
-			}
-			if err := validate(t, compileSchema(t, "events/"+string(e.Type)+".json"), e.Data); err != nil {
-				t.Fatalf("data of %s %s: %v", e.Type, e.Data, err)
-			}
-			if _, err := st.Apply(e); err != nil {
-				t.Fatal(err)
-			}
-			seen[e.Type] = true
-		}
-	}
-	for _, ty := range events.AllTypes {
-		if !seen[ty] && ty != events.MemberJoined {
-			t.Errorf("event type %s not exercised", ty)
-		}
-	}
-}
-
-func envelope_(g, a, c string) envelope { return envelope{GroupID: g, Actor: a, CommandID: c} }
-
-func ptr[T any](v T) *T { return &v }

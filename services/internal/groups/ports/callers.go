@@ -1,4 +1,4 @@
-package groups
+package ports
 
 import (
 	"context"
@@ -8,7 +8,10 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/groups/app"
 )
+
+var _ app.CallerPolicy = (*Callers)(nil)
 
 // RequestInfoHeader is the header a NATS server sets on a request that
 // crossed a service import: the caller's account and, with share: true,
@@ -76,9 +79,10 @@ func withCaller(ctx context.Context, info string) context.Context {
 	return context.WithValue(ctx, callerKey{}, c)
 }
 
-// admit decides whether the request in ctx may act as actor. A nil policy
-// admits everyone (the dev stack and in-process callers).
-func (p *Callers) admit(ctx context.Context, actor string) error {
+// Admit decides whether the request in ctx may act as actor (it
+// implements app.CallerPolicy). A nil policy admits everyone (the dev
+// stack and in-process callers).
+func (p *Callers) Admit(ctx context.Context, actor string) error {
 	if p == nil {
 		return nil
 	}

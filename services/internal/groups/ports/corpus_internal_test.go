@@ -1,4 +1,4 @@
-package groups
+package ports
 
 import (
 	"bytes"
@@ -57,7 +57,7 @@ func schemaAccepts(s *jsonschema.Schema, body []byte) (bool, string) {
 // Every command body of the corpus is accepted by the service's parser
 // exactly when its JSON Schema accepts it; refusals are invalid_argument.
 func TestCommandCorpusAgreesWithSchemas(t *testing.T) {
-	raw, err := os.ReadFile("../../../schemas/testdata/corpus/commands.json")
+	raw, err := os.ReadFile("../../../../schemas/testdata/corpus/commands.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func walkStrings(v any, where string, fn func(string, map[string]any)) {
 // Schema accepts, and the group and actor a gateway reads from it must be
 // the ones Roster acts on. Seeds: the corpus.
 func FuzzCommandsAgreeWithSchemas(f *testing.F) {
-	raw, err := os.ReadFile("../../../schemas/testdata/corpus/commands.json")
+	raw, err := os.ReadFile("../../../../schemas/testdata/corpus/commands.json")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,0 +1,141 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/events/group"
+	"github.com/rosterhq/roster/services/internal/audit"
+)
+
+// Command is one decoded group command: what the port made of a request.
+type Command struct {
+	// Name is the command's name ("member.invite"), the last two tokens of
+	// its subject and its group.Command's Kind.
+	Name      string
+	GroupID   string
+	Actor     string
+	CommandID string
+	// GeneratedID is set when the caller gave no command id and the app
+	// made one up: it names the commit but is no idempotency key.
+	GeneratedID bool
+	// CorrelationID is copied into every event (default the command id).
+	CorrelationID string
+	// Change is what the domain decides (events/group).
+	Change group.Command
+}
+
+// Request is a command as received, before it is decoded.
+type Request struct {
+	// Name is the command's name; Subject the subject it came on.
+	Name    string
+	Subject string
+	// Payload is the body as received: the trail records its hash and size.
+	Payload []byte
+	// Decode checks the request and decodes the payload (the port's
+	// parser). A failure is a rejection, recorded like any other.
+	Decode func() (Command, error)
+}
+
+// Result is the outcome of one command.
+type Result struct {
+	Reply     *Reply
+	Err       error
+	Duplicate bool
+}
+
+// Reply is a success reply: the group's new version and the events appended.
+type Reply struct {
+	GroupID   string         `json:"group_id"`
+	Version   uint64         `json:"version"`
+	CommandID string         `json:"command_id"`
+	Events    []events.Event `json:"events"`
+}
+
+// Execute is the use case of every group command: decode, admit the
+// caller, decide against the group's current state (events/group) and
+// append the commit with optimistic concurrency (Repository.Update), then
+// record the outcome in the trail.
+//
+// The command-specific rules are the domain's (group.Decide); what a
+// request may hold is the port's (one parser file per command in
+// groups/ports). Here every command is handled alike.
+//
+// The result is what the caller may be told: an acceptance once the commit
+// is stored (its audit row comes from the commit, see settle), any other
+// outcome only once its audit record is stored.
+func (a *App) Execute(ctx context.Context, req Request) Result {
+	rc := a.receive(req)
+	return a.settle(ctx, req.Name, rc, a.execute(ctx, req, rc))
+}
+
+func (a *App) execute(ctx context.Context, req Request, rc *reception) Result {
+	cmd, err := req.Decode()
+	rc.rec.GroupID, rc.rec.Actor, rc.rec.CommandID = cmd.GroupID, cmd.Actor, cmd.CommandID
+	if err != nil {
+		return Result{Err: err}
+	}
+	// The audit row keeps the claimed actor; a refusal's message names
+	// the attested caller too.
+	if a.callers != nil {
+		if err := a.callers.Admit(ctx, cmd.Actor); err != nil {
+			return Result{Err: err}
+		}
+	}
+	if cmd.CommandID == "" {
+		// No idempotency asked for; the id still names the commit.
+		cmd.CommandID, cmd.GeneratedID = uuid.NewString(), true
+		rc.rec.CommandID = cmd.CommandID
+	}
+	if cmd.CorrelationID == "" {
+		cmd.CorrelationID = cmd.CommandID
+	}
+	limit := int64(0)
+	if a.maxCommit != nil {
+		limit = a.maxCommit()
+	}
+	up, err := a.repo.Update(ctx, cmd.GroupID, cmd.CommandID, func(st *group.State) (Proposal, error) {
+		now := a.clock.Now()
+		changes, err := group.Decide(st, cmd.Actor, cmd.Change, now)
+		if err != nil {
+			return Proposal{}, err
+		}
+		commit, err := buildCommit(st, cmd, changes, now)
+		if err != nil {
+			return Proposal{}, err
+		}
+		if err := checkCommitSize(commit, limit); err != nil {
+			return Proposal{}, err
+		}
+		return Proposal{Commit: commit, Changes: changes, Headers: rc.commitHeaders()}, nil
+	})
+	rc.maybeStored = up.MaybeStored
+	if errors.Is(err, ErrTooLarge) {
+		// Refused before it was stored (by the client, or by the stream):
+		// surely unapplied, and it never will fit.
+		return Result{Err: errCommitTooLarge(0, limit, err)}
+	}
+	if err != nil {
+		return Result{Err: err}
+	}
+	c := up.Commit
+	return Result{Duplicate: up.Duplicate, Reply: &Reply{GroupID: c.GroupID, Version: c.LastVersion(), CommandID: c.CommandID, Events: c.Events}}
+}
+
+// receive starts the trail's record of req.
+func (a *App) receive(req Request) *reception {
+	sum := sha256.Sum256(req.Payload)
+	return &reception{
+		clock: a.clock,
+		start: a.clock.Now(),
+		rec: audit.Command{
+			ID: uuid.NewString(), Subject: req.Subject, ReceivedAt: a.clock.Now().UTC(),
+			PayloadHash: hex.EncodeToString(sum[:]), PayloadSize: len(req.Payload),
+		},
+	}
+}

@@ -1,0 +1,284 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/rs/zerolog"
+
+	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/events/group"
+	"github.com/rosterhq/roster/services/internal/eventstore"
+)
+
+// snapshotTimeout bounds one background snapshot write.
+const snapshotTimeout = 30 * time.Second
+
+// Repository loads groups (hot cache, else snapshot + tail of events) and
+// appends their commits under optimistic concurrency (Update). It
+// serialises work on one group inside this process; across processes the
+// OCC check on append keeps groups correct.
+type Repository struct {
+	events      EventStore
+	snaps       SnapshotStore // nil: snapshots off
+	log         zerolog.Logger
+	clock       clockwork.Clock
+	metrics     *Metrics
+	maxCommands int
+	snapEvery   uint64
+	maxRetries  int
+
+	cache  *cache
+	snapWG sync.WaitGroup
+}
+
+// Proposal is what a decision appends: the commit, the typed changes it was
+// built from (Changes[i] made Commit.Events[i]) and the headers sent with
+// it.
+type Proposal struct {
+	Commit  events.Commit
+	Changes []group.Change
+	Headers []eventstore.AppendOption
+}
+
+// Updated is what Update did.
+type Updated struct {
+	// Commit is the commit stored for the command: the one just appended,
+	// or for a Duplicate the original.
+	Commit    events.Commit
+	Duplicate bool
+	// MaybeStored is set, with or without an error, once an append was
+	// sent that was not a definite conflict: the commit may be (or is) in
+	// the store.
+	MaybeStored bool
+}
+
+// Update decides and appends one command on groupID. A command whose
+// commandID the group has accepted before is answered with its original
+// commit (Duplicate) without calling decide. Otherwise decide runs on the
+// group's current state and what it proposes is appended if the group has
+// not moved meanwhile; on a conflict the group is reloaded and decide runs
+// again, up to the configured number of times, with a short random pause
+// after repeated losses. A rejection by decide on a group that may be
+// stale (a cache hit: another process may have appended) is only trusted
+// after the group has been caught up.
+//
+// Errors are typed (events.Error): unavailable for a store that failed,
+// conflict when every retry lost; an append too large for the store
+// matches ErrTooLarge; decide's own errors are returned as they are. A bug
+// (a stored commit that does not fold) is an untyped error: internal, its
+// detail logged and kept in the trail, never shown to the caller.
+func (r *Repository) Update(ctx context.Context, groupID, commandID string, decide func(*group.State) (Proposal, error)) (Updated, error) {
+	var up Updated
+	unlock := r.cache.lock(groupID)
+	defer unlock()
+	agg, hot, err := r.get(ctx, groupID)
+	if err != nil {
+		return up, unavailable(err)
+	}
+	r.metrics.cacheResult(hot)
+	// fresh is true while agg is known to include every commit stored at
+	// the time it was loaded. A hot aggregate may be stale when another
+	// process appended meanwhile: appends are protected by the OCC check,
+	// but a rejection (or a duplicate check) is only trusted on fresh state.
+	fresh := !hot
+	refresh := func() error {
+		if err := r.catchUp(ctx, agg); err != nil {
+			r.cache.evict(groupID)
+			return unavailable(err)
+		}
+		fresh = true
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		if rec, ok := agg.Commands[commandID]; ok {
+			return r.replay(ctx, up, rec)
+		}
+		p, err := decide(agg.State)
+		if err != nil && !fresh {
+			if err := refresh(); err != nil {
+				return up, err
+			}
+			continue
+		}
+		if err != nil {
+			return up, err
+		}
+		res, err := r.events.Append(ctx, p.Commit, agg.Seq, p.Headers...)
+		if errors.Is(err, ErrTooLarge) {
+			// Refused before it was stored: surely unapplied.
+			return up, err
+		}
+		conflict := errors.Is(err, eventstore.ErrConflict)
+		if !conflict {
+			// Stored (now, or before: a duplicate), or failed in a way that
+			// does not say it was not (timeout, lost connection): only a
+			// definite conflict leaves the command surely unapplied.
+			up.MaybeStored = true
+		}
+		switch {
+		case conflict:
+			r.metrics.conflicts.Inc()
+			if attempt+1 >= r.maxRetries {
+				return up, events.Wrap(events.CodeConflict, err, "group %q changed concurrently %d times; retry", groupID, attempt+1)
+			}
+			// Two processes hammering one group can keep beating each
+			// other to the append; a short random pause after repeated
+			// losses breaks the lockstep.
+			if attempt > 0 {
+				if err := r.pause(ctx, attempt); err != nil {
+					return up, unavailable(err)
+				}
+			}
+			if err := refresh(); err != nil {
+				return up, err
+			}
+			continue
+		case err != nil:
+			return up, unavailable(err)
+		case res.Duplicate:
+			// The store already holds this command's commit: fold what we
+			// missed and answer from the index.
+			if err := refresh(); err != nil {
+				return up, err
+			}
+			rec, ok := agg.Commands[commandID]
+			if !ok {
+				return up, fmt.Errorf("command %q reported stored at %d but not found in group %q", commandID, res.Seq, groupID)
+			}
+			return r.replay(ctx, up, rec)
+		}
+		if err := agg.applyOwn(res.Seq, p.Commit, p.Changes, r.maxCommands); err != nil {
+			// The stored commit is the truth; our copy is suspect.
+			r.cache.evict(groupID)
+			return up, fmt.Errorf("fold own commit: %w", err)
+		}
+		if agg.State.Version-agg.SnapshotVersion >= r.snapEvery {
+			r.snapshot(agg)
+		}
+		up.Commit = p.Commit
+		return up, nil
+	}
+}
+
+// replay answers a repeated command with its original commit.
+func (r *Repository) replay(ctx context.Context, up Updated, rec CommandRecord) (Updated, error) {
+	stored, err := r.events.Get(ctx, rec.Seq)
+	if err != nil {
+		return up, unavailable(err)
+	}
+	up.Commit, up.Duplicate = stored.Commit, true
+	return up, nil
+}
+
+// pause waits a random time up to 2^attempt x 100µs (at most 25ms) on the
+// clock, or until ctx ends.
+func (r *Repository) pause(ctx context.Context, attempt int) error {
+	ceiling := min(100*time.Microsecond<<attempt, 25*time.Millisecond)
+	t := r.clock.NewTimer(rand.N(ceiling) + 1)
+	defer t.Stop()
+	select {
+	case <-t.Chan():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// get returns the group's aggregate, loading it when it is not hot. The
+// caller holds the group's lock. hot reports a cache hit.
+func (r *Repository) get(ctx context.Context, id string) (a *Aggregate, hot bool, err error) {
+	if a := r.cache.get(id); a != nil {
+		return a, true, nil
+	}
+	a, err = r.load(ctx, id)
+	if err != nil {
+		return nil, false, err
+	}
+	r.cache.put(id, a)
+	return a, false, nil
+}
+
+// load builds an aggregate from its snapshot (if any) and the events after it.
+func (r *Repository) load(ctx context.Context, id string) (*Aggregate, error) {
+	a := r.readSnapshot(ctx, id)
+	if a == nil {
+		a = NewAggregate(id)
+	}
+	if err := r.catchUp(ctx, a); err != nil {
+		return nil, err
+	}
+	if a.State.Version-a.SnapshotVersion >= r.snapEvery {
+		r.snapshot(a)
+	}
+	return a, nil
+}
+
+// catchUp folds the commits stored after a.Seq into a.
+func (r *Repository) catchUp(ctx context.Context, a *Aggregate) error {
+	_, err := r.events.Load(ctx, a.State.ID, a.Seq, func(s eventstore.Stored) error {
+		r.metrics.loaded.Add(float64(len(s.Commit.Events)))
+		return a.apply(s.Seq, s.Commit, r.maxCommands)
+	})
+	if err != nil {
+		return fmt.Errorf("load group %s: %w", a.State.ID, err)
+	}
+	return nil
+}
+
+// readSnapshot returns the group's snapshot, or nil when there is none or
+// it cannot be used (it is only an optimisation: events are the truth).
+func (r *Repository) readSnapshot(ctx context.Context, id string) *Aggregate {
+	if r.snaps == nil {
+		return nil
+	}
+	a, err := r.snaps.Get(ctx, id)
+	if err != nil {
+		if !errors.Is(err, ErrNoSnapshot) {
+			r.log.Warn().Err(err).Str("group_id", id).Msg("snapshot unusable; loading from events")
+		}
+		return nil
+	}
+	return a
+}
+
+// snapshot copies a now (the caller holds the group's lock) and writes the
+// copy in the background. A lost snapshot costs only a longer cold load.
+func (r *Repository) snapshot(a *Aggregate) {
+	if r.snaps == nil {
+		return
+	}
+	// The snapshot records its own version: a process that loads it must
+	// see that it is current, or it would write the same snapshot again on
+	// every cold load (a full encode of the group on the command's path).
+	a.SnapshotVersion = a.State.Version
+	// Copy under the group's lock (a few ms for 100,000 members), encode
+	// and write off it (the encode is several times the copy), so commands
+	// on a large group do not stall behind its snapshot.
+	c := a.Clone()
+	r.snapWG.Add(1)
+	go func() {
+		defer r.snapWG.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
+		defer cancel()
+		if err := r.snaps.Put(ctx, c); err != nil {
+			r.log.Warn().Err(err).Str("group_id", c.State.ID).Msg("snapshot write failed")
+			return
+		}
+		r.log.Debug().Str("group_id", c.State.ID).Uint64("version", c.State.Version).Msg("snapshot written")
+	}()
+}
+
+// Wait blocks until every snapshot write started so far has ended.
+func (r *Repository) Wait() { r.snapWG.Wait() }
+
+// unavailable types a storage failure as unavailable, which callers retry.
+// The caller reads err's text (which dependency failed is no secret).
+func unavailable(err error) error {
+	return events.Wrap(events.CodeUnavailable, err, "%s", err)
+}
