@@ -83,10 +83,7 @@ func (f *fixture) waitApplied(p *Projector, timeout time.Duration) {
 // A rebuild of a long stream yields exactly the live projector's model, the
 // switch is atomic for queries, and the live projector follows the switch.
 func TestRebuildEqualsLiveProjection(t *testing.T) {
-	n := 100_000
-	if testing.Short() {
-		n = 10_000 // size only: the same code paths run
-	}
+	n := rebuildEquivalenceEvents // 100,000 under -tags slow (docs/adr/0057)
 	f := newFixture(t)
 	live, _ := f.projector(Config{})
 	f.queries()
