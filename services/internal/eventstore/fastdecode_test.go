@@ -100,8 +100,12 @@ func TestFastDecodeGivesUp(t *testing.T) {
 		{name: "key in another case", in: `{"Group_ID":"g","events":[]}`},
 		{name: "key twice", in: `{"group_id":"g","group_id":"h","events":[]}`},
 		{name: "null events", in: `{"group_id":"g","events":null}`},
-		{name: "escaped string", in: `{"group_id":"g\u0041","events":[]}`},
-		{name: "non-ASCII string", in: `{"group_id":"gé","events":[]}`},
+		{name: "escaped string", in: `{"group_id":"g\u0041\n","events":[]}`, want: true},
+		{name: "non-ASCII string", in: `{"group_id":"gé","events":[]}`, want: true},
+		{name: "invalid UTF-8", in: "{\"group_id\":\"g\xff\",\"events\":[]}"},
+		{name: "surrogate escape", in: `{"group_id":"g\ud83d\ude00","events":[]}`},
+		{name: "escaped key", in: `{"group\u005fid":"g","events":[]}`},
+		{name: "negative schema version", in: `{"events":[{"schema_version":-1}]}`, want: true},
 		{name: "trailing bytes", in: `{"group_id":"g","events":[]}x`},
 		{name: "two values", in: `{"group_id":"g","events":[]}{}`},
 		{name: "version with exponent", in: `{"events":[{"version":1e3}]}`},
@@ -120,6 +124,10 @@ func TestFastDecodeGivesUp(t *testing.T) {
 			var c events.Commit
 			if got := fastDecodeCommit([]byte(tc.in), &c); got != tc.want {
 				t.Fatalf("fast path took it: %v, want %v", got, tc.want)
+			}
+			var slow events.Commit
+			if tc.want && (json.Unmarshal([]byte(tc.in), &slow) != nil || !reflect.DeepEqual(c, slow)) {
+				t.Fatalf("fast %+v\nslow %+v", c, slow)
 			}
 		})
 	}
