@@ -1,10 +1,11 @@
 // Package jsonx is Roster's only hand-written JSON code: a strict lexer
 // with one set of value readers (lexer.go, values.go) and the writers of
-// plain values (write.go), for the hot paths where it beats the best
-// library by far (docs/adr/0074, measured in docs/performance.md): the
-// commit decoder's fast path (eventstore), the audit sink's record
-// decoder, the projector's KV values. Everything else in Roster is
-// encoding/json.
+// plain values (write.go), for the two hot paths where hand-written code
+// beats the best library by far (docs/adr/0074, measured in
+// docs/performance.md): the audit sink's record decoder (one pass that is
+// also the strict check a library would need first) and the projector's
+// KV member values. Commits go through github.com/goccy/go-json
+// (eventstore); everything else is encoding/json.
 //
 // encoding/json stays the judge. Every reader reports false rather than
 // guess: on anything but the plain shapes Roster itself writes (a

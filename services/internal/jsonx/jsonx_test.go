@@ -170,36 +170,6 @@ func TestObject(t *testing.T) {
 	}
 }
 
-func TestArray(t *testing.T) {
-	var n int
-	l := lex(`[ 1, 2 ,3 ]`)
-	if !l.Array(func() bool { n++; _, ok := l.Uint(); return ok }) || n != 3 || !l.End() {
-		t.Fatalf("read %d elements", n)
-	}
-	if lex("null").Array(func() bool { return true }) {
-		t.Fatal("null read as an array")
-	}
-}
-
-// Value accepts exactly what encoding/json's scanner accepts (up to its
-// depth limit), and returns the value's bytes.
-func FuzzValue(f *testing.F) {
-	for _, s := range []string{`{"a":[1.5e-3,true,null,"\u00e9\n"],"b":{}}`, `-0.1E+2`, `"\x"`, `[1,]`, `01`, `{"a" 1}`, `tru`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		l := jsonx.Lexer{Data: b}
-		raw, ok := l.Value()
-		whole := ok && l.End()
-		if whole && !json.Valid(b) {
-			t.Fatalf("Value accepted invalid JSON %q", b)
-		}
-		if ok && !json.Valid(raw) {
-			t.Fatalf("Value returned %q, not one JSON value, from %q", raw, b)
-		}
-	})
-}
-
 // Whatever String accepts, encoding/json decodes to the same string.
 func FuzzString(f *testing.F) {
 	for _, s := range []string{`"abc"`, `"\u00e9\n\"\\"`, "\"\xff\"", `"\ud83d"`, `"é☃"`} {

@@ -107,29 +107,6 @@ func (l *Lexer) Object(f Fields, member func(i int) bool) bool {
 	}
 }
 
-// Array reads an array, calling elem with l at each element; elem reads
-// it. null is not an array.
-func (l *Lexer) Array(elem func() bool) bool {
-	if !l.Consume('[') {
-		return false
-	}
-	l.Space()
-	if l.Consume(']') {
-		return true
-	}
-	for {
-		l.Space()
-		if !elem() {
-			return false
-		}
-		l.Space()
-		if l.Consume(',') {
-			continue
-		}
-		return l.Consume(']')
-	}
-}
-
 // Time reads a time as encoding/json does: time.Time's UnmarshalJSON (RFC
 // 3339) on the quoted string.
 func (l *Lexer) Time() (time.Time, bool) {
