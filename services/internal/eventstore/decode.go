@@ -97,15 +97,20 @@ func Decode(m Message) (Stored, error) {
 // what the log holds.
 func DecodeAsStored(m Message) (Stored, error) {
 	c, err := DecodeCommit(m.Data)
+	if err == nil && (c.GroupID == "" || len(c.Events) == 0) {
+		err = fmt.Errorf("decode commit: %w: no group or no events", ErrMalformed)
+	}
 	if err != nil {
 		return Stored{Seq: m.Seq, Time: m.Time}, err
 	}
 	return Stored{Seq: m.Seq, Commit: c, Time: m.Time, Reception: ReceptionOf(m.Header)}, nil
 }
 
-// DecodeCommit decodes a commit message body, its events as stored. A
-// commit without a group or without events is malformed: Append's callers
-// never write one.
+// DecodeCommit decodes a commit message body, its events as stored, as
+// encoding/json would. Decode and DecodeAsStored also refuse a commit
+// without a group or without events (Append's callers never write one);
+// DecodeCommit leaves that to its caller, so that readers which word their
+// own refusal (the audit sink's dead-letter reason) keep it.
 func DecodeCommit(data []byte) (events.Commit, error) {
 	var c events.Commit
 	if goccy.Unmarshal(data, &c) != nil {
@@ -113,9 +118,6 @@ func DecodeCommit(data []byte) (events.Commit, error) {
 		if err := json.Unmarshal(data, &c); err != nil {
 			return events.Commit{}, fmt.Errorf("decode commit: %w: %w", ErrMalformed, err)
 		}
-	}
-	if c.GroupID == "" || len(c.Events) == 0 {
-		return events.Commit{}, fmt.Errorf("decode commit: %w: no group or no events", ErrMalformed)
 	}
 	return c, nil
 }
