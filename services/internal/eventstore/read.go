@@ -51,8 +51,8 @@ type msgGetRequest struct {
 type msgGetResponse struct {
 	Error   *jetstream.APIError `json:"error,omitempty"`
 	Message *struct {
-		Subject  string `json:"subject"`
-		Sequence uint64 `json:"seq"`
+		Subject  string    `json:"subject"`
+		Sequence uint64    `json:"seq"`
 		Header   []byte    `json:"hdrs,omitempty"`
 		Data     []byte    `json:"data,omitempty"`
 		Time     time.Time `json:"time"`

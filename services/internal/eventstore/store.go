@@ -2,7 +2,6 @@ package eventstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -129,9 +128,9 @@ func WithHeader(key, value string) AppendOption {
 // still expectedSeq (0: the group has no commit yet). It returns ErrConflict
 // when it is not, whichever of JetStream's two codes reports it.
 func (s *Store) Append(ctx context.Context, c events.Commit, expectedSeq uint64, opts ...AppendOption) (AppendResult, error) {
-	body, err := json.Marshal(c)
+	body, err := EncodeCommit(c)
 	if err != nil {
-		return AppendResult{}, fmt.Errorf("encode commit: %w", err)
+		return AppendResult{}, err
 	}
 	msg := nats.NewMsg(events.Subject(c.GroupID))
 	msg.Data = body
