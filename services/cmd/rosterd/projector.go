@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rosterhq/roster/services/internal/membership"
+	"github.com/rosterhq/roster/services/internal/metrics"
 )
 
 // newProjectorService is "rosterd projector": it keeps the membership read
@@ -53,7 +53,7 @@ type projMetrics struct {
 // builds a new Projector on every restart) and points them at p.
 func projectionMetrics(reg prometheus.Registerer, p *membership.Projector) (*projMetrics, error) {
 	m := &projMetrics{}
-	var errs []error
+	var err error
 	for _, g := range []struct {
 		dst        *prometheus.Gauge
 		name, help string
@@ -62,30 +62,14 @@ func projectionMetrics(reg prometheus.Registerer, p *membership.Projector) (*pro
 		{&m.appliedSeq, "roster_projection_applied_seq", "Stream sequence up to which the active generation has applied every commit."},
 		{&m.lag, "roster_projection_lag_commits", "Commits in ROSTER_EVENTS not yet applied to the read model."},
 	} {
-		v, err := registerOrReuse(reg, prometheus.NewGauge(prometheus.GaugeOpts{Name: g.name, Help: g.help}))
-		*g.dst = v
-		errs = append(errs, err)
+		*g.dst = metrics.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{Name: g.name, Help: g.help}), &err)
 	}
-	c, err := registerOrReuse(reg, newProjCollector())
-	errs = append(errs, err)
-	if err := errors.Join(errs...); err != nil {
+	c := metrics.Register(reg, newProjCollector(), &err)
+	if err != nil {
 		return nil, fmt.Errorf("projection metrics: %w", err)
 	}
 	c.follow(p)
 	return m, nil
-}
-
-// registerOrReuse registers c on reg, or returns the collector of the same
-// kind already registered under its descriptors.
-func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if old, ok := are.ExistingCollector.(C); ok {
-			return old, nil
-		}
-	}
-	return c, err
 }
 
 func (m *projMetrics) poll(ctx context.Context, e *env, every time.Duration) error {

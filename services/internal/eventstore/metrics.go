@@ -1,23 +1,39 @@
 package eventstore
 
 import (
+	"fmt"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/rosterhq/roster/services/internal/metrics"
 )
 
-var (
-	leaderGets = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "roster_eventstore_leader_gets_total", Help: "Single-message reads answered by the ROSTER_EVENTS stream leader (last commit of a group, one commit, catch-up past a lagging replica).",
-	})
-	directBatches = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "roster_eventstore_direct_batches_total", Help: "Batched direct reads of a group's commits, answered by any ROSTER_EVENTS replica.",
-	})
-	replicaBehindTotal = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "roster_eventstore_replica_behind_total", Help: "Loads where the replica answering a direct batch ended before the leader's last commit; the load went on from the leader.",
-	})
-)
+// storeMetrics are the Prometheus series of a Store's reads, on the
+// Config's registerer (stores of one process share them).
+type storeMetrics struct {
+	leaderGets, directBatches, replicaBehind prometheus.Counter
+}
+
+func newStoreMetrics(reg prometheus.Registerer) (storeMetrics, error) {
+	reg = metrics.Or(reg)
+	var err error
+	m := storeMetrics{
+		leaderGets: metrics.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roster_eventstore_leader_gets_total", Help: "Single-message reads answered by the ROSTER_EVENTS stream leader (last commit of a group, one commit, catch-up past a lagging replica).",
+		}), &err),
+		directBatches: metrics.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roster_eventstore_direct_batches_total", Help: "Batched direct reads of a group's commits, answered by any ROSTER_EVENTS replica.",
+		}), &err),
+		replicaBehind: metrics.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roster_eventstore_replica_behind_total", Help: "Loads where the replica answering a direct batch ended before the leader's last commit; the load went on from the leader.",
+		}), &err),
+	}
+	if err != nil {
+		return storeMetrics{}, fmt.Errorf("event store metrics: %w", err)
+	}
+	return m, nil
+}
 
 // ReadStats counts one Store's reads since it was opened.
 type ReadStats struct {
@@ -43,5 +59,5 @@ func (s *Store) Stats() ReadStats {
 
 func (s *Store) replicaBehind() {
 	s.stats.replicaBehind.Add(1)
-	replicaBehindTotal.Inc()
+	s.metrics.replicaBehind.Inc()
 }

@@ -102,7 +102,7 @@ func (s *Store) leaderGet(ctx context.Context, req msgGetRequest) (m rawMsg, ok 
 	rctx, cancel := readContext(ctx, s.cfg.ReadTimeout)
 	defer cancel()
 	s.stats.leaderGets.Add(1)
-	leaderGets.Inc()
+	s.metrics.leaderGets.Inc()
 	reply, err := s.nc.RequestWithContext(rctx, s.msgGetSubject, body)
 	if err != nil {
 		return rawMsg{}, false, fmt.Errorf("leader message get: %w", err)
@@ -161,7 +161,7 @@ func (s *Store) directBatch(ctx context.Context, subject string, seq uint64, bat
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 	s.stats.directBatches.Add(1)
-	directBatches.Inc()
+	s.metrics.directBatches.Inc()
 	if err := s.nc.PublishRequest(s.directGetSubject, inbox, body); err != nil {
 		return batchEnd{}, fmt.Errorf("direct get: %w", err)
 	}

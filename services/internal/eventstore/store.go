@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rosterhq/roster/events"
 )
@@ -39,6 +40,9 @@ type Config struct {
 	// has not ended by then (its replica stopped, or is too busy catching
 	// up) is continued from the leader. A healthy batch takes milliseconds.
 	ReplicaTimeout time.Duration
+	// Metrics receives the read counters (roster_eventstore_*); nil
+	// registers them on a private registry.
+	Metrics prometheus.Registerer
 }
 
 func (c *Config) setDefaults() {
@@ -78,7 +82,8 @@ type Store struct {
 	msgGetSubject    string // STREAM.MSG.GET: the leader answers
 	directGetSubject string // DIRECT.GET: any replica answers
 
-	stats readStats
+	stats   readStats
+	metrics storeMetrics
 }
 
 // New returns a Store on a provisioned stream with the default Config.
@@ -97,10 +102,14 @@ func Open(js jetstream.JetStream, stream jetstream.Stream, cfg Config) (*Store, 
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("event store config: %w", err)
 	}
+	m, err := newStoreMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
 	name := stream.CachedInfo().Config.Name
 	opts := js.Options()
 	return &Store{
-		js: js, nc: js.Conn(), events: stream, stream: name, cfg: cfg,
+		js: js, nc: js.Conn(), events: stream, stream: name, cfg: cfg, metrics: m,
 		msgGetSubject:    apiSubject(opts, "STREAM.MSG.GET."+name),
 		directGetSubject: apiSubject(opts, "DIRECT.GET."+name),
 	}, nil

@@ -225,7 +225,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := eventstore.Open(cfg.JS, stream, cfg.Reads)
+	reads := cfg.Reads
+	if reads.Metrics == nil {
+		reads.Metrics = cfg.Metrics // the store's read counters go with the service's
+	}
+	store, err := eventstore.Open(cfg.JS, stream, reads)
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,11 @@
 package app
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rosterhq/roster/services/internal/metrics"
 )
 
 // Metrics are the command side's Prometheus series. Their names are a
@@ -24,9 +24,7 @@ type Metrics struct {
 // registry (so services in one test binary never collide). A series
 // already on reg (a second service in one process) is shared.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
+	reg = metrics.Or(reg)
 	m := &Metrics{
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roster_commands_total", Help: "Group commands handled, by command, outcome and error code.",
@@ -46,36 +44,15 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"result"}),
 	}
 	var err error
-	m.commands, err = register(reg, m.commands)
-	if err == nil {
-		m.seconds, err = register(reg, m.seconds)
-	}
-	if err == nil {
-		m.conflicts, err = register(reg, m.conflicts)
-	}
-	if err == nil {
-		m.loaded, err = register(reg, m.loaded)
-	}
-	if err == nil {
-		m.cache, err = register(reg, m.cache)
-	}
+	m.commands = metrics.Register(reg, m.commands, &err)
+	m.seconds = metrics.Register(reg, m.seconds, &err)
+	m.conflicts = metrics.Register(reg, m.conflicts, &err)
+	m.loaded = metrics.Register(reg, m.loaded, &err)
+	m.cache = metrics.Register(reg, m.cache, &err)
 	if err != nil {
 		return nil, fmt.Errorf("register groups metrics: %w", err)
 	}
 	return m, nil
-}
-
-// register adds c to reg, or returns the collector of the same
-// description reg already holds.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if old, ok := are.ExistingCollector.(C); ok {
-			return old, nil
-		}
-	}
-	return c, err
 }
 
 func (m *Metrics) observe(command, outcome, code string, d time.Duration) {

@@ -1,9 +1,8 @@
 package ports
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rosterhq/roster/services/internal/metrics"
 )
 
 // Metrics are roster-query's Prometheus collectors (names are a public
@@ -29,20 +28,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"endpoint"}),
 	}
 	var err error
-	m.Requests = register(reg, m.Requests, &err)
-	m.Latency = register(reg, m.Latency, &err)
+	m.Requests = metrics.Register(reg, m.Requests, &err)
+	m.Latency = metrics.Register(reg, m.Latency, &err)
 	return m, err
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C, errp *error) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		*errp = errors.Join(*errp, err)
-	}
-	return c
 }

@@ -1,9 +1,8 @@
 package app
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rosterhq/roster/services/internal/metrics"
 )
 
 // Metrics are the dispatcher's Prometheus collectors (names are a
@@ -48,26 +47,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 	}
 	var err error
-	m.Attempts = register(reg, m.Attempts, &err)
-	m.Latency = register(reg, m.Latency, &err)
-	m.Depth = register(reg, m.Depth, &err)
-	m.Enqueued = register(reg, m.Enqueued, &err)
-	m.Paused = register(reg, m.Paused, &err)
-	m.Held = register(reg, m.Held, &err)
+	m.Attempts = metrics.Register(reg, m.Attempts, &err)
+	m.Latency = metrics.Register(reg, m.Latency, &err)
+	m.Depth = metrics.Register(reg, m.Depth, &err)
+	m.Enqueued = metrics.Register(reg, m.Enqueued, &err)
+	m.Paused = metrics.Register(reg, m.Paused, &err)
+	m.Held = metrics.Register(reg, m.Held, &err)
 	return m, err
-}
-
-// register registers c, or reuses the collector already registered under
-// the same name (several dispatchers in one process share the metrics).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C, errp *error) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		*errp = errors.Join(*errp, err)
-	}
-	return c
 }

@@ -2,8 +2,7 @@ package publisher
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/rosterhq/roster/services/internal/audit/app"
+	"github.com/rosterhq/roster/services/internal/metrics"
 )
 
 // Metrics are the publisher's Prometheus collectors (names are a public
@@ -24,23 +23,23 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	var err error
 	m := &Metrics{
-		Published: app.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Published: metrics.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roster_audit_published_total",
 			Help: "Audit records acknowledged by ROSTER_AUDIT.",
 		}), &err),
-		PublishErrors: app.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		PublishErrors: metrics.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roster_audit_publish_errors_total",
 			Help: "Failed audit publish attempts (each is retried).",
 		}), &err),
-		RecordErrors: app.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		RecordErrors: metrics.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roster_audit_record_errors_total",
 			Help: "Record or RecordDurable calls that returned an error to their caller, the record not taken, by reason (context: the caller's deadline passed while the buffer was full; closed: the publisher was shutting down; publish: JetStream did not confirm a durable record; encode).",
 		}, []string{"reason"}), &err),
-		Backpressure: app.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Backpressure: metrics.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roster_audit_backpressure_waits_total",
 			Help: "Record calls that found the publisher's buffer full and waited for room.",
 		}), &err),
-		Abandoned: app.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Abandoned: metrics.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roster_audit_abandoned_total",
 			Help: "Records the publisher had taken but JetStream had not stored when its shutdown drain deadline passed (lost as in a crash; each is logged).",
 		}), &err),
