@@ -1,12 +1,10 @@
 package audit
 
 import (
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rosterhq/roster/services/internal/archtest"
 )
 
 // TestLayers holds the package layout of docs/adr/0070: the domain does
@@ -15,54 +13,25 @@ import (
 func TestLayers(t *testing.T) {
 	const mod = "github.com/rosterhq/roster/"
 	const self = mod + "services/internal/audit"
-	for _, tc := range []struct {
-		dir     string
-		allowed func(imp string) bool
-		rule    string
-	}{
-		{"record", func(p string) bool { return stdlib(p) || strings.HasPrefix(p, mod+"events") },
-			"the domain imports only the standard library and events"},
-		{"app", func(p string) bool {
-			return stdlib(p) || p == self+"/record" || strings.HasPrefix(p, mod+"events") ||
+	archtest.CheckLayers(t, []archtest.Layer{
+		{Dir: "record", Allowed: func(p string) bool { return archtest.Stdlib(p) || strings.HasPrefix(p, mod+"events") },
+			Rule: "the domain imports only the standard library and events"},
+		{Dir: "app", Allowed: func(p string) bool {
+			return archtest.Stdlib(p) || p == self+"/record" || strings.HasPrefix(p, mod+"events") || p == mod+"services/internal/metrics" ||
 				strings.HasPrefix(p, "github.com/cenkalti/backoff/") || p == "github.com/jonboulle/clockwork" ||
 				strings.HasPrefix(p, "github.com/prometheus/") || strings.HasPrefix(p, "github.com/rs/zerolog")
-		}, "the use cases import the domain and libraries, never an adapter, NATS or ClickHouse"},
-		{"adapters/clickhouse", func(p string) bool {
+		}, Rule: "the use cases import the domain and libraries, never an adapter, NATS or ClickHouse"},
+		{Dir: "adapters/clickhouse", Allowed: func(p string) bool {
 			return !strings.HasPrefix(p, self+"/ports") && p != self && !strings.Contains(p, "nats")
 		},
-			"the ClickHouse adapter knows nothing of JetStream, the ports or the wiring"},
-		{"adapters/auditstream", func(p string) bool {
+			Rule: "the ClickHouse adapter knows nothing of JetStream, the ports or the wiring"},
+		{Dir: "adapters/auditstream", Allowed: func(p string) bool {
 			return !strings.HasPrefix(p, self+"/ports") && p != self && !strings.Contains(p, "clickhouse")
 		},
-			"the JetStream adapter knows nothing of ClickHouse, the ports or the wiring"},
-		{"adapters/memory", func(p string) bool { return stdlib(p) || p == self+"/app" || p == self+"/record" },
-			"the in-memory adapter is the app's ports and the domain only"},
-		{"ports/publisher", func(p string) bool { return !strings.Contains(p, "clickhouse") && p != self },
-			"the publisher knows nothing of ClickHouse or the wiring"},
-	} {
-		files, err := filepath.Glob(filepath.Join(tc.dir, "*.go"))
-		if err != nil || len(files) == 0 {
-			t.Fatalf("%s: no Go files (%v)", tc.dir, err)
-		}
-		for _, path := range files {
-			if strings.HasSuffix(path, "_test.go") {
-				continue
-			}
-			f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, imp := range f.Imports {
-				p, _ := strconv.Unquote(imp.Path.Value)
-				if !tc.allowed(p) {
-					t.Errorf("%s imports %s: %s", path, p, tc.rule)
-				}
-			}
-		}
-	}
-}
-
-func stdlib(p string) bool {
-	first, _, _ := strings.Cut(p, "/")
-	return !strings.Contains(first, ".")
+			Rule: "the JetStream adapter knows nothing of ClickHouse, the ports or the wiring"},
+		{Dir: "adapters/memory", Allowed: func(p string) bool { return archtest.Stdlib(p) || p == self+"/app" || p == self+"/record" },
+			Rule: "the in-memory adapter is the app's ports and the domain only"},
+		{Dir: "ports/publisher", Allowed: func(p string) bool { return !strings.Contains(p, "clickhouse") && p != self },
+			Rule: "the publisher knows nothing of ClickHouse or the wiring"},
+	})
 }
