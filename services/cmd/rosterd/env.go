@@ -14,6 +14,7 @@ import (
 
 	"github.com/rosterhq/roster/services/internal/audit"
 	"github.com/rosterhq/roster/services/internal/natsx"
+	"github.com/rosterhq/roster/services/internal/wait"
 )
 
 // env is what every service gets from the process: its logger, a
@@ -72,7 +73,7 @@ func dialRetry(ctx context.Context, log zerolog.Logger, clock clockwork.Clock, d
 		}
 		d := b.NextBackOff()
 		log.Warn().Err(err).Dur("retry_in", d).Msg("connecting to NATS")
-		if err := sleep(ctx, clock, d); err != nil {
+		if err := wait.For(ctx, clock, d); err != nil {
 			return nil, fmt.Errorf("connect to NATS: %w", errors.Join(err, ctx.Err()))
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/services/internal/natsx"
+	"github.com/rosterhq/roster/services/internal/wait"
 )
 
 // newBackOff is the supervisor's retry schedule: 250ms, doubling up to
@@ -27,18 +28,6 @@ func newBackOff() backoff.BackOff {
 		Multiplier:          2,
 		MaxInterval:         15 * time.Second,
 		RandomizationFactor: 0.2,
-	}
-}
-
-// sleep waits d on clock, or until ctx ends (ctx.Err() then).
-func sleep(ctx context.Context, clock clockwork.Clock, d time.Duration) error {
-	t := clock.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.Chan():
-		return nil
 	}
 }
 
@@ -162,7 +151,7 @@ func (sv *supervisor) run(ctx context.Context, e *env, s service, u *unit) error
 		d := b.NextBackOff()
 		attempt++
 		log.Info().Dur("retry_in", d).Int("attempt", attempt).Msg("service " + s.name + " not serving; retrying")
-		return sleep(ctx, sv.clock, d)
+		return wait.For(ctx, sv.clock, d)
 	}
 	for {
 		comps, err := s.build(ctx, e)

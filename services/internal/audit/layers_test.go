@@ -17,7 +17,7 @@ func TestLayers(t *testing.T) {
 		{Dir: "record", Allowed: func(p string) bool { return archtest.Stdlib(p) || strings.HasPrefix(p, mod+"events") },
 			Rule: "the domain imports only the standard library and events"},
 		{Dir: "app", Allowed: func(p string) bool {
-			return archtest.Stdlib(p) || p == self+"/record" || strings.HasPrefix(p, mod+"events") || p == mod+"services/internal/metrics" ||
+			return archtest.Stdlib(p) || p == self+"/record" || strings.HasPrefix(p, mod+"events") || p == mod+"services/internal/metrics" || p == mod+"services/internal/wait" ||
 				strings.HasPrefix(p, "github.com/cenkalti/backoff/") || p == "github.com/jonboulle/clockwork" ||
 				strings.HasPrefix(p, "github.com/prometheus/") || strings.HasPrefix(p, "github.com/rs/zerolog")
 		}, Rule: "the use cases import the domain and libraries, never an adapter, NATS or ClickHouse"},

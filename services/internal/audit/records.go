@@ -12,6 +12,7 @@ import (
 	"github.com/rosterhq/roster/services/internal/audit/app"
 	"github.com/rosterhq/roster/services/internal/audit/record"
 	"github.com/rosterhq/roster/services/internal/eventstore"
+	"github.com/rosterhq/roster/services/internal/wait"
 )
 
 // The domain's names, re-exported: services import package audit only.
@@ -81,7 +82,7 @@ func StoreDurably(ctx context.Context, rec Recorder, r Record) error {
 		if err == nil {
 			return nil
 		}
-		if app.Wait(ctx, clock, policy.NextBackOff()) != nil {
+		if wait.For(ctx, clock, policy.NextBackOff()) != nil {
 			return err
 		}
 	}

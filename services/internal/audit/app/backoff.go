@@ -6,6 +6,7 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/jonboulle/clockwork"
+	"github.com/rosterhq/roster/services/internal/wait"
 )
 
 // Backoff is a retry schedule: Min, 2*Min, 4*Min... capped at Max. No
@@ -42,18 +43,6 @@ func (b Backoff) Delay(attempt int) time.Duration {
 // Valid reports whether the schedule can run: 0 < Min <= Max.
 func (b Backoff) Valid() bool { return b.Min > 0 && b.Max >= b.Min }
 
-// Wait waits d on clock, or until ctx ends (then ctx's error).
-func Wait(ctx context.Context, clock clockwork.Clock, d time.Duration) error {
-	t := clock.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.Chan():
-		return nil
-	}
-}
-
 // Retry calls fn until it succeeds or ctx ends, waiting on clock per the
 // schedule between attempts; notify hears each failure and the wait that
 // follows it.
@@ -71,7 +60,7 @@ func Retry[T any](ctx context.Context, clock clockwork.Clock, b Backoff, notify 
 		if notify != nil {
 			notify(err, d)
 		}
-		if err := Wait(ctx, clock, d); err != nil {
+		if err := wait.For(ctx, clock, d); err != nil {
 			return v, err
 		}
 	}

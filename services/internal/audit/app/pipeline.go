@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/services/internal/audit/record"
+	"github.com/rosterhq/roster/services/internal/wait"
 )
 
 // item is one message and the records it becomes.
@@ -68,7 +69,7 @@ func (s *Sink) read(ctx context.Context, src Source, log zerolog.Logger, out cha
 				break
 			}
 			log.Warn().Err(err).Msg("fetch failed")
-			if err := Wait(ctx, s.cfg.Clock, s.cfg.Backoff.Min); err != nil {
+			if err := wait.For(ctx, s.cfg.Clock, s.cfg.Backoff.Min); err != nil {
 				break
 			}
 			continue

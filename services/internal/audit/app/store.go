@@ -7,6 +7,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/services/internal/audit/record"
+	"github.com/rosterhq/roster/services/internal/wait"
 )
 
 // store writes items, retrying while the store fails transiently. When the
@@ -41,7 +42,7 @@ func (s *Sink) store(ctx context.Context, src Source, log zerolog.Logger, items 
 		log.Warn().Err(err).Int("messages", len(items)).Dur("retry_in", d).Msg("clickhouse insert failed; records wait in JetStream")
 		// Keep the source from redelivering what this sink still holds.
 		inProgress(items)
-		if err := Wait(ctx, s.cfg.Clock, d); err != nil {
+		if err := wait.For(ctx, s.cfg.Clock, d); err != nil {
 			return err
 		}
 	}

@@ -1,54 +1,14 @@
 package app
 
 import (
-	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
-	"github.com/rosterhq/roster/schemas"
+	"github.com/rosterhq/roster/schemas/schematest"
 )
-
-func compileSchema(t *testing.T, path string) *jsonschema.Schema {
-	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	paths := []string{path}
-	if path != "event.json" {
-		paths = append(paths, "event.json")
-	}
-	for _, p := range paths {
-		raw, err := schemas.JSON(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.AddResource("https://roster.dev/schemas/"+p, doc); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := c.Compile("https://roster.dev/schemas/" + path)
-	if err != nil {
-		t.Fatalf("compile %s: %v", path, err)
-	}
-	return s
-}
-
-func validate(t *testing.T, s *jsonschema.Schema, data []byte) error {
-	t.Helper()
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.Validate(v)
-}
 
 // Events the domain actually produces validate against the envelope and
 // their data schemas; so does the commit they travel in.
@@ -76,8 +36,8 @@ func TestProducedEventsValidate(t *testing.T) {
 		{"o", group.Transfer{NewOwner: "a"}},
 		{"a", group.Dismiss{}},
 	}
-	envelope := compileSchema(t, "event.json")
-	commitSchema := compileSchema(t, "commit.json")
+	envelope := schematest.Compile(t, "event.json")
+	commitSchema := schematest.Compile(t, "commit.json")
 	seen := map[events.Type]bool{}
 	for i, c := range cmds {
 		changes, err := group.Decide(st, c.actor, c.cmd, now)
@@ -90,15 +50,15 @@ func TestProducedEventsValidate(t *testing.T) {
 			t.Fatal(err)
 		}
 		cb, _ := json.Marshal(commit)
-		if err := validate(t, commitSchema, cb); err != nil {
+		if err := schematest.Validate(t, commitSchema, cb); err != nil {
 			t.Fatalf("commit %s: %v", cb, err)
 		}
 		for _, e := range commit.Events {
 			eb, _ := json.Marshal(e)
-			if err := validate(t, envelope, eb); err != nil {
+			if err := schematest.Validate(t, envelope, eb); err != nil {
 				t.Fatalf("envelope %s: %v", eb, err)
 			}
-			if err := validate(t, compileSchema(t, "events/"+string(e.Type)+".json"), e.Data); err != nil {
+			if err := schematest.Validate(t, schematest.Compile(t, "events/"+string(e.Type)+".json"), e.Data); err != nil {
 				t.Fatalf("data of %s %s: %v", e.Type, e.Data, err)
 			}
 			if _, err := st.Apply(e); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/wire"
 	"github.com/rosterhq/roster/schemas"
+	"github.com/rosterhq/roster/schemas/schematest"
 )
 
 // corpusCase is one body of schemas/testdata/corpus: what Roster and the
@@ -76,7 +77,7 @@ func TestCommandCorpusAgreesWithSchemas(t *testing.T) {
 		}
 		s := compiled[c.Subject]
 		if s == nil {
-			s = compileSchema(t, "commands/"+c.Subject+".json")
+			s = schematest.Compile(t, "commands/"+c.Subject+".json")
 			compiled[c.Subject] = s
 		}
 		seen[c.Subject]++
@@ -190,7 +191,7 @@ func FuzzCommandsAgreeWithSchemas(f *testing.F) {
 		}
 		s := compiled[name]
 		if s == nil {
-			s = compileSchema(t, "commands/"+name+".json")
+			s = schematest.Compile(t, "commands/"+name+".json")
 			compiled[name] = s
 		}
 		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))

@@ -1,7 +1,6 @@
 package ports
 
 import (
-	"bytes"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/schemas"
+	"github.com/rosterhq/roster/schemas/schematest"
 )
 
 // requestTypes names each command's Go request type, so the test can hold
@@ -64,43 +64,6 @@ func readSchema(t *testing.T, raw []byte) schemaDoc {
 	return d
 }
 
-func compileSchema(t *testing.T, path string) *jsonschema.Schema {
-	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	paths := []string{path}
-	if path != "event.json" {
-		paths = append(paths, "event.json")
-	}
-	for _, p := range paths {
-		raw, err := schemas.JSON(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.AddResource("https://roster.dev/schemas/"+p, doc); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := c.Compile("https://roster.dev/schemas/" + path)
-	if err != nil {
-		t.Fatalf("compile %s: %v", path, err)
-	}
-	return s
-}
-
-func validate(t *testing.T, s *jsonschema.Schema, data []byte) error {
-	t.Helper()
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.Validate(v)
-}
-
 // Every command's Go request type and its JSON Schema name the same
 // fields, and the schema requires what the service requires.
 func TestCommandSchemasMatchGoTypes(t *testing.T) {
@@ -124,7 +87,7 @@ func TestCommandSchemasMatchGoTypes(t *testing.T) {
 				t.Fatalf("want schema fields %v (Go), have %v", goFields, schemaFields)
 			}
 			// Removing any schema-required field makes the service refuse it.
-			sample := sampleRequest(t, compileSchema(t, "commands/"+name+".json"), doc)
+			sample := sampleRequest(t, schematest.Compile(t, "commands/"+name+".json"), doc)
 			for _, req := range doc.Required {
 				partial := map[string]any{}
 				_ = json.Unmarshal(sample, &partial)
@@ -159,7 +122,7 @@ func sampleRequest(t *testing.T, s *jsonschema.Schema, doc schemaDoc) []byte {
 		sample[f] = v
 	}
 	b, _ := json.Marshal(sample)
-	if err := validate(t, s, b); err != nil {
+	if err := schematest.Validate(t, s, b); err != nil {
 		t.Fatalf("schema refuses sample %s: %v", b, err)
 	}
 	return b

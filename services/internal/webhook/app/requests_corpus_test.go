@@ -14,6 +14,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/schemas"
+	"github.com/rosterhq/roster/schemas/schematest"
 )
 
 // requestParsers is each webhook subject's request parse, as its handler
@@ -40,29 +41,6 @@ type corpusCase struct {
 	GoOnly     string `json:"go_only"` // why a schema validator cannot see it
 }
 
-func compileWebhookSchema(t *testing.T, name string) *jsonschema.Schema {
-	t.Helper()
-	raw, err := schemas.WebhookSchema(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	url := "https://roster.dev/schemas/webhooks/" + name + ".json"
-	if err := c.AddResource(url, doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile(url)
-	if err != nil {
-		t.Fatalf("compile %s: %v", name, err)
-	}
-	return s
-}
-
 // Every webhook request body of the corpus is accepted by the handler's
 // parse exactly when the subject's JSON Schema accepts it.
 func TestWebhookCorpusAgreesWithSchemas(t *testing.T) {
@@ -85,7 +63,7 @@ func TestWebhookCorpusAgreesWithSchemas(t *testing.T) {
 		}
 		s := compiled[c.Subject]
 		if s == nil {
-			s = compileWebhookSchema(t, c.Subject)
+			s = schematest.Compile(t, "webhooks/"+c.Subject+".json")
 			compiled[c.Subject] = s
 		}
 		seen[c.Subject]++
@@ -201,7 +179,7 @@ func FuzzWebhookRequestsAgreeWithSchemas(f *testing.F) {
 		}
 		s := compiled[name]
 		if s == nil {
-			s = compileWebhookSchema(t, name)
+			s = schematest.Compile(t, "webhooks/"+name+".json")
 			compiled[name] = s
 		}
 		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))

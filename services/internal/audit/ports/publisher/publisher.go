@@ -21,6 +21,7 @@ import (
 	"github.com/rosterhq/roster/services/internal/audit/adapters/auditstream"
 	"github.com/rosterhq/roster/services/internal/audit/app"
 	"github.com/rosterhq/roster/services/internal/audit/record"
+	"github.com/rosterhq/roster/services/internal/wait"
 )
 
 // ErrClosed is returned by Record once the publisher has stopped taking
@@ -313,7 +314,7 @@ func (p *Publisher) publish(ctx context.Context, o outgoing) {
 		}
 		d := policy.NextBackOff()
 		p.log.Warn().Err(err).Str("subject", o.subject).Dur("retry_in", d).Msg("audit publish failed")
-		if app.Wait(ctx, p.cfg.Clock, d) != nil {
+		if wait.For(ctx, p.cfg.Clock, d) != nil {
 			p.abandon(o)
 			return
 		}

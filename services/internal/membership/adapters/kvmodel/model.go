@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
@@ -175,16 +174,4 @@ func (m *Model) Dump(ctx context.Context) (map[string]string, error) {
 		return true, nil
 	})
 	return out, err
-}
-
-// sleepCtx waits d on clock or until ctx ends.
-func sleepCtx(ctx context.Context, clock clockwork.Clock, d time.Duration) error {
-	t := clock.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.Chan():
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

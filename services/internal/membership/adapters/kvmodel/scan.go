@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rosterhq/roster/services/internal/wait"
 )
 
 // A scan's first fetch may find no responder in a cluster (see Scan); it
@@ -106,7 +107,7 @@ func (m *Model) Scan(ctx context.Context, prefix string, afterSeq uint64, limit 
 			// consumer's pull subject is known to our server: the first
 			// fetch finds no responder. Give the interest a moment.
 			noResponders++
-			if err := sleepCtx(ctx, m.clock, scanNoResponderPause); err != nil {
+			if err := wait.For(ctx, m.clock, scanNoResponderPause); err != nil {
 				return seen, true, fmt.Errorf("scan %s: %w", m.bucket, err)
 			}
 			continue
@@ -129,7 +130,7 @@ func (m *Model) Scan(ctx context.Context, prefix string, afterSeq uint64, limit 
 			if empties++; empties > scanEmptyRetries {
 				return seen, true, fmt.Errorf("scan %s: %d messages pending but %d fetches in a row returned none", m.bucket, info.NumPending, empties)
 			}
-			if err := sleepCtx(ctx, m.clock, scanNoResponderPause); err != nil {
+			if err := wait.For(ctx, m.clock, scanNoResponderPause); err != nil {
 				return seen, true, fmt.Errorf("scan %s: %w", m.bucket, err)
 			}
 			continue
