@@ -32,18 +32,12 @@ type QueryConfig struct {
 	// Store is used only to create the control bucket when the query
 	// service starts before any projector.
 	Store StoreConfig
-	// MaxWait bounds how long a query with min_version waits for the
-	// projection to reach that version (default 5s).
-	MaxWait time.Duration
-	// MaxInFlight bounds concurrent requests (default 256): waiting queries
-	// must not hold up the others.
-	MaxInFlight int
-	// MaxWaiting bounds queries parked on a min_version wait (default
-	// DefaultMaxWaiting); they do not count against MaxInFlight, and one
-	// more is refused unavailable at once.
-	MaxWaiting int
-	// MaxVersionAhead bounds how far beyond the projection's version of a
-	// group min_version may be (default DefaultMaxVersionAhead).
+	// MaxWait, MaxInFlight, MaxWaiting and MaxVersionAhead are the query
+	// limits of app.QueriesConfig (defaults: 5s, 256, DefaultMaxWaiting,
+	// DefaultMaxVersionAhead); the edge admits MaxInFlight + MaxWaiting.
+	MaxWait         time.Duration
+	MaxInFlight     int
+	MaxWaiting      int
 	MaxVersionAhead uint64
 	// Clock times min_version waits and the retry of opening a generation
 	// (default the real clock).
@@ -55,18 +49,6 @@ type QueryConfig struct {
 
 func (c *QueryConfig) setDefaults() {
 	c.Store.SetDefaults()
-	if c.MaxWait == 0 {
-		c.MaxWait = 5 * time.Second
-	}
-	if c.MaxInFlight == 0 {
-		c.MaxInFlight = 256
-	}
-	if c.MaxWaiting == 0 {
-		c.MaxWaiting = DefaultMaxWaiting
-	}
-	if c.MaxVersionAhead == 0 {
-		c.MaxVersionAhead = DefaultMaxVersionAhead
-	}
 	if c.Clock == nil {
 		c.Clock = clockwork.NewRealClock()
 	}
@@ -84,15 +66,8 @@ func (c QueryConfig) Validate() error {
 	if c.JS == nil {
 		errs = append(errs, errors.New("JS is required"))
 	}
-	if c.MaxWait < 0 || c.MaxWait > time.Minute {
-		errs = append(errs, fmt.Errorf("max wait %s: must be 0..1m", c.MaxWait))
-	}
-	if c.MaxInFlight < 1 {
-		errs = append(errs, errors.New("max in flight must be positive"))
-	}
-	if c.MaxWaiting < 1 {
-		errs = append(errs, errors.New("max waiting must be positive"))
-	}
+	// The limits (MaxWait, MaxInFlight, MaxWaiting, MaxVersionAhead) get
+	// their defaults and checks from app.QueriesConfig, their one owner.
 	return errors.Join(errs...)
 }
 
@@ -134,9 +109,12 @@ func NewQueries(cfg QueryConfig) (*Queries, error) {
 		MaxWait: cfg.MaxWait, MaxInFlight: cfg.MaxInFlight, MaxWaiting: cfg.MaxWaiting, MaxVersionAhead: cfg.MaxVersionAhead,
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("query config: %w", err)
 	}
 	q.app = a
+	// The limits as the app defaulted them: the edge below admits as many.
+	lim := a.Config()
+	q.cfg.MaxWait, q.cfg.MaxInFlight, q.cfg.MaxWaiting, q.cfg.MaxVersionAhead = lim.MaxWait, lim.MaxInFlight, lim.MaxWaiting, lim.MaxVersionAhead
 	if q.metrics, err = ports.NewMetrics(cfg.Metrics); err != nil {
 		return nil, fmt.Errorf("query metrics: %w", err)
 	}

@@ -91,6 +91,9 @@ type Queries struct {
 	workers, waiting chan struct{}
 }
 
+// Config is the configuration the queries run with, defaults applied.
+func (q *Queries) Config() QueriesConfig { return q.cfg }
+
 // NewQueries validates cfg.
 func NewQueries(cfg QueriesConfig) (*Queries, error) {
 	cfg.setDefaults()
