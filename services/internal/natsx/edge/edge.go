@@ -272,18 +272,20 @@ func Code(err error) events.Code {
 	return c
 }
 
-// Message is the text a caller reads for err: a typed error's message, the
-// error's text for "unavailable", and "internal error" otherwise (the
-// detail may name internals and stays in the log).
+// Message is the text a caller reads for err: "internal error" for any
+// internal failure, typed or not (the detail may name internals and stays
+// in the log), a typed error's message, and the error's text for an
+// untyped "unavailable".
 func Message(err error) string {
+	code := Code(err)
+	if code == events.CodeInternal {
+		return "internal error" // typed or not: the detail stays in the log
+	}
 	var e *events.Error
 	if errors.As(err, &e) {
 		return e.Message
 	}
-	if Code(err) == events.CodeUnavailable {
-		return err.Error()
-	}
-	return "internal error"
+	return err.Error()
 }
 
 // Status maps a code to the numeric Nats-Service-Error-Code.

@@ -96,6 +96,9 @@ func TestEdge(t *testing.T) {
 		"internal": func(context.Context, edge.Request) (edge.Reply, error) {
 			return edge.Reply{}, errors.New("secret detail of a failure")
 		},
+		"typed-internal": func(context.Context, edge.Request) (edge.Reply, error) {
+			return edge.Reply{}, events.Errorf(events.CodeInternal, "secret detail of a typed failure")
+		},
 		"down": func(context.Context, edge.Request) (edge.Reply, error) {
 			return edge.Reply{}, nats.ErrNoResponders
 		},
@@ -119,6 +122,7 @@ func TestEdge(t *testing.T) {
 		{"oversize body", "test.hello", `{"name":"` + strings.Repeat("a", 80) + `"}`, nil, events.CodeInvalidArgument, "400", "larger than 64 bytes"},
 		{"oversize headers", "test.hello", `{"name":"a"}`, nats.Header{"X-Big": {strings.Repeat("h", 80)}}, events.CodeInvalidArgument, "400", "headers"},
 		{"internal detail hidden", "test.internal", `{}`, nil, events.CodeInternal, "500", "internal error"},
+		{"typed internal detail hidden", "test.typed-internal", `{}`, nil, events.CodeInternal, "500", "internal error"},
 		{"transport failure is unavailable", "test.down", `{}`, nil, events.CodeUnavailable, "503", "no responders"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
