@@ -20,6 +20,12 @@ const (
 	CodeUnavailable        Code = "unavailable"
 	CodeInternal           Code = "internal"
 	CodeTimeout            Code = "timeout"
+	// CodePolicyDenied: a policy hook vetoed the command (issue 12).
+	CodePolicyDenied Code = "policy_denied"
+	// CodePolicyUnavailable: a policy hook failed (timeout, connect error,
+	// bad status, a body that is not one JSON object, breaker open) and its
+	// on_failure is deny.
+	CodePolicyUnavailable Code = "policy_unavailable"
 )
 
 // Error is a typed error carrying a Code. Domain decisions return it; the
@@ -31,6 +37,10 @@ type Error struct {
 	Code    Code
 	Message string
 	Cause   error
+	// Details, when set, is sent to the caller as the reply's
+	// error.details: a flat map of what the caller may read (a policy
+	// hook's err_code, err_msg, err_dlt, its hook_id). Never internals.
+	Details map[string]any
 }
 
 func (e *Error) Error() string {

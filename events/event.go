@@ -26,13 +26,14 @@ const (
 	MemberRoleChanged         Type = "member.role_changed"
 	MemberMuted               Type = "member.muted"
 	MemberUnmuted             Type = "member.unmuted"
+	MemberInfoChanged         Type = "member.info_changed"
 )
 
 // AllTypes lists every event type, in a stable order.
 var AllTypes = []Type{
 	GroupCreated, GroupUpdated, GroupDismissed, GroupOwnershipTransferred, GroupMuted, GroupUnmuted,
 	MemberInvited, MemberJoined, MemberJoinRequested, MemberJoinApproved, MemberJoinRejected,
-	MemberRemoved, MemberQuit, MemberRoleChanged, MemberMuted, MemberUnmuted,
+	MemberRemoved, MemberQuit, MemberRoleChanged, MemberMuted, MemberUnmuted, MemberInfoChanged,
 }
 
 // Event is the envelope every event is stored and delivered in.

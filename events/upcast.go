@@ -17,7 +17,36 @@ type upcastKey struct {
 
 // upcasters maps (type, from-version) to the step that lifts it by one.
 var upcasters = map[upcastKey]Upcaster{
-	{MemberMuted, 1}: upcastMemberMutedV1,
+	{MemberMuted, 1}:  upcastMemberMutedV1,
+	{GroupCreated, 1}: upcastGroupCreatedV1,
+	// Version 2 of these only added optional fields (OpenIM's group model,
+	// issue 12): a version 1 body is a valid version 2 body meaning the
+	// same, with the new fields unset.
+	{GroupUpdated, 1}:        sameData,
+	{GroupDismissed, 1}:      sameData,
+	{MemberInvited, 1}:       sameData,
+	{MemberJoined, 1}:        sameData,
+	{MemberJoinRequested, 1}: sameData,
+	{MemberJoinApproved, 1}:  sameData,
+	{MemberRemoved, 1}:       sameData,
+}
+
+// sameData is the upcast of a version that only added optional fields.
+func sameData(e Event) (json.RawMessage, error) { return e.Data, nil }
+
+// group.created v1 had no creator: the owner created the group (v1's only
+// way), so v2's Creator is the owner.
+func upcastGroupCreatedV1(e Event) (json.RawMessage, error) {
+	var d map[string]json.RawMessage
+	if err := json.Unmarshal(e.Data, &d); err != nil {
+		return nil, err
+	}
+	if _, ok := d["creator"]; !ok {
+		if owner, ok := d["owner"]; ok {
+			d["creator"] = owner
+		}
+	}
+	return json.Marshal(d)
 }
 
 // Upcast lifts e to the current schema version of its type, one version at a

@@ -31,28 +31,70 @@ type (
 		Intro      string
 		JoinPolicy events.JoinPolicy
 		Members    []string
+		// OpenIM's group model (issue 12).
+		Admins            []string
+		FaceURL           string
+		Ex                string
+		Notification      string
+		LookMemberInfo    int32
+		ApplyMemberFriend int32
+		// Admissions: what a policy hook set per first member.
+		Admissions map[string]events.Admission
 	}
 	Update struct {
 		Name       *string
 		Intro      *string
 		JoinPolicy *events.JoinPolicy
+		// OpenIM's group model (issue 12).
+		FaceURL           *string
+		Ex                *string
+		Notification      *string
+		LookMemberInfo    *int32
+		ApplyMemberFriend *int32
 	}
 	Dismiss     struct{}
 	Transfer    struct{ NewOwner string }
 	MuteGroup   struct{}
 	UnmuteGroup struct{}
-	Invite      struct{ UserIDs []string }
-	Join        struct{ Message string }
-	Approve     struct{ UserID string }
-	Reject      struct {
+	Invite      struct {
+		UserIDs []string
+		Reason  string
+		// Admissions: what a policy hook set per invited user.
+		Admissions map[string]events.Admission
+	}
+	Join struct {
+		Message string
+		// Source: how the user found the group (default JoinBySearch).
+		Source events.JoinSource
+		Ex     string
+		// Admission: what a policy hook set, used when the join is direct.
+		Admission *events.Admission
+	}
+	Approve struct {
+		UserID    string
+		Admission *events.Admission
+	}
+	Reject struct {
 		UserID string
 		Reason string
 	}
-	Remove  struct{ UserIDs []string }
+	Remove struct {
+		UserIDs []string
+		Reason  string
+	}
 	Quit    struct{}
 	SetRole struct {
 		UserID string
 		Role   events.Role
+	}
+	// SetInfo is member.set_info (OpenIM's SetGroupMemberInfo): a member's
+	// own fields and, optionally, their role. Nil fields are unchanged.
+	SetInfo struct {
+		UserID   string
+		Nickname *string
+		FaceURL  *string
+		Ex       *string
+		Role     *events.Role
 	}
 	MuteMember struct {
 		UserID   string
@@ -74,6 +116,7 @@ func (Reject) Kind() string       { return "member.reject" }
 func (Remove) Kind() string       { return "member.remove" }
 func (Quit) Kind() string         { return "member.quit" }
 func (SetRole) Kind() string      { return "member.set_role" }
+func (SetInfo) Kind() string      { return "member.set_info" }
 func (MuteMember) Kind() string   { return "member.mute" }
 func (UnmuteMember) Kind() string { return "member.unmute" }
 

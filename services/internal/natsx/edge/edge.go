@@ -246,15 +246,21 @@ type ErrorBody struct {
 
 // ErrorDetail is a failure's code and message.
 type ErrorDetail struct {
-	Code    events.Code `json:"code"`
-	Message string      `json:"message"`
+	Code    events.Code    `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
 }
 
 // ErrorMsg encodes err as a failure reply (without a subject).
 func ErrorMsg(err error) *nats.Msg {
 	code, text := Code(err), Message(err)
 	msg := nats.NewMsg("")
-	msg.Data, _ = json.Marshal(ErrorBody{Error: ErrorDetail{Code: code, Message: text}})
+	d := ErrorDetail{Code: code, Message: text}
+	var e *events.Error
+	if code != events.CodeInternal && errors.As(err, &e) {
+		d.Details = e.Details
+	}
+	msg.Data, _ = json.Marshal(ErrorBody{Error: d})
 	msg.Header.Set(micro.ErrorCodeHeader, Status(code))
 	msg.Header.Set(micro.ErrorHeader, string(code)+": "+text)
 	return msg
@@ -293,7 +299,7 @@ func Status(c events.Code) string {
 	switch c {
 	case events.CodeInvalidArgument:
 		return "400"
-	case events.CodeForbidden:
+	case events.CodeForbidden, events.CodePolicyDenied:
 		return "403"
 	case events.CodeNotFound:
 		return "404"
@@ -301,7 +307,7 @@ func Status(c events.Code) string {
 		return "409"
 	case events.CodeFailedPrecondition:
 		return "412"
-	case events.CodeUnavailable:
+	case events.CodeUnavailable, events.CodePolicyUnavailable:
 		return "503"
 	case events.CodeTimeout:
 		return "504"
