@@ -45,9 +45,9 @@ func addWebhookVerbs(root *cobra.Command, g *globals) {
 	// create / update share the endpoint flags.
 	type epFlags struct {
 		id, url, description, format, secretFile, timeout string
-		events, groups, schedule                      []string
-		rateLimit                                     float64
-		ordered, paused                               bool
+		events, groups, schedule                          []string
+		rateLimit                                         float64
+		ordered, paused                                   bool
 	}
 	bindEP := func(c *cobra.Command, f *epFlags) {
 		c.Flags().StringVar(&f.url, "url", "", "destination URL (http or https); openim endpoints get /{callbackCommand} appended")
