@@ -9,7 +9,7 @@ import (
 // newAllCmd is "rosterd all": every service in one process against an
 // existing NATS.
 func newAllCmd(o *options, svcs []service) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "all",
 		Short: "Run every service in one process against an existing NATS (" + strings.Join(serviceNames(svcs), ", ") + ")",
 		Args:  cobra.NoArgs,
@@ -22,4 +22,6 @@ func newAllCmd(o *options, svcs []service) *cobra.Command {
 			return p.run(cmd.Context())
 		},
 	}
+	o.console.bindListen(cmd.Flags(), "console-listen")
+	return cmd
 }

@@ -35,6 +35,7 @@ func newDevCmd(o *options, svcs []service) *cobra.Command {
 	cmd.Flags().StringVar(&d.listen, "listen", "127.0.0.1:4222", "address of the embedded NATS server")
 	cmd.Flags().StringVar(&d.dataDir, "data", envOr("ROSTER_DATA_DIR", ".roster"), "directory for JetStream data")
 	cmd.Flags().BoolVar(&d.syncAlways, "sync-always", false, "fsync every JetStream write before acknowledging it (see docs/adr/0003)")
+	o.console.bindListen(cmd.Flags(), "console-listen")
 	cmd.Flags().BoolVar(&d.demo, "demo", false, "play the seed scenario against a built-in misbehaving webhook receiver and print the audit trail")
 	return cmd
 }
@@ -71,6 +72,9 @@ func runDev(cmd *cobra.Command, o *options, d *devOptions, svcs []service) error
 	// Without a configured key the dev stack encrypts webhook secrets with
 	// a key kept in its data directory.
 	o.secretKeys.devKeyFile = filepath.Join(dir, "webhook-secret.key")
+	// The console's session key is kept there too; on loopback without a
+	// users file the console needs no login (and says so on every page).
+	o.console.devDir = dir
 	var sc *demo.Scenario
 	if d.demo {
 		demoOptions(o)
@@ -89,11 +93,24 @@ func runDev(cmd *cobra.Command, o *options, d *devOptions, svcs []service) error
 	p.handleSignals()
 	p.add(embeddedActor(p, ns))
 	if sc != nil {
+		fmt.Fprintf(cmd.OutOrStdout(), "Console: %s\n\n", consoleLine(&o.console))
 		addDemo(cmd.Context(), p, sc)
 	} else {
-		fmt.Fprintf(cmd.OutOrStdout(), devBanner, o.natsURL, dir, o.natsURL, o.natsURL)
+		fmt.Fprintf(cmd.OutOrStdout(), devBanner, o.natsURL, dir, consoleLine(&o.console), o.natsURL, o.natsURL)
 	}
 	return p.run(cmd.Context())
+}
+
+// consoleLine is the dev banner's console line.
+func consoleLine(c *consoleOptions) string {
+	switch {
+	case c.listen == "":
+		return "off (--console-listen is empty)"
+	case c.noLogin():
+		return "http://" + c.listen + "/ (no login: loopback dev stack)"
+	default:
+		return "http://" + c.listen + "/ (sign in with a user of " + c.usersFile + ")"
+	}
 }
 
 // embeddedActor is the embedded NATS server as an actor of p: the server
@@ -120,6 +137,7 @@ func shutdownEmbedded(ns *server.Server) {
 const devBanner = `
 Roster dev stack
   NATS (JetStream): %s    data: %s
+  Console: %s
 
 Try it:
   roster --nats-url %s group create A --actor o --name "Group A"

@@ -32,6 +32,7 @@ func services() []service {
 		newGroupsService(),     // groups.go
 		newProjectorService(),  // projector.go
 		newQueryService(),      // query.go
+		newConsoleService(),    // console.go
 	}
 }
 

@@ -48,6 +48,8 @@ type options struct {
 	trustUnattested bool
 	// secretKeys is where the dispatcher's webhook secret key comes from.
 	secretKeys secretKeyOptions
+	// console configures the operator console (console.go).
+	console consoleOptions
 }
 
 func envOr(key, def string) string {
@@ -77,6 +79,7 @@ func (o *options) bind(cmd *cobra.Command) {
 	f.BoolVar(&o.trustUnattested, "trust-unattested", envOr("ROSTER_TRUST_UNATTESTED", "") == "true", "trust commands that carry no Nats-Request-Info (no accounts, or same-account callers) ($ROSTER_TRUST_UNATTESTED=true)")
 	f.StringSliceVar(&o.webhookAllow, "webhook-allow-cidr", nil, "CIDRs webhooks may target although private/loopback (operator allowlist)")
 	o.secretKeys.bind(f)
+	o.console.bind(f)
 }
 
 func (o *options) logger(service string) (zerolog.Logger, error) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // component is one actor of a service: it runs until ctx is cancelled and
@@ -35,6 +36,8 @@ type service struct {
 	// build provisions what the service needs and returns its
 	// components; the supervisor calls it again after a failure.
 	build func(ctx context.Context, e *env) ([]component, error)
+	// flags binds the flags of "rosterd <service>" alone (nil: none).
+	flags func(f *pflag.FlagSet, o *options)
 }
 
 // servicesNamed picks services by name from all, in the order given.
@@ -65,7 +68,7 @@ func serviceNames(svcs []service) []string {
 
 // newServiceCmd is "rosterd <service>": one service per process.
 func newServiceCmd(o *options, s service) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   s.name,
 		Short: s.short,
 		Args:  cobra.NoArgs,
@@ -78,6 +81,10 @@ func newServiceCmd(o *options, s service) *cobra.Command {
 			return p.run(cmd.Context())
 		},
 	}
+	if s.flags != nil {
+		s.flags(cmd.Flags(), o)
+	}
+	return cmd
 }
 
 // runComponents runs every component of a service until ctx ends or one
