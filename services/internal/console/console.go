@@ -223,3 +223,9 @@ func GenerateKey() string {
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	return base64.StdEncoding.EncodeToString(b)
 }
+
+// AddUser returns a users file's content with name set to password's
+// bcrypt hash ("roster console add-user").
+func AddUser(file []byte, name, password string) ([]byte, error) {
+	return web.AddUser(file, name, password)
+}

@@ -9,8 +9,8 @@ import (
 // the operator (Actor), so the service performing it checks and audits it
 // as it would the CLI's.
 
-// Actor is the audited actor of an operator: "console:<name>".
-func Actor(operator string) string { return "console:" + operator }
+// Actor is the audited actor of an operator: "console-<name>".
+func Actor(operator string) string { return "console-" + operator }
 
 // Pause pauses an endpoint.
 func (a *App) Pause(ctx context.Context, operator, id, reason string) error {

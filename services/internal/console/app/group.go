@@ -62,6 +62,9 @@ func (a *App) Group(ctx context.Context, id string, atVersion uint64, cursor str
 		return GroupPage{}, err
 	}
 	p.Members, p.NextCursor = mp.Members, mp.NextCursor
+	// Live pages come in order of last change (ADR 0030), past versions
+	// by user id: show every page by user id.
+	slices.SortFunc(p.Members, func(x, y Member) int { return cmp.Compare(x.UserID, y.UserID) })
 	if p.Changes, p.ChangesMore, err = a.Membership.Changes(ctx, id, 0, MaxChanges); err != nil {
 		return GroupPage{}, err
 	}

@@ -27,13 +27,13 @@ var ErrBadLogin = errors.New("wrong name or password")
 // MinCost is the lowest bcrypt cost a users file may hold.
 const MinCost = bcrypt.DefaultCost
 
-var validName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+var validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,56}$`)
 
 // ValidName reports whether name can be an operator's name: it becomes
-// the actor "console:<name>", so it must be an id.
+// the actor "console-<name>", so it must be an id.
 func ValidName(name string) error {
 	if !validName.MatchString(name) {
-		return fmt.Errorf("user name %q: want 1 to 64 of A-Z a-z 0-9 _ . -", name)
+		return fmt.Errorf("user name %q: want 1 to 56 of A-Z a-z 0-9 _ -", name)
 	}
 	return nil
 }
