@@ -108,7 +108,9 @@ func TestPagesShowTheSeedScenario(t *testing.T) {
 	if code != http.StatusSeeOther || hdr.Get("Location") != "/endpoints/"+ep {
 		t.Fatalf("resume: want 303 to the endpoint page, have %d %q", code, hdr.Get("Location"))
 	}
-	natstest.Eventually(t, 30*time.Second, func() error { return boolErr(s.rv.GoodCount() == 4, fmt.Sprintf("%d of 4 delivered", s.rv.GoodCount())) })
+	natstest.Eventually(t, 30*time.Second, func() error {
+		return boolErr(s.rv.GoodCount() == 4, fmt.Sprintf("%d of 4 delivered", s.rv.GoodCount()))
+	})
 	_, body := b.get("/endpoints/" + ep)
 	if !strings.Contains(body, "Endpoint ep-openim resumed") || !strings.Contains(body, `<span class="pill ok">active</span>`) {
 		t.Fatalf("after resume: want the flash and the active state:\n%s", body)

@@ -234,4 +234,3 @@ func writeUsers(t *testing.T, pairs ...string) string {
 	}
 	return path
 }
-
