@@ -14,7 +14,7 @@ func TestParseUsers(t *testing.T) {
 	good, _ := bcrypt.GenerateFromPassword([]byte("pw"), MinCost)
 	for _, tc := range []struct {
 		name, file, want string
-		users          int
+		users            int
 	}{
 		{"users, comments and blank lines", "# ops\n\nalice:" + string(good) + "\n  bob:" + string(good) + "  \n", "", 2},
 		{"no colon", "alice\n", "line 1: want name:bcrypt-hash", 0},
