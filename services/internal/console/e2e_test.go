@@ -143,7 +143,16 @@ func TestConsoleInChromium(t *testing.T) {
 
 	// The group: the slider walks the versions.
 	do("group", chromedp.Navigate(s.url+"/groups/"+g), chromedp.WaitVisible(chromedp.CSS(`#at-version`)))
-	for v, want := range map[int]string{1: "o", 2: "a o", 3: "o", 4: "a o"} {
+	// From the current version (4) down to 1 and back up: each move
+	// changes the slider's value.
+	for _, step := range []struct {
+		v    int
+		want string
+	}{{1, "o"}, {2, "a o"}, {3, "o"}, {4, "a o"}} {
+		v, want := step.v, step.want
+		// The slider is swapped in with each answer: wait until htmx has
+		// settled and bound the new one (a person's next drag would).
+		waitFor("the slider ready", `(() => { const r = document.getElementById("at-version"); return !!r && !!r["htmx-internal-data"] && !document.querySelector(".htmx-request, .htmx-settling, .htmx-swapping"); })()`)
 		js := fmt.Sprintf(`(() => { const r = document.getElementById("at-version"); r.value = "%d"; r.dispatchEvent(new Event("input", {bubbles: true})); return true; })()`, v)
 		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil {
 			t.Fatal(err)
