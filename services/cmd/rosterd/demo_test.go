@@ -41,7 +41,7 @@ func runDemoProcess(t *testing.T, dsn string, timeout time.Duration) (stdout, st
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "dev", "--demo", "--listen", freeAddr(t), "--data", t.TempDir())
-	cmd.Env = append(os.Environ(), "ROSTERD_TEST_EXEC=1", "ROSTER_CLICKHOUSE_DSN="+dsn)
+	cmd.Env = append(os.Environ(), "ROSTERD_TEST_EXEC=1", "ROSTER_CLICKHOUSE_DSN="+dsn, "ROSTER_CONSOLE_LISTEN="+freeAddr(t))
 	var outBuf, errBuf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &outBuf, &errBuf
 	err = cmd.Run()
