@@ -17,7 +17,7 @@ import (
 
 // roster console add-user: operator accounts of the console (rosterd
 // --console-users FILE; docs/console.md, docs/adr/0095).
-func newConsoleCmd() *cobra.Command {
+func newConsoleCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "console", Short: "Manage the operator console's users file"}
 	var usersFile string
 	add := &cobra.Command{
@@ -43,7 +43,7 @@ func newConsoleCmd() *cobra.Command {
 			if err := writeFileAtomic(usersFile, updated); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.OutOrStdout(), "user %s set in %s (restart the console to load it)\n", args[0], usersFile)
+			fmt.Fprintf(g.out, "user %s set in %s (restart the console to load it)\n", args[0], usersFile)
 			return nil
 		},
 	}

@@ -87,7 +87,7 @@ func newRoot(out io.Writer) *cobra.Command {
 func addCommands(root *cobra.Command, g *globals) {
 	addAuditVerbs(root, g)               // audit.go: audit migrate|commands|events|deliveries|endpoints
 	addCommandVerbs(root, g)             // commands.go: group create..., member invite...
-	root.AddCommand(newConsoleCmd())     // console.go: console add-user
+	root.AddCommand(newConsoleCmd(g))    // console.go: console add-user
 	root.AddCommand(newEventsCmd(g))     // events.go: events replay
 	root.AddCommand(newProjectionCmd(g)) // projection.go: projection rebuild
 	addQueryVerbs(root, g)               // query.go: group get|changes, member list|get, user groups
