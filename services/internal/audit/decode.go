@@ -49,6 +49,9 @@ func strictDecode(kind Kind, data []byte) (Record, error) {
 		return strictAs[DeliveryAttempt](data)
 	case KindEndpointChange:
 		return strictAs[EndpointChange](data)
+	case KindPolicyDecision:
+		// Few per second at most: the strict path alone.
+		return strictAs[PolicyDecision](data)
 	}
 	return nil, record.Malformed("unknown record kind %q", kind)
 }

@@ -24,6 +24,7 @@ type (
 	Event           = record.Event
 	DeliveryAttempt = record.DeliveryAttempt
 	EndpointChange  = record.EndpointChange
+	PolicyDecision  = record.PolicyDecision
 	Recorder        = record.Recorder
 )
 
@@ -32,6 +33,7 @@ const (
 	KindEvent           = record.KindEvent
 	KindDeliveryAttempt = record.KindDeliveryAttempt
 	KindEndpointChange  = record.KindEndpointChange
+	KindPolicyDecision  = record.KindPolicyDecision
 
 	OutcomeAccepted  = record.OutcomeAccepted
 	OutcomeRejected  = record.OutcomeRejected

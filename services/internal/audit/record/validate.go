@@ -71,6 +71,18 @@ func Validate(r Record) error {
 		p.nonEmpty("endpoint_id", r.EndpointID)
 		p.oneOf("change", r.Change, "created", "updated", "paused", "resumed", "deleted", "secret_rotated")
 		p.time("at", r.At)
+	case PolicyDecision:
+		p.nonEmpty("hook_id", r.HookID)
+		p.nonEmpty("command", r.Command)
+		p.oneOf("outcome", r.Outcome, PolicyOutcomes...)
+		if r.Outcome == "failed" || r.FailureClass != "" {
+			p.oneOf("failure_class", r.FailureClass, PolicyClasses...)
+		}
+		p.oneOf("on_failure", r.OnFailure, "allow", "deny")
+		if r.ResponseStatus < 0 || r.ResponseStatus > 999 {
+			p.add("response_status: must be 0 (no response) or an HTTP status")
+		}
+		p.time("at", r.At)
 	default:
 		p.add(fmt.Sprintf("unknown record type %T", r))
 	}

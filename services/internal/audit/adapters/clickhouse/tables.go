@@ -39,7 +39,12 @@ var (
 	endpointChangesTable = &table{name: record.Table(record.KindEndpointChange), columns: []string{
 		"id", "endpoint_id", "change", "actor", "automatic", "reason", "group_id", "endpoint", "at", "at_us",
 	}}
-	allTables = []*table{commandsTable, eventsTable, deliveryAttemptsTable, endpointChangesTable}
+	policyDecisionsTable = &table{name: record.Table(record.KindPolicyDecision), columns: []string{
+		"id", "at", "at_us", "hook_id", "command", "command_id", "command_audit_id", "group_id", "actor",
+		"request_id", "format", "outcome", "failure_class", "on_failure", "latency_us", "response_status",
+		"response_body", "code", "message", "override",
+	}}
+	allTables = []*table{commandsTable, eventsTable, deliveryAttemptsTable, endpointChangesTable, policyDecisionsTable}
 )
 
 // row is one line for one table.
@@ -55,6 +60,7 @@ var tableOf = map[record.Kind]*table{
 	record.KindEvent:           eventsTable,
 	record.KindDeliveryAttempt: deliveryAttemptsTable,
 	record.KindEndpointChange:  endpointChangesTable,
+	record.KindPolicyDecision:  policyDecisionsTable,
 }
 
 // toRow converts a validated record into its table's row; values have the
@@ -90,6 +96,12 @@ func toRow(r record.Record) (row, error) {
 		return row{table: endpointChangesTable, id: r.ID, values: []any{
 			r.ID, r.EndpointID, r.Change, r.Actor, boolU8(r.Automatic), r.Reason, r.GroupID, r.Endpoint,
 			r.At.UTC(), r.At.UnixMicro(),
+		}}, nil
+	case record.PolicyDecision:
+		return row{table: policyDecisionsTable, id: r.ID, values: []any{
+			r.ID, r.At.UTC(), r.At.UnixMicro(), r.HookID, r.Command, r.CommandID, r.CommandAuditID, r.GroupID, r.Actor,
+			r.RequestID, r.Format, r.Outcome, r.FailureClass, r.OnFailure, r.LatencyUS, uint16(r.ResponseStatus),
+			record.TruncateUTF8(r.ResponseBody, record.MaxPolicyResponseBody), r.Code, r.Message, r.Override,
 		}}, nil
 	}
 	return row{}, record.Malformed("unknown record type %T", r)

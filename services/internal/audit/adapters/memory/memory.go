@@ -26,6 +26,7 @@ type Store struct {
 	events     map[string]record.Event
 	deliveries map[string]record.DeliveryAttempt
 	changes    map[string]record.EndpointChange
+	decisions  map[string]record.PolicyDecision
 	inserts    int
 }
 
@@ -36,6 +37,7 @@ func New() *Store {
 		events:     map[string]record.Event{},
 		deliveries: map[string]record.DeliveryAttempt{},
 		changes:    map[string]record.EndpointChange{},
+		decisions:  map[string]record.PolicyDecision{},
 	}
 }
 
@@ -57,7 +59,7 @@ func (s *Store) Insert(ctx context.Context, batch []record.Record) error {
 	}
 	for _, r := range batch {
 		switch r.(type) {
-		case record.Command, record.Event, record.DeliveryAttempt, record.EndpointChange:
+		case record.Command, record.Event, record.DeliveryAttempt, record.EndpointChange, record.PolicyDecision:
 		default:
 			return refused{record.Malformed("unknown record type %T", r)}
 		}
@@ -84,6 +86,10 @@ func (s *Store) Insert(ctx context.Context, batch []record.Record) error {
 		case record.EndpointChange:
 			r.At = micro(r.At)
 			s.changes[r.ID] = r
+		case record.PolicyDecision:
+			r.At = micro(r.At)
+			r.ResponseBody = record.TruncateUTF8(r.ResponseBody, record.MaxPolicyResponseBody)
+			s.decisions[r.ID] = r
 		}
 	}
 	s.inserts++
