@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,7 @@ import (
 	policyapp "github.com/rosterhq/roster/services/internal/policy/app"
 	"github.com/rosterhq/roster/services/internal/policy/hook"
 	"github.com/rosterhq/roster/services/internal/webhook/adapters/httpclient"
+	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 )
 
 // hookList is a HookSource of a fixed list (the roster-policy View in
@@ -491,4 +493,135 @@ func TestPolicyRetryDoesNotCallAgain(t *testing.T) {
 		t.Errorf("a retried command id called the hook: %d calls", got)
 	}
 	s.decisions(t, n)
+}
+
+// eventData decodes the data of the reply's i-th event.
+func eventData(t *testing.T, r policyReply, i int, typ string) map[string]any {
+	t.Helper()
+	if len(r.Events) <= i || r.Events[i].Type != typ {
+		t.Fatalf("want event %d of type %s, have %s", i, typ, r.raw)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(r.Events[i].Data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestPolicyOverrideCreate: a before-create hook's group fields replace
+// the command's before the domain decides (OpenIM's
+// CallbackBeforeCreateGroupResp).
+func TestPolicyOverrideCreate(t *testing.T) {
+	rc := answering(t, `{"actionCode":0,"errCode":0,"groupName":"Renamed by policy","introduction":"set by the hook","needVerification":2,"groupType":2}`)
+	s := startPolicyStack(t, stackOptions{hooks: hookList{openimHook("create", "group.create", rc, hook.Deny)}})
+	r := okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G", "join_policy": "approval"}))
+	d := eventData(t, r, 0, "group.created")
+	if d["name"] != "Renamed by policy" || d["intro"] != "set by the hook" || d["join_policy"] != "open" {
+		t.Errorf("want the hook's name, intro and needVerification 2 (open) decided, have %v", d)
+	}
+	row := s.decisions(t, 1)[0]
+	if row.Outcome != "overridden" || !strings.Contains(row.Override, `"groupName":"Renamed by policy"`) {
+		t.Errorf("want an overridden decision keeping the override, have %+v", row)
+	}
+	_, bodies := rc.seen()
+	var sent map[string]any
+	if err := json.Unmarshal(bodies[0], &sent); err != nil {
+		t.Fatal(err)
+	}
+	if sent["operationID"] != row.RequestID || sent["groupName"] != "G" || sent["needVerification"] != float64(0) {
+		t.Errorf("want operationID = the request id %s and the command's fields, have %v", row.RequestID, sent)
+	}
+}
+
+// TestPolicyOverrideMembersJoin: a beforeMembersJoinGroup hook on invite
+// sets per-member fields (nickname, role, mute) that become the command's
+// admissions; one it cannot map (roleLevel 42) rejects the command.
+func TestPolicyOverrideMembersJoin(t *testing.T) {
+	var level atomic.Int64
+	level.Store(60)
+	rc := newReceiver(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+		if level.Load() == 42 {
+			_, _ = io.WriteString(w, `{"actionCode":0,"memberCallbackList":[{"userID":"u3","roleLevel":42}]}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"actionCode":0,"memberCallbackList":[{"userID":"u1","nickname":"Nick","roleLevel":60,"muteEndTime":4102444800000},{"userID":"stranger","nickname":"ignored"}]}`)
+	})
+	h := openimHook("join", "member.invite", rc, hook.Deny)
+	h.Callback = hook.OpenIMBeforeMembersJoinGroup
+	s := startPolicyStack(t, stackOptions{hooks: hookList{h}})
+	okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
+	okReply(t, call(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1", "u2"}}))
+	level.Store(42)
+	r := errReply(t, call(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u3"}}), "invalid_argument")
+	if !strings.Contains(r.Error.Message, "roleLevel 42") {
+		t.Errorf("want the refused override named, have %s", r.raw)
+	}
+	rows := s.decisions(t, 2)
+	if rows[0].Outcome != "overridden" || !strings.Contains(rows[0].Override, `"nickname":"Nick"`) || strings.Contains(rows[0].Override, "stranger") {
+		t.Errorf("want u1's admission applied and the stranger ignored, have %+v", rows[0])
+	}
+	paths, bodies := rc.seen()
+	if paths[0] != "/callbackBeforeMembersJoinGroupCommand" || !strings.Contains(string(bodies[0]), `"memberList":[{"userID":"u1","ex":""},{"userID":"u2","ex":""}]`) {
+		t.Errorf("want OpenIM's beforeMembersJoinGroup body, have %s %s", paths[0], bodies[0])
+	}
+}
+
+// TestPolicyOverrideSetInfo: a beforeSetGroupInfo hook on group.update
+// changes the update before it is decided (CallbackBeforeSetGroupInfoResp).
+func TestPolicyOverrideSetInfo(t *testing.T) {
+	rc := answering(t, `{"actionCode":0,"introduction":"the hook's intro","groupName":""}`)
+	s := startPolicyStack(t, stackOptions{hooks: hookList{openimHook("setinfo", "group.update", rc, hook.Deny)}})
+	okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
+	r := okReply(t, call(t, s.srv.NC, "group.update", map[string]any{"group_id": "G", "actor": "owner", "name": "New name"}))
+	d := eventData(t, r, 0, "group.updated")
+	if d["name"] != "New name" || d["intro"] != "the hook's intro" {
+		t.Errorf("want the caller's name kept (an empty groupName sets nothing) and the hook's intro, have %v", d)
+	}
+	if row := s.decisions(t, 1)[0]; row.Outcome != "overridden" {
+		t.Errorf("want overridden, have %+v", row)
+	}
+}
+
+// TestPolicyStandardHook: a standard hook gets a signed policy.check and
+// its patch replaces the command's wire fields.
+func TestPolicyStandardHook(t *testing.T) {
+	secret, err := delivery.GenerateSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := delivery.ParseSecret(secret)
+	var bad atomic.Int64
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		ts, _ := strconv.ParseInt(r.Header.Get("webhook-timestamp"), 10, 64)
+		if r.Header.Get("webhook-signature") != delivery.Sign(r.Header.Get("webhook-id"), time.Unix(ts, 0), body, [][]byte{key}) {
+			bad.Add(1)
+		}
+		_, _ = io.WriteString(w, `{"allow":true,"patch":{"name":"Patched","members":["m1","m2"]}}`)
+	})
+	h := hook.Hook{ID: "std", Command: "group.create", URL: rc.srv.URL + "/policy", Format: hook.FormatStandard, Timeout: 2 * time.Second,
+		OnFailure: hook.Deny, Secrets: []string{secret}}
+	s := startPolicyStack(t, stackOptions{hooks: hookList{h}})
+	r := okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G", "members": []string{"m1"}}))
+	d := eventData(t, r, 0, "group.created")
+	if d["name"] != "Patched" || fmt.Sprint(d["members"]) != "[m1 m2]" {
+		t.Errorf("want the patch decided, have %v", d)
+	}
+	if bad.Load() != 0 {
+		t.Errorf("the request's Standard Webhooks signature did not verify")
+	}
+	paths, bodies := rc.seen()
+	var sent struct {
+		Type, Command, GroupID, Actor string
+		Input                         map[string]any
+		Group                         map[string]any
+	}
+	if err := json.Unmarshal(bodies[0], &sent); err != nil {
+		t.Fatal(err)
+	}
+	if paths[0] != "/policy" || sent.Type != "policy.check" || sent.Command != "group.create" || sent.Input["name"] != "G" || sent.Group["exists"] != false {
+		t.Errorf("want a policy.check of the command, have %s %s", paths[0], bodies[0])
+	}
+	if row := s.decisions(t, 1)[0]; row.Outcome != "overridden" || row.Override != `{"name":"Patched","members":["m1","m2"]}` {
+		t.Errorf("want the patch kept, have %+v", row)
+	}
 }
