@@ -1,0 +1,217 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/events/group"
+	"github.com/rosterhq/roster/services/internal/audit/adapters/memory"
+	"github.com/rosterhq/roster/services/internal/audit/record"
+	"github.com/rosterhq/roster/services/internal/natsx/natstest"
+	"github.com/rosterhq/roster/services/internal/policy/app"
+	"github.com/rosterhq/roster/services/internal/policy/decision"
+	"github.com/rosterhq/roster/services/internal/policy/hook"
+	"github.com/rosterhq/roster/services/internal/webhook/adapters/httpclient"
+)
+
+// hooks is a HookSource of a fixed list, in order.
+type hooks []hook.Hook
+
+func (l hooks) ForCommand(command string) []hook.Hook {
+	var out []hook.Hook
+	for _, h := range l {
+		if h.Command == command {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// serve is a real HTTP hook answering what answer returns; calls counts.
+func serve(t *testing.T, calls *atomic.Int64, answer func() (int, string)) string {
+	t.Helper()
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		calls.Add(1)
+		status, body := answer()
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
+func checker(t *testing.T, l hooks, br app.BreakerConfig) (*app.Checker, *memory.Recorder) {
+	t.Helper()
+	guard, err := httpclient.NewGuard(httpclient.GuardConfig{Allow: []string{"127.0.0.0/8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := httpclient.NewClient(httpclient.ClientConfig{Guard: guard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := memory.NewRecorder()
+	c, err := app.NewChecker(app.CheckConfig{Hooks: l, Sender: client, Audit: rec, Log: zerolog.Nop(), Breaker: br})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, rec
+}
+
+func invite(users ...string) app.CheckInput {
+	st := group.New("G")
+	st.Exists, st.Owner = true, "owner"
+	st.Members["owner"] = &group.Member{Role: events.RoleOwner}
+	return app.CheckInput{AuditID: "audit-1", Input: decision.Input{GroupID: "G", Actor: "owner", CommandID: "cmd-" + users[0],
+		Command: group.Invite{UserIDs: users}, Group: st}}
+}
+
+func outcomes(rec *memory.Recorder) []string {
+	var out []record.PolicyDecision
+	for _, r := range rec.Records() {
+		out = append(out, r.(record.PolicyDecision))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	s := make([]string, len(out))
+	for i, d := range out {
+		s[i] = d.HookID + ":" + d.Outcome + ":" + d.FailureClass
+	}
+	return s
+}
+
+// TestHooksRunInOrder: each hook sees the command as the previous one
+// left it, and a veto stops the chain before the next hook is called.
+func TestHooksRunInOrder(t *testing.T) {
+	var first, second, third atomic.Int64
+	l := hooks{
+		{ID: "a", Command: "member.invite", Callback: hook.OpenIMBeforeMembersJoinGroup, Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Deny,
+			URL: serve(t, &first, func() (int, string) {
+				return 200, `{"actionCode":0,"memberCallbackList":[{"userID":"u1","nickname":"A"}]}`
+			})},
+		{ID: "b", Command: "member.invite", Format: hook.FormatStandard, Timeout: time.Second, OnFailure: hook.Deny,
+			URL: serve(t, &second, func() (int, string) { return 200, `{"allow":true,"patch":{"reason":"B"}}` })},
+		{ID: "c", Command: "member.invite", Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Allow,
+			URL: serve(t, &third, func() (int, string) { return 200, `{"actionCode":0,"nextCode":1,"errCode":7,"errMsg":"no"}` })},
+	}
+	c, rec := checker(t, l[:2], app.BreakerConfig{})
+	out, err := c.Check(context.Background(), invite("u1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := out.Command.(group.Invite)
+	if inv.Reason != "B" || inv.Admissions["u1"].Nickname != "A" {
+		t.Errorf("want both overrides, have %#v", inv)
+	}
+	if got := outcomes(rec); len(got) != 2 || got[0] != "a:overridden:" || got[1] != "b:overridden:" {
+		t.Errorf("decisions: %v", got)
+	}
+
+	c, _ = checker(t, hooks{l[2], l[0]}, app.BreakerConfig{})
+	before := first.Load()
+	_, err = c.Check(context.Background(), invite("u2"))
+	var e *events.Error
+	if !errors.As(err, &e) || e.Code != events.CodePolicyDenied || e.Details["err_code"] != 7 {
+		t.Fatalf("want the veto, have %v", err)
+	}
+	if first.Load() != before {
+		t.Errorf("a hook after the veto was called")
+	}
+}
+
+// TestCacheAnswersAnUnchangedInput: the same request id is answered from
+// the cache (no call, no second row); another input calls again.
+func TestCacheAnswersAnUnchangedInput(t *testing.T) {
+	var calls atomic.Int64
+	l := hooks{{ID: "a", Command: "member.invite", Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Deny,
+		URL: serve(t, &calls, func() (int, string) { return 200, `{"actionCode":0}` })}}
+	c, rec := checker(t, l, app.BreakerConfig{})
+	for range 3 {
+		if _, err := c.Check(context.Background(), invite("u1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Check(context.Background(), invite("u2")); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 2 || len(rec.Records()) != 2 {
+		t.Errorf("want 2 calls and 2 rows, have %d and %d", calls.Load(), len(rec.Records()))
+	}
+}
+
+// TestBreakerProbesAndCloses: failures open the breaker (calls skipped);
+// after the cool-down one probe goes through, and its success closes it.
+func TestBreakerProbesAndCloses(t *testing.T) {
+	var calls atomic.Int64
+	var healthy atomic.Bool
+	l := hooks{{ID: "flaky", Command: "member.invite", Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Allow,
+		URL: serve(t, &calls, func() (int, string) {
+			if healthy.Load() {
+				return 200, `{"actionCode":0}`
+			}
+			return 503, `busy`
+		})}}
+	c, rec := checker(t, l, app.BreakerConfig{Failures: 2, CoolDown: 300 * time.Millisecond})
+	n := 0
+	check := func() {
+		n++
+		if _, err := c.Check(context.Background(), invite("u"+string(rune('a'+n)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check()
+	check()
+	check() // open: skipped
+	if calls.Load() != 2 {
+		t.Fatalf("want 2 calls before the breaker opened, have %d", calls.Load())
+	}
+	healthy.Store(true)
+	natstest.Eventually(t, 5*time.Second, func() error {
+		check()
+		if calls.Load() < 3 {
+			return errors.New("no probe yet")
+		}
+		return nil
+	})
+	check()
+	got := outcomes(rec)
+	if got[0] != "flaky:failed:status" || got[2] != "flaky:skipped:" || got[len(got)-2] != "flaky:allowed:" || got[len(got)-1] != "flaky:allowed:" {
+		t.Errorf("decisions: %v", got)
+	}
+	if calls.Load() != 4 {
+		t.Errorf("want the breaker closed after the probe (4 calls), have %d", calls.Load())
+	}
+}
+
+// TestHoldsSeesWhatTheHookSaw: the verdict holds on a state that differs
+// only where no body looks, not where one does.
+func TestHoldsSeesWhatTheHookSaw(t *testing.T) {
+	var calls atomic.Int64
+	l := hooks{{ID: "s", Command: "member.invite", Format: hook.FormatStandard, Timeout: time.Second, OnFailure: hook.Deny,
+		URL: serve(t, &calls, func() (int, string) { return 200, `{"allow":true}` })}}
+	c, _ := checker(t, l, app.BreakerConfig{})
+	in := invite("u1")
+	out, err := c.Check(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := *in.Group
+	if !out.Holds(&same) {
+		t.Errorf("an equal state does not hold")
+	}
+	moved := same
+	moved.Version++
+	if out.Holds(&moved) {
+		t.Errorf("a state whose summary changed holds (the standard body shows the version)")
+	}
+}
