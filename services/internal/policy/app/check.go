@@ -206,7 +206,11 @@ func (c *Checker) call(ctx context.Context, h hook.Hook, in decision.Input, req 
 	// The caller giving up (its own context) says nothing of the hook.
 	done(v.Outcome != decision.Failed, ctx.Err() != nil)
 	c.metrics.call.WithLabelValues(h.ID).Observe(resp.Latency.Seconds())
-	c.cache.put(req.ID, v)
+	// Only a verdict that lets the command go on is reused: a rejection
+	// ends the command, and the caller retrying it deserves a fresh call.
+	if v.Err(h) == nil {
+		c.cache.put(req.ID, v)
+	}
 	c.finish(ctx, h, row, v, resp)
 	return v
 }
@@ -297,8 +301,8 @@ func (c *Checker) finish(ctx context.Context, h hook.Hook, row record.PolicyDeci
 	}
 }
 
-// outcomeCache keeps each called hook's verdict by request id for a short
-// time, so that an optimistic-concurrency retry whose decision input did
+// outcomeCache keeps each called hook's verdict that let the command go
+// on, by request id, for a short time, so that an optimistic-concurrency retry whose decision input did
 // not change gets the same verdict without a second call.
 type outcomeCache struct {
 	mu    sync.Mutex

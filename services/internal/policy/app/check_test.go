@@ -215,3 +215,28 @@ func TestHoldsSeesWhatTheHookSaw(t *testing.T) {
 		t.Errorf("a state whose summary changed holds (the standard body shows the version)")
 	}
 }
+
+// TestRejectionsAreNotCached: a caller retrying after a veto is asked
+// afresh (the hook may have changed its mind).
+func TestRejectionsAreNotCached(t *testing.T) {
+	var calls atomic.Int64
+	var allow atomic.Bool
+	l := hooks{{ID: "v", Command: "member.invite", Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Deny,
+		URL: serve(t, &calls, func() (int, string) {
+			if allow.Load() {
+				return 200, `{"actionCode":0}`
+			}
+			return 200, `{"actionCode":0,"nextCode":1,"errMsg":"not yet"}`
+		})}}
+	c, _ := checker(t, l, app.BreakerConfig{})
+	if _, err := c.Check(context.Background(), invite("u1")); err == nil {
+		t.Fatal("want the veto")
+	}
+	allow.Store(true)
+	if _, err := c.Check(context.Background(), invite("u1")); err != nil {
+		t.Fatalf("want the second ask allowed, have %v", err)
+	}
+	if calls.Load() != 2 {
+		t.Errorf("want 2 calls, have %d", calls.Load())
+	}
+}
