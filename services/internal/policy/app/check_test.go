@@ -240,3 +240,22 @@ func TestRejectionsAreNotCached(t *testing.T) {
 		t.Errorf("want 2 calls, have %d", calls.Load())
 	}
 }
+
+// TestTrailKnowsEveryOutcome: the trail accepts exactly the outcomes and
+// classes the decisions make.
+func TestTrailKnowsEveryOutcome(t *testing.T) {
+	outs := []decision.Outcome{decision.Allowed, decision.Denied, decision.Overridden, decision.Failed, decision.Skipped}
+	if len(outs) != len(record.PolicyOutcomes) || len(decision.Classes) != len(record.PolicyClasses) {
+		t.Fatalf("sets differ: %v %v / %v %v", outs, record.PolicyOutcomes, decision.Classes, record.PolicyClasses)
+	}
+	for i, o := range outs {
+		if string(o) != record.PolicyOutcomes[i] {
+			t.Errorf("outcome %d: %s vs %s", i, o, record.PolicyOutcomes[i])
+		}
+	}
+	for i, c := range decision.Classes {
+		if string(c) != record.PolicyClasses[i] {
+			t.Errorf("class %d: %s vs %s", i, c, record.PolicyClasses[i])
+		}
+	}
+}
