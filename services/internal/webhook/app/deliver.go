@@ -205,7 +205,7 @@ func (d *Deliverer) unbatch(ctx context.Context, j Job) error {
 	for _, ev := range j.Batch {
 		one := j
 		one.Event, one.Batch = ev, nil
-		o, err := one.out(true)
+		o, err := one.out(false)
 		if err == nil {
 			err = d.a.cfg.Queue.Enqueue(ctx, o)
 		}
