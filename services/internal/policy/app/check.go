@@ -220,22 +220,23 @@ func (c *Checker) httpRequest(h hook.Hook, req decision.Request) delivery.Reques
 	if h.Format == hook.FormatOpenIM {
 		// OpenIM's webhook client sends the operation id as a header too.
 		hd.Set("operationID", req.ID)
-	} else {
-		now := c.clock.Now()
-		hd.Set("webhook-id", req.ID)
-		hd.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-		keys := make([][]byte, 0, len(h.Secrets))
-		for _, s := range h.Secrets {
-			k, err := delivery.ParseSecret(s)
-			if err != nil {
-				c.log.Warn().Str("hook_id", h.ID).Err(err).Msg("policy hook secret unusable; not signing with it")
-				continue
-			}
-			keys = append(keys, k)
+	}
+	// Every call is signed as Standard Webhooks, openim ones too: OpenIM
+	// signs nothing, and the extra headers cost an OpenIM receiver nothing.
+	now := c.clock.Now()
+	hd.Set("webhook-id", req.ID)
+	hd.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	keys := make([][]byte, 0, len(h.Secrets))
+	for _, s := range h.Secrets {
+		k, err := delivery.ParseSecret(s)
+		if err != nil {
+			c.log.Warn().Str("hook_id", h.ID).Err(err).Msg("policy hook secret unusable; not signing with it")
+			continue
 		}
-		if len(keys) > 0 {
-			hd.Set("webhook-signature", delivery.Sign(req.ID, now, req.Body, keys))
-		}
+		keys = append(keys, k)
+	}
+	if len(keys) > 0 {
+		hd.Set("webhook-signature", delivery.Sign(req.ID, now, req.Body, keys))
 	}
 	return delivery.Request{URL: req.URL, Headers: hd, Body: req.Body, Timeout: h.Timeout}
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/rosterhq/roster/services/internal/policy/decision"
 	"github.com/rosterhq/roster/services/internal/policy/hook"
 	"github.com/rosterhq/roster/services/internal/webhook/adapters/httpclient"
+	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 )
 
 // hooks is a HookSource of a fixed list, in order.
@@ -257,5 +260,38 @@ func TestTrailKnowsEveryOutcome(t *testing.T) {
 		if string(c) != record.PolicyClasses[i] {
 			t.Errorf("class %d: %s vs %s", i, c, record.PolicyClasses[i])
 		}
+	}
+}
+
+// TestOpenIMCallsAreSigned: an openim hook gets OpenIM's operationID
+// header and Standard Webhooks headers that verify with its secret.
+func TestOpenIMCallsAreSigned(t *testing.T) {
+	secret, err := delivery.GenerateSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := delivery.ParseSecret(secret)
+	got := make(chan http.Header, 1)
+	bodies := make(chan []byte, 1)
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r.Header.Clone()
+		bodies <- b
+		_, _ = io.WriteString(w, `{"actionCode":0}`)
+	}))
+	t.Cleanup(s.Close)
+	c, _ := checker(t, hooks{{ID: "o", Command: "member.invite", Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Deny,
+		URL: s.URL, Secrets: []string{secret}}}, app.BreakerConfig{})
+	if _, err := c.Check(context.Background(), invite("u1")); err != nil {
+		t.Fatal(err)
+	}
+	hd, body := <-got, <-bodies
+	ts, _ := strconv.ParseInt(hd.Get("webhook-timestamp"), 10, 64)
+	id := hd.Get("webhook-id")
+	if id == "" || hd.Get("operationID") != id || !strings.Contains(string(body), `"operationID":"`+id+`"`) {
+		t.Errorf("want one request id in operationID, the header and webhook-id, have %v %s", hd, body)
+	}
+	if hd.Get("webhook-signature") != delivery.Sign(id, time.Unix(ts, 0), body, [][]byte{key}) {
+		t.Errorf("signature does not verify: %v", hd)
 	}
 }

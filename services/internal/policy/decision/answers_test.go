@@ -51,7 +51,7 @@ func TestOpenIMAnswersAreStrict(t *testing.T) {
 			t.Errorf("%q: allow: want the command to proceed, have %v", body, err)
 		}
 	}
-	for _, body := range []string{`{"actionCode":0}`, ` {"actionCode":0,"errCode":0,"errMsg":"","nextCode":0} ` + "\n", `{"actionCode":1,"errCode":5}`, `{"actionCode":0,"refusedMembersAccount":["u"]}`} {
+	for _, body := range []string{`{"actionCode":0}`, ` {"actionCode":0,"errCode":0,"errMsg":"","nextCode":0} ` + "\n", `{"actionCode":1,"errCode":5}`, `{"actionCode":0,"refusedMembersAccount":["x"]}`} {
 		if v := decision.Judge(openim("member.invite", "", hook.Deny), in, []byte(body)); v.Outcome != decision.Allowed || !reflect.DeepEqual(v.Command, in.Command) {
 			t.Errorf("%q: want allowed unchanged, have %+v", body, v)
 		}
@@ -129,6 +129,9 @@ func TestOverrides(t *testing.T) {
 			answer: `{"actionCode":0,"nickName":"ignored","roleLevel":20}`,
 			cmd:    group.SetRole{UserID: "m1", Role: events.RoleAdmin}, st: owned(),
 			want:   group.SetRole{UserID: "m1", Role: events.RoleMember}},
+		{name: "invite leaves the refused out", command: "member.invite", answer: `{"actionCode":0,"refusedMembersAccount":["u2","nobody"]}`,
+			cmd:  group.Invite{UserIDs: []string{"u1", "u2"}, Admissions: map[string]events.Admission{"u2": {Role: events.RoleAdmin}}},
+			want: group.Invite{UserIDs: []string{"u1"}, Admissions: map[string]events.Admission{}}, st: owned()},
 		{name: "veto-only callbacks ignore the rest", command: "member.join",
 			answer: `{"actionCode":0,"memberCallbackList":[{"userID":"owner","nickname":"x"}]}`,
 			cmd:    group.Join{}, st: owned(), want: group.Join{}},
@@ -159,6 +162,17 @@ func TestOverrides(t *testing.T) {
 				t.Errorf("want %s with the override kept, have %s %s", wantOutcome, v.Outcome, v.Override)
 			}
 		})
+	}
+}
+
+// TestInviteAllRefusedIsAVeto: refusing every invited user denies.
+func TestInviteAllRefusedIsAVeto(t *testing.T) {
+	h := openim("member.invite", "", hook.Allow)
+	in := decision.Input{GroupID: "G", Actor: "owner", CommandID: "c", Command: group.Invite{UserIDs: []string{"u1"}}, Group: owned()}
+	v := decision.Judge(h, in, []byte(`{"actionCode":0,"refusedMembersAccount":["u1"]}`))
+	var e *events.Error
+	if !errors.As(v.Err(h), &e) || e.Code != events.CodePolicyDenied || !reflect.DeepEqual(e.Details["refused_user_ids"], []string{"u1"}) {
+		t.Errorf("want policy_denied naming the refused, have %v %v", v.Err(h), e)
 	}
 }
 

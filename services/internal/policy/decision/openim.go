@@ -370,6 +370,11 @@ type beforeSetGroupInfoResp struct {
 	ApplyMemberFriend *int32  `json:"applyMemberFriend"`
 }
 
+// beforeInviteUserToGroupResp is CallbackBeforeInviteUserToGroupResp.
+type beforeInviteUserToGroupResp struct {
+	RefusedMembersAccount []string `json:"refusedMembersAccount"`
+}
+
 type beforeSetGroupMemberInfoResp struct {
 	Ex        *string `json:"ex"`
 	Nickname  *string `json:"nickName"`
@@ -420,11 +425,51 @@ func judgeOpenIM(h hook.Hook, in Input, answer []byte) Verdict {
 			return invalid(in, "not OpenIM's CallbackBeforeSetGroupMemberInfoResp: %v", err)
 		}
 		return applySetMemberInfo(h, in, r)
+	case hook.OpenIMBeforeInviteJoinGroup:
+		var r beforeInviteUserToGroupResp
+		if err := json.Unmarshal(obj, &r); err != nil {
+			return invalid(in, "not OpenIM's CallbackBeforeInviteUserToGroupResp: %v", err)
+		}
+		return applyRefused(h, in, r)
 	}
-	// beforeInviteJoinGroup, beforeJoinGroup and Roster's before-kick and
-	// before-transfer can only veto (OpenIM 3.8 reads nothing else; the
-	// invite's refusedMembersAccount is ignored there too).
+	// beforeJoinGroup and Roster's before-kick and before-transfer can only
+	// veto (OpenIM 3.8 reads nothing else from them).
 	return Verdict{Outcome: Allowed, Command: in.Command}
+}
+
+// applyRefused reads CallbackBeforeInviteUserToGroupResp's
+// refusedMembersAccount, which OpenIM 3.8 declares and ignores: the refused
+// users are left out of the invitation and the rest proceed; refusing
+// every invited user is a veto.
+func applyRefused(h hook.Hook, in Input, r beforeInviteUserToGroupResp) Verdict {
+	c := in.Command.(group.Invite)
+	refused := make(map[string]bool, len(r.RefusedMembersAccount))
+	for _, u := range r.RefusedMembersAccount {
+		refused[u] = true
+	}
+	var keep, left []string
+	for _, u := range c.UserIDs {
+		if refused[u] {
+			left = append(left, u)
+		} else {
+			keep = append(keep, u)
+		}
+	}
+	if len(left) == 0 {
+		return Verdict{Outcome: Allowed, Command: in.Command}
+	}
+	if len(keep) == 0 {
+		return Verdict{Outcome: Denied, Command: in.Command, Message: "every invited user was refused",
+			Details: map[string]any{"hook_id": h.ID, "refused_user_ids": left}}
+	}
+	c.UserIDs = keep
+	if c.Admissions != nil {
+		c.Admissions = maps.Clone(c.Admissions)
+		for _, u := range left {
+			delete(c.Admissions, u)
+		}
+	}
+	return overridden(in, c, map[string]any{"refusedMembersAccount": left})
 }
 
 // applyCreate applies CallbackBeforeCreateGroupResp as OpenIM's
