@@ -3,11 +3,13 @@
 -- skipped by the hook's breaker. command_audit_id is the id of the
 -- command's row in commands when the command was not accepted; an
 -- accepted command's row (written later, from its commit) joins on
--- command_id. response_body keeps the first 4 KiB of the hook's answer.
+-- command_id. response_body keeps the first 4 KiB of the hook's answer;
+-- latency_ms has microsecond precision (a local hook answers in less than
+-- a millisecond).
 CREATE TABLE IF NOT EXISTS policy_decisions (
     id                String,
-    at                DateTime,
-    at_us             Int64,
+    decided_at        DateTime,
+    decided_at_us     Int64,
     hook_id           String,
     command           String,
     command_id        String,
@@ -19,7 +21,7 @@ CREATE TABLE IF NOT EXISTS policy_decisions (
     outcome           String,
     failure_class     String,
     on_failure        String,
-    latency_us        Int64,
+    latency_ms        Float64,
     response_status   UInt16,
     response_body     String,
     code              String,
@@ -27,5 +29,5 @@ CREATE TABLE IF NOT EXISTS policy_decisions (
     override          String,
     inserted_at       DateTime DEFAULT now()
 ) ENGINE = ReplacingMergeTree()
-PARTITION BY toYYYYMM(at)
+PARTITION BY toYYYYMM(decided_at)
 ORDER BY (hook_id, id);

@@ -217,7 +217,7 @@ func errReply(t *testing.T, r policyReply, code string) policyReply {
 // decisionRow is one row of roster.policy_decisions.
 type decisionRow struct {
 	HookID, Command, CommandID, CommandAuditID, RequestID, Outcome, Class, OnFailure, Body, Code, Message, Override string
-	Status                                                                                                         uint16
+	Status                                                                                                          uint16
 }
 
 // decisions waits until roster.policy_decisions holds want rows and
@@ -227,7 +227,7 @@ func (s *policyStack) decisions(t *testing.T, want int) []decisionRow {
 	var rows []decisionRow
 	natstest.Eventually(t, 20*time.Second, func() error {
 		rs, err := s.ch.Query(context.Background(), "SELECT hook_id, command, command_id, command_audit_id, request_id, outcome, "+
-			"failure_class, on_failure, response_body, code, message, override, response_status FROM `"+s.db+"`.policy_decisions FINAL ORDER BY at_us, id")
+			"failure_class, on_failure, response_body, code, message, override, response_status FROM `"+s.db+"`.policy_decisions FINAL ORDER BY decided_at_us, id")
 		if err != nil {
 			return err
 		}

@@ -12,7 +12,7 @@ import (
 // TestPolicyDecisionRules: a decision row must name its hook and command,
 // and its outcome, failure class and on_failure come from their sets.
 func TestPolicyDecisionRules(t *testing.T) {
-	ok := record.PolicyDecision{ID: "d1", At: time.Unix(1_800_000_000, 0), HookID: "h", Command: "member.invite", Outcome: "failed",
+	ok := record.PolicyDecision{ID: "d1", DecidedAt: time.Unix(1_800_000_000, 0), HookID: "h", Command: "member.invite", Outcome: "failed",
 		FailureClass: "invalid_response", OnFailure: "allow", ResponseStatus: 200}
 	if err := record.Validate(ok); err != nil {
 		t.Fatal(err)
@@ -30,6 +30,7 @@ func TestPolicyDecisionRules(t *testing.T) {
 		"unknown class":    {func(d *record.PolicyDecision) { d.FailureClass = "dns_error" }, "failure_class"},
 		"on_failure":       {func(d *record.PolicyDecision) { d.OnFailure = "" }, "on_failure"},
 		"status":           {func(d *record.PolicyDecision) { d.ResponseStatus = 1000 }, "response_status"},
+		"latency":          {func(d *record.PolicyDecision) { d.LatencyMS = -1 }, "latency_ms"},
 	} {
 		d := ok
 		c.mod(&d)

@@ -146,7 +146,7 @@ const MaxPolicyResponseBody = 4 << 10
 // CommandID.
 type PolicyDecision struct {
 	ID             string    `json:"id"`
-	At             time.Time `json:"at"`
+	DecidedAt      time.Time `json:"decided_at"`
 	HookID         string    `json:"hook_id"`
 	Command        string    `json:"command"`
 	CommandID      string    `json:"command_id"`
@@ -158,7 +158,7 @@ type PolicyDecision struct {
 	Outcome        string    `json:"outcome"`
 	FailureClass   string    `json:"failure_class,omitempty"`
 	OnFailure      string    `json:"on_failure"`
-	LatencyUS      int64     `json:"latency_us"`
+	LatencyMS      float64   `json:"latency_ms"` // microsecond precision
 	ResponseStatus int       `json:"response_status"`
 	ResponseBody   string    `json:"response_body"` // truncated at 4 KiB
 	Code           string    `json:"code,omitempty"`

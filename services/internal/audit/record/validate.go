@@ -82,7 +82,10 @@ func Validate(r Record) error {
 		if r.ResponseStatus < 0 || r.ResponseStatus > 999 {
 			p.add("response_status: must be 0 (no response) or an HTTP status")
 		}
-		p.time("at", r.At)
+		if r.LatencyMS < 0 {
+			p.add("latency_ms: must not be negative")
+		}
+		p.time("decided_at", r.DecidedAt)
 	default:
 		p.add(fmt.Sprintf("unknown record type %T", r))
 	}

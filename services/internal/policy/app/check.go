@@ -191,7 +191,7 @@ func (c *Checker) call(ctx context.Context, h hook.Hook, in decision.Input, req 
 		return v
 	}
 	row := record.PolicyDecision{
-		ID: uuid.NewString(), At: c.clock.Now().UTC(), HookID: h.ID, Command: in.Command.Kind(), CommandID: in.CommandID,
+		ID: uuid.NewString(), DecidedAt: c.clock.Now().UTC(), HookID: h.ID, Command: in.Command.Kind(), CommandID: in.CommandID,
 		CommandAuditID: auditID, GroupID: in.GroupID, Actor: in.Actor, RequestID: req.ID, Format: string(h.Format),
 		OnFailure: string(h.OnFailure),
 	}
@@ -274,7 +274,7 @@ func classOf(c delivery.Class) decision.Class {
 // finish records a decision in the trail, the metrics and the log.
 func (c *Checker) finish(ctx context.Context, h hook.Hook, row record.PolicyDecision, v decision.Verdict, resp delivery.Response) {
 	row.Outcome, row.FailureClass, row.Code, row.Message = string(v.Outcome), string(v.Class), v.Code, v.Message
-	row.LatencyUS, row.ResponseStatus = resp.Latency.Microseconds(), resp.Status
+	row.LatencyMS, row.ResponseStatus = float64(resp.Latency.Microseconds())/1000, resp.Status
 	row.ResponseBody = record.TruncateUTF8(string(resp.Body), record.MaxPolicyResponseBody)
 	if v.Refused != nil {
 		row.Message = v.Refused.Error()

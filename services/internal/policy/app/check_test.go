@@ -85,7 +85,7 @@ func outcomes(rec *memory.Recorder) []string {
 	for _, r := range rec.Records() {
 		out = append(out, r.(record.PolicyDecision))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	sort.Slice(out, func(i, j int) bool { return out[i].DecidedAt.Before(out[j].DecidedAt) })
 	s := make([]string, len(out))
 	for i, d := range out {
 		s[i] = d.HookID + ":" + d.Outcome + ":" + d.FailureClass

@@ -40,8 +40,8 @@ var (
 		"id", "endpoint_id", "change", "actor", "automatic", "reason", "group_id", "endpoint", "at", "at_us",
 	}}
 	policyDecisionsTable = &table{name: record.Table(record.KindPolicyDecision), columns: []string{
-		"id", "at", "at_us", "hook_id", "command", "command_id", "command_audit_id", "group_id", "actor",
-		"request_id", "format", "outcome", "failure_class", "on_failure", "latency_us", "response_status",
+		"id", "decided_at", "decided_at_us", "hook_id", "command", "command_id", "command_audit_id", "group_id", "actor",
+		"request_id", "format", "outcome", "failure_class", "on_failure", "latency_ms", "response_status",
 		"response_body", "code", "message", "override",
 	}}
 	allTables = []*table{commandsTable, eventsTable, deliveryAttemptsTable, endpointChangesTable, policyDecisionsTable}
@@ -99,8 +99,8 @@ func toRow(r record.Record) (row, error) {
 		}}, nil
 	case record.PolicyDecision:
 		return row{table: policyDecisionsTable, id: r.ID, values: []any{
-			r.ID, r.At.UTC(), r.At.UnixMicro(), r.HookID, r.Command, r.CommandID, r.CommandAuditID, r.GroupID, r.Actor,
-			r.RequestID, r.Format, r.Outcome, r.FailureClass, r.OnFailure, r.LatencyUS, uint16(r.ResponseStatus),
+			r.ID, r.DecidedAt.UTC(), r.DecidedAt.UnixMicro(), r.HookID, r.Command, r.CommandID, r.CommandAuditID, r.GroupID, r.Actor,
+			r.RequestID, r.Format, r.Outcome, r.FailureClass, r.OnFailure, r.LatencyMS, uint16(r.ResponseStatus),
 			record.TruncateUTF8(r.ResponseBody, record.MaxPolicyResponseBody), r.Code, r.Message, r.Override,
 		}}, nil
 	}

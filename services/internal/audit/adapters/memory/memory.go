@@ -87,7 +87,7 @@ func (s *Store) Insert(ctx context.Context, batch []record.Record) error {
 			r.At = micro(r.At)
 			s.changes[r.ID] = r
 		case record.PolicyDecision:
-			r.At = micro(r.At)
+			r.DecidedAt = micro(r.DecidedAt)
 			r.ResponseBody = record.TruncateUTF8(r.ResponseBody, record.MaxPolicyResponseBody)
 			s.decisions[r.ID] = r
 		}
