@@ -625,3 +625,57 @@ func TestPolicyStandardHook(t *testing.T) {
 		t.Errorf("want the patch kept, have %+v", row)
 	}
 }
+
+// TestPolicyOutsideTheLockAndAskedAgain: while a hook is being asked, the
+// group is not locked (another command on it is decided meanwhile); that
+// command changed what a standard hook is told (the group's version), so
+// the invite asks again, under a new request id, before it is decided.
+func TestPolicyOutsideTheLockAndAskedAgain(t *testing.T) {
+	first, proceed := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	var ids sync.Map
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		ids.Store(r.Header.Get("webhook-id"), true)
+		once.Do(func() {
+			close(first)
+			<-proceed
+		})
+		_, _ = io.WriteString(w, `{"allow":true}`)
+	})
+	h := hook.Hook{ID: "std", Command: "member.invite", URL: rc.srv.URL, Format: hook.FormatStandard, Timeout: 5 * time.Second, OnFailure: hook.Deny}
+	s := startPolicyStack(t, stackOptions{hooks: hookList{h}})
+	okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
+	done := make(chan policyReply, 1)
+	go func() {
+		data, _ := json.Marshal(map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1"}, "command_id": "inv"})
+		msg, err := s.srv.NC.Request("roster.cmd.member.invite", data, 15*time.Second)
+		var r policyReply
+		if err == nil {
+			_ = json.Unmarshal(msg.Data, &r)
+			r.raw = string(msg.Data)
+		} else {
+			r.raw = err.Error()
+		}
+		done <- r
+	}()
+	<-first
+	// The hook holds the invite; the group must still take commands.
+	upd := call(t, s.srv.NC, "group.update", map[string]any{"group_id": "G", "actor": "owner", "intro": "changed meanwhile"})
+	close(proceed)
+	okReply(t, upd)
+	r := <-done
+	if r.Error != nil || len(r.Events) != 1 || r.Events[0].Type != "member.invited" {
+		t.Fatalf("want the invite accepted, have %s", r.raw)
+	}
+	if n := rc.calls.Load(); n != 2 {
+		t.Errorf("want the hook asked twice (before and after the group changed), have %d", n)
+	}
+	distinct := 0
+	ids.Range(func(_, _ any) bool { distinct++; return true })
+	if distinct != 2 {
+		t.Errorf("want two request ids, have %d", distinct)
+	}
+	if e := upd.elapsed; e > 2*time.Second {
+		t.Errorf("the update waited %s behind the hook", e)
+	}
+}

@@ -139,7 +139,7 @@ func (a *App) execute(ctx context.Context, req Request, rc *reception) Result {
 
 // maxPolicyRounds bounds how often one command asks its hooks again
 // because the group changed in what they saw.
-const maxPolicyRounds = 4
+const maxPolicyRounds = 8
 
 // errPolicyStale: the group changed, since the hooks were asked, in what
 // they were told; the command asks them again on the new state.
