@@ -46,7 +46,7 @@ func (l hookList) ForCommand(command string) []hook.Hook {
 
 // receiver is a real HTTP policy hook: it counts and keeps every request
 // and answers with answer.
-type receiver struct {
+type hookReceiver struct {
 	srv    *httptest.Server
 	calls  atomic.Int64
 	mu     sync.Mutex
@@ -54,9 +54,9 @@ type receiver struct {
 	bodies [][]byte
 }
 
-func newReceiver(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, body []byte)) *receiver {
+func newHookReceiver(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, body []byte)) *hookReceiver {
 	t.Helper()
-	rc := &receiver{}
+	rc := &hookReceiver{}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rc.calls.Add(1)
@@ -70,14 +70,14 @@ func newReceiver(t *testing.T, answer func(w http.ResponseWriter, r *http.Reques
 }
 
 // answering is a receiver that always answers text with status 200.
-func answering(t *testing.T, text string) *receiver {
-	return newReceiver(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+func hookAnswering(t *testing.T, text string) *hookReceiver {
+	return newHookReceiver(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, text)
 	})
 }
 
-func (rc *receiver) seen() ([]string, [][]byte) {
+func (rc *hookReceiver) seen() ([]string, [][]byte) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return append([]string(nil), rc.paths...), append([][]byte(nil), rc.bodies...)
@@ -160,7 +160,7 @@ func startPolicyStack(t *testing.T, o stackOptions) *policyStack {
 }
 
 // openimHook is an openim hook on command at rc.
-func openimHook(id, command string, rc *receiver, onFailure hook.OnFailure) hook.Hook {
+func openimHook(id, command string, rc *hookReceiver, onFailure hook.OnFailure) hook.Hook {
 	return hook.Hook{ID: id, Command: command, URL: rc.srv.URL, Format: hook.FormatOpenIM, Timeout: 2 * time.Second,
 		OnFailure: onFailure, CreatedAt: time.Unix(1, 0), UpdatedAt: time.Unix(1, 0)}
 }
@@ -180,7 +180,7 @@ type policyReply struct {
 	elapsed time.Duration
 }
 
-func call(t *testing.T, nc *nats.Conn, command string, body map[string]any) policyReply {
+func policyCall(t *testing.T, nc *nats.Conn, command string, body map[string]any) policyReply {
 	t.Helper()
 	data, err := json.Marshal(body)
 	if err != nil {
@@ -198,7 +198,7 @@ func call(t *testing.T, nc *nats.Conn, command string, body map[string]any) poli
 	return r
 }
 
-func okReply(t *testing.T, r policyReply) policyReply {
+func policyOK(t *testing.T, r policyReply) policyReply {
 	t.Helper()
 	if r.Error != nil {
 		t.Fatalf("want success, have %s", r.raw)
@@ -206,7 +206,7 @@ func okReply(t *testing.T, r policyReply) policyReply {
 	return r
 }
 
-func errReply(t *testing.T, r policyReply, code string) policyReply {
+func policyErr(t *testing.T, r policyReply, code string) policyReply {
 	t.Helper()
 	if r.Error == nil || r.Error.Code != code {
 		t.Fatalf("want error %s, have %s", code, r.raw)
@@ -261,7 +261,7 @@ func (s *policyStack) metric(t *testing.T, name string, labels map[string]string
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			if matches(m, labels) {
+			if labelsMatch(m, labels) {
 				total += m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
 			}
 		}
@@ -269,7 +269,7 @@ func (s *policyStack) metric(t *testing.T, name string, labels map[string]string
 	return total
 }
 
-func matches(m *dto.Metric, labels map[string]string) bool {
+func labelsMatch(m *dto.Metric, labels map[string]string) bool {
 	have := map[string]string{}
 	for _, l := range m.GetLabel() {
 		have[l.GetName()] = l.GetValue()
@@ -290,15 +290,15 @@ const seedAnswer = `{"actionCode":0}Callback ok`
 // through and the three calls are recorded invalid_response, linked to
 // their commands.
 func TestPolicySeedOnFailureAllow(t *testing.T) {
-	rc := answering(t, seedAnswer)
+	rc := hookAnswering(t, seedAnswer)
 	s := startPolicyStack(t, stackOptions{hooks: hookList{
 		openimHook("invite-guard", "member.invite", rc, hook.Allow),
 		openimHook("kick-guard", "member.remove", rc, hook.Allow),
 	}})
-	okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
-	okReply(t, call(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1"}, "command_id": "inv-1"}))
-	okReply(t, call(t, s.srv.NC, "member.remove", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1"}, "command_id": "rm-1"}))
-	okReply(t, call(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1"}, "command_id": "inv-2"}))
+	policyOK(t, policyCall(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
+	policyOK(t, policyCall(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1"}, "command_id": "inv-1"}))
+	policyOK(t, policyCall(t, s.srv.NC, "member.remove", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1"}, "command_id": "rm-1"}))
+	policyOK(t, policyCall(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1"}, "command_id": "inv-2"}))
 
 	rows := s.decisions(t, 3)
 	wantCmd := []struct{ hook, command, id string }{{"invite-guard", "member.invite", "inv-1"}, {"kick-guard", "member.remove", "rm-1"}, {"invite-guard", "member.invite", "inv-2"}}
@@ -325,13 +325,13 @@ func TestPolicySeedOnFailureAllow(t *testing.T) {
 // parser's text), and the rejection's row in roster.commands is the one
 // the decision names.
 func TestPolicySeedOnFailureDeny(t *testing.T) {
-	rc := answering(t, seedAnswer)
+	rc := hookAnswering(t, seedAnswer)
 	s := startPolicyStack(t, stackOptions{hooks: hookList{
 		openimHook("invite-guard", "member.invite", rc, hook.Deny),
 		openimHook("kick-guard", "member.remove", rc, hook.Deny),
 	}})
-	okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G", "members": []string{"m"}}))
-	r := errReply(t, call(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1"}}), "policy_unavailable")
+	policyOK(t, policyCall(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G", "members": []string{"m"}}))
+	r := policyErr(t, policyCall(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1"}}), "policy_unavailable")
 	for _, bad := range []string{"invalid character", "after top-level value", "Callback ok"} {
 		if strings.Contains(r.Error.Message, bad) {
 			t.Errorf("the caller reads a parser's text %q: %s", bad, r.Error.Message)
@@ -340,7 +340,7 @@ func TestPolicySeedOnFailureDeny(t *testing.T) {
 	if !strings.Contains(r.Error.Message, `"invite-guard"`) || r.Error.Details["hook_id"] != "invite-guard" || r.Error.Details["failure_class"] != "invalid_response" {
 		t.Errorf("want the hook and the class named, have %s", r.raw)
 	}
-	errReply(t, call(t, s.srv.NC, "member.remove", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"m"}}), "policy_unavailable")
+	policyErr(t, policyCall(t, s.srv.NC, "member.remove", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"m"}}), "policy_unavailable")
 	rows := s.decisions(t, 2)
 	for _, d := range rows {
 		if d.Outcome != "failed" || d.Class != "invalid_response" || d.OnFailure != "deny" {
@@ -365,10 +365,10 @@ func TestPolicySeedOnFailureDeny(t *testing.T) {
 // 1) rejects the command policy_denied with the hook's errCode, errMsg and
 // errDlt in error.details.
 func TestPolicyVetoReachesTheCaller(t *testing.T) {
-	rc := answering(t, `{"actionCode":0,"errCode":10001,"errMsg":"invites are closed today","errDlt":"quota: 0 left","nextCode":1}`)
+	rc := hookAnswering(t, `{"actionCode":0,"errCode":10001,"errMsg":"invites are closed today","errDlt":"quota: 0 left","nextCode":1}`)
 	s := startPolicyStack(t, stackOptions{hooks: hookList{openimHook("veto", "member.invite", rc, hook.Allow)}})
-	okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
-	r := errReply(t, call(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1"}}), "policy_denied")
+	policyOK(t, policyCall(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
+	r := policyErr(t, policyCall(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1"}}), "policy_denied")
 	want := map[string]any{"hook_id": "veto", "err_code": float64(10001), "err_msg": "invites are closed today", "err_dlt": "quota: 0 left"}
 	for k, v := range want {
 		if r.Error.Details[k] != v {
@@ -389,7 +389,7 @@ func TestPolicyVetoReachesTheCaller(t *testing.T) {
 // applied without a call) and the decisions are skipped.
 func TestPolicyBreakerStopsWaiting(t *testing.T) {
 	release := make(chan struct{})
-	hang := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+	hang := newHookReceiver(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -399,9 +399,9 @@ func TestPolicyBreakerStopsWaiting(t *testing.T) {
 	h := openimHook("hangs", "member.invite", hang, hook.Allow)
 	h.Timeout = time.Second
 	s := startPolicyStack(t, stackOptions{hooks: hookList{h}, breaker: policyapp.BreakerConfig{Failures: 2, CoolDown: time.Hour}})
-	okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
+	policyOK(t, policyCall(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
 	for i := range 2 {
-		r := okReply(t, call(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{fmt.Sprintf("slow%d", i)}}))
+		r := policyOK(t, policyCall(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{fmt.Sprintf("slow%d", i)}}))
 		if r.elapsed < h.Timeout {
 			t.Fatalf("invite %d: returned after %s, before the hook's timeout: was it called?", i, r.elapsed)
 		}
@@ -410,7 +410,7 @@ func TestPolicyBreakerStopsWaiting(t *testing.T) {
 		t.Fatalf("roster_policy_breaker_open: want 1 after two timeouts, have %v", v)
 	}
 	for i := range 3 {
-		r := okReply(t, call(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{fmt.Sprintf("fast%d", i)}}))
+		r := policyOK(t, policyCall(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{fmt.Sprintf("fast%d", i)}}))
 		if r.elapsed > h.Timeout/4 {
 			t.Errorf("invite with the breaker open took %s; the hook's timeout is %s", r.elapsed, h.Timeout)
 		}
@@ -436,10 +436,10 @@ func TestPolicyBreakerStopsWaiting(t *testing.T) {
 // TestPolicyBlockedAddress: the SSRF guard applies to hooks: a hook on
 // loopback without an allowlist gets nothing and fails blocked_address.
 func TestPolicyBlockedAddress(t *testing.T) {
-	rc := answering(t, `{"actionCode":0}`)
+	rc := hookAnswering(t, `{"actionCode":0}`)
 	s := startPolicyStack(t, stackOptions{noAllow: true, hooks: hookList{openimHook("local", "member.invite", rc, hook.Deny)}})
-	okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
-	errReply(t, call(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1"}}), "policy_unavailable")
+	policyOK(t, policyCall(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
+	policyErr(t, policyCall(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1"}}), "policy_unavailable")
 	d := s.decisions(t, 1)[0]
 	if d.Outcome != "failed" || d.Class != "blocked_address" {
 		t.Errorf("want failed blocked_address, have %+v", d)
@@ -454,9 +454,9 @@ func TestPolicyBlockedAddress(t *testing.T) {
 // lost with an unchanged decision input does not call the hook again, and
 // a retried command id skips the hooks.
 func TestPolicyRetryDoesNotCallAgain(t *testing.T) {
-	rc := answering(t, `{"actionCode":0,"errCode":0}`)
+	rc := hookAnswering(t, `{"actionCode":0,"errCode":0}`)
 	s := startPolicyStack(t, stackOptions{services: 2, hooks: hookList{openimHook("count", "member.invite", rc, hook.Deny)}})
-	okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
+	policyOK(t, policyCall(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
 	const n = 24
 	var wg sync.WaitGroup
 	errs := make(chan string, n)
@@ -488,7 +488,7 @@ func TestPolicyRetryDoesNotCallAgain(t *testing.T) {
 		t.Errorf("no optimistic-concurrency conflict happened: the test did not race")
 	}
 	// The same command id again: answered from the store, no call.
-	okReply(t, call(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u00"}, "command_id": "c00"}))
+	policyOK(t, policyCall(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u00"}, "command_id": "c00"}))
 	if got := rc.calls.Load(); got != n {
 		t.Errorf("a retried command id called the hook: %d calls", got)
 	}
@@ -496,7 +496,7 @@ func TestPolicyRetryDoesNotCallAgain(t *testing.T) {
 }
 
 // eventData decodes the data of the reply's i-th event.
-func eventData(t *testing.T, r policyReply, i int, typ string) map[string]any {
+func policyEventData(t *testing.T, r policyReply, i int, typ string) map[string]any {
 	t.Helper()
 	if len(r.Events) <= i || r.Events[i].Type != typ {
 		t.Fatalf("want event %d of type %s, have %s", i, typ, r.raw)
@@ -512,10 +512,10 @@ func eventData(t *testing.T, r policyReply, i int, typ string) map[string]any {
 // the command's before the domain decides (OpenIM's
 // CallbackBeforeCreateGroupResp).
 func TestPolicyOverrideCreate(t *testing.T) {
-	rc := answering(t, `{"actionCode":0,"errCode":0,"groupName":"Renamed by policy","introduction":"set by the hook","needVerification":2,"groupType":2}`)
+	rc := hookAnswering(t, `{"actionCode":0,"errCode":0,"groupName":"Renamed by policy","introduction":"set by the hook","needVerification":2,"groupType":2}`)
 	s := startPolicyStack(t, stackOptions{hooks: hookList{openimHook("create", "group.create", rc, hook.Deny)}})
-	r := okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G", "join_policy": "approval"}))
-	d := eventData(t, r, 0, "group.created")
+	r := policyOK(t, policyCall(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G", "join_policy": "approval"}))
+	d := policyEventData(t, r, 0, "group.created")
 	if d["name"] != "Renamed by policy" || d["intro"] != "set by the hook" || d["join_policy"] != "open" {
 		t.Errorf("want the hook's name, intro and needVerification 2 (open) decided, have %v", d)
 	}
@@ -539,7 +539,7 @@ func TestPolicyOverrideCreate(t *testing.T) {
 func TestPolicyOverrideMembersJoin(t *testing.T) {
 	var level atomic.Int64
 	level.Store(60)
-	rc := newReceiver(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+	rc := newHookReceiver(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
 		if level.Load() == 42 {
 			_, _ = io.WriteString(w, `{"actionCode":0,"memberCallbackList":[{"userID":"u3","roleLevel":42}]}`)
 			return
@@ -549,10 +549,10 @@ func TestPolicyOverrideMembersJoin(t *testing.T) {
 	h := openimHook("join", "member.invite", rc, hook.Deny)
 	h.Callback = hook.OpenIMBeforeMembersJoinGroup
 	s := startPolicyStack(t, stackOptions{hooks: hookList{h}})
-	okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
-	okReply(t, call(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1", "u2"}}))
+	policyOK(t, policyCall(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
+	policyOK(t, policyCall(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1", "u2"}}))
 	level.Store(42)
-	r := errReply(t, call(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u3"}}), "invalid_argument")
+	r := policyErr(t, policyCall(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u3"}}), "invalid_argument")
 	if !strings.Contains(r.Error.Message, "roleLevel 42") {
 		t.Errorf("want the refused override named, have %s", r.raw)
 	}
@@ -569,11 +569,11 @@ func TestPolicyOverrideMembersJoin(t *testing.T) {
 // TestPolicyOverrideSetInfo: a beforeSetGroupInfo hook on group.update
 // changes the update before it is decided (CallbackBeforeSetGroupInfoResp).
 func TestPolicyOverrideSetInfo(t *testing.T) {
-	rc := answering(t, `{"actionCode":0,"introduction":"the hook's intro","groupName":""}`)
+	rc := hookAnswering(t, `{"actionCode":0,"introduction":"the hook's intro","groupName":""}`)
 	s := startPolicyStack(t, stackOptions{hooks: hookList{openimHook("setinfo", "group.update", rc, hook.Deny)}})
-	okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
-	r := okReply(t, call(t, s.srv.NC, "group.update", map[string]any{"group_id": "G", "actor": "owner", "name": "New name"}))
-	d := eventData(t, r, 0, "group.updated")
+	policyOK(t, policyCall(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
+	r := policyOK(t, policyCall(t, s.srv.NC, "group.update", map[string]any{"group_id": "G", "actor": "owner", "name": "New name"}))
+	d := policyEventData(t, r, 0, "group.updated")
 	if d["name"] != "New name" || d["intro"] != "the hook's intro" {
 		t.Errorf("want the caller's name kept (an empty groupName sets nothing) and the hook's intro, have %v", d)
 	}
@@ -591,7 +591,7 @@ func TestPolicyStandardHook(t *testing.T) {
 	}
 	key, _ := delivery.ParseSecret(secret)
 	var bad atomic.Int64
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	rc := newHookReceiver(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		ts, _ := strconv.ParseInt(r.Header.Get("webhook-timestamp"), 10, 64)
 		if r.Header.Get("webhook-signature") != delivery.Sign(r.Header.Get("webhook-id"), time.Unix(ts, 0), body, [][]byte{key}) {
 			bad.Add(1)
@@ -601,8 +601,8 @@ func TestPolicyStandardHook(t *testing.T) {
 	h := hook.Hook{ID: "std", Command: "group.create", URL: rc.srv.URL + "/policy", Format: hook.FormatStandard, Timeout: 2 * time.Second,
 		OnFailure: hook.Deny, Secrets: []string{secret}}
 	s := startPolicyStack(t, stackOptions{hooks: hookList{h}})
-	r := okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G", "members": []string{"m1"}}))
-	d := eventData(t, r, 0, "group.created")
+	r := policyOK(t, policyCall(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G", "members": []string{"m1"}}))
+	d := policyEventData(t, r, 0, "group.created")
 	if d["name"] != "Patched" || fmt.Sprint(d["members"]) != "[m1 m2]" {
 		t.Errorf("want the patch decided, have %v", d)
 	}
@@ -634,7 +634,7 @@ func TestPolicyOutsideTheLockAndAskedAgain(t *testing.T) {
 	first, proceed := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	var ids sync.Map
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+	rc := newHookReceiver(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		ids.Store(r.Header.Get("webhook-id"), true)
 		once.Do(func() {
 			close(first)
@@ -644,7 +644,7 @@ func TestPolicyOutsideTheLockAndAskedAgain(t *testing.T) {
 	})
 	h := hook.Hook{ID: "std", Command: "member.invite", URL: rc.srv.URL, Format: hook.FormatStandard, Timeout: 5 * time.Second, OnFailure: hook.Deny}
 	s := startPolicyStack(t, stackOptions{hooks: hookList{h}})
-	okReply(t, call(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
+	policyOK(t, policyCall(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
 	done := make(chan policyReply, 1)
 	go func() {
 		data, _ := json.Marshal(map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1"}, "command_id": "inv"})
@@ -660,9 +660,9 @@ func TestPolicyOutsideTheLockAndAskedAgain(t *testing.T) {
 	}()
 	<-first
 	// The hook holds the invite; the group must still take commands.
-	upd := call(t, s.srv.NC, "group.update", map[string]any{"group_id": "G", "actor": "owner", "intro": "changed meanwhile"})
+	upd := policyCall(t, s.srv.NC, "group.update", map[string]any{"group_id": "G", "actor": "owner", "intro": "changed meanwhile"})
 	close(proceed)
-	okReply(t, upd)
+	policyOK(t, upd)
 	r := <-done
 	if r.Error != nil || len(r.Events) != 1 || r.Events[0].Type != "member.invited" {
 		t.Fatalf("want the invite accepted, have %s", r.raw)

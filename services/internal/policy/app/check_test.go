@@ -28,9 +28,9 @@ import (
 )
 
 // hooks is a HookSource of a fixed list, in order.
-type hooks []hook.Hook
+type checkHooks []hook.Hook
 
-func (l hooks) ForCommand(command string) []hook.Hook {
+func (l checkHooks) ForCommand(command string) []hook.Hook {
 	var out []hook.Hook
 	for _, h := range l {
 		if h.Command == command {
@@ -41,7 +41,7 @@ func (l hooks) ForCommand(command string) []hook.Hook {
 }
 
 // serve is a real HTTP hook answering what answer returns; calls counts.
-func serve(t *testing.T, calls *atomic.Int64, answer func() (int, string)) string {
+func checkServe(t *testing.T, calls *atomic.Int64, answer func() (int, string)) string {
 	t.Helper()
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -54,7 +54,7 @@ func serve(t *testing.T, calls *atomic.Int64, answer func() (int, string)) strin
 	return s.URL
 }
 
-func checker(t *testing.T, l hooks, br app.BreakerConfig) (*app.Checker, *memory.Recorder) {
+func newCheckerT(t *testing.T, l checkHooks, br app.BreakerConfig) (*app.Checker, *memory.Recorder) {
 	t.Helper()
 	guard, err := httpclient.NewGuard(httpclient.GuardConfig{Allow: []string{"127.0.0.0/8"}})
 	if err != nil {
@@ -72,7 +72,7 @@ func checker(t *testing.T, l hooks, br app.BreakerConfig) (*app.Checker, *memory
 	return c, rec
 }
 
-func invite(users ...string) app.CheckInput {
+func checkInvite(users ...string) app.CheckInput {
 	st := group.New("G")
 	st.Exists, st.Owner = true, "owner"
 	st.Members["owner"] = &group.Member{Role: events.RoleOwner}
@@ -80,7 +80,7 @@ func invite(users ...string) app.CheckInput {
 		Command: group.Invite{UserIDs: users}, Group: st}}
 }
 
-func outcomes(rec *memory.Recorder) []string {
+func checkOutcomes(rec *memory.Recorder) []string {
 	var out []record.PolicyDecision
 	for _, r := range rec.Records() {
 		out = append(out, r.(record.PolicyDecision))
@@ -97,18 +97,18 @@ func outcomes(rec *memory.Recorder) []string {
 // left it, and a veto stops the chain before the next hook is called.
 func TestHooksRunInOrder(t *testing.T) {
 	var first, second, third atomic.Int64
-	l := hooks{
+	l := checkHooks{
 		{ID: "a", Command: "member.invite", Callback: hook.OpenIMBeforeMembersJoinGroup, Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Deny,
-			URL: serve(t, &first, func() (int, string) {
+			URL: checkServe(t, &first, func() (int, string) {
 				return 200, `{"actionCode":0,"memberCallbackList":[{"userID":"u1","nickname":"A"}]}`
 			})},
 		{ID: "b", Command: "member.invite", Format: hook.FormatStandard, Timeout: time.Second, OnFailure: hook.Deny,
-			URL: serve(t, &second, func() (int, string) { return 200, `{"allow":true,"patch":{"reason":"B"}}` })},
+			URL: checkServe(t, &second, func() (int, string) { return 200, `{"allow":true,"patch":{"reason":"B"}}` })},
 		{ID: "c", Command: "member.invite", Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Allow,
-			URL: serve(t, &third, func() (int, string) { return 200, `{"actionCode":0,"nextCode":1,"errCode":7,"errMsg":"no"}` })},
+			URL: checkServe(t, &third, func() (int, string) { return 200, `{"actionCode":0,"nextCode":1,"errCode":7,"errMsg":"no"}` })},
 	}
-	c, rec := checker(t, l[:2], app.BreakerConfig{})
-	out, err := c.Check(context.Background(), invite("u1"))
+	c, rec := newCheckerT(t, l[:2], app.BreakerConfig{})
+	out, err := c.Check(context.Background(), checkInvite("u1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,13 +116,13 @@ func TestHooksRunInOrder(t *testing.T) {
 	if inv.Reason != "B" || inv.Admissions["u1"].Nickname != "A" {
 		t.Errorf("want both overrides, have %#v", inv)
 	}
-	if got := outcomes(rec); len(got) != 2 || got[0] != "a:overridden:" || got[1] != "b:overridden:" {
+	if got := checkOutcomes(rec); len(got) != 2 || got[0] != "a:overridden:" || got[1] != "b:overridden:" {
 		t.Errorf("decisions: %v", got)
 	}
 
-	c, _ = checker(t, hooks{l[2], l[0]}, app.BreakerConfig{})
+	c, _ = newCheckerT(t, checkHooks{l[2], l[0]}, app.BreakerConfig{})
 	before := first.Load()
-	_, err = c.Check(context.Background(), invite("u2"))
+	_, err = c.Check(context.Background(), checkInvite("u2"))
 	var e *events.Error
 	if !errors.As(err, &e) || e.Code != events.CodePolicyDenied || e.Details["err_code"] != 7 {
 		t.Fatalf("want the veto, have %v", err)
@@ -136,15 +136,15 @@ func TestHooksRunInOrder(t *testing.T) {
 // the cache (no call, no second row); another input calls again.
 func TestCacheAnswersAnUnchangedInput(t *testing.T) {
 	var calls atomic.Int64
-	l := hooks{{ID: "a", Command: "member.invite", Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Deny,
-		URL: serve(t, &calls, func() (int, string) { return 200, `{"actionCode":0}` })}}
-	c, rec := checker(t, l, app.BreakerConfig{})
+	l := checkHooks{{ID: "a", Command: "member.invite", Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Deny,
+		URL: checkServe(t, &calls, func() (int, string) { return 200, `{"actionCode":0}` })}}
+	c, rec := newCheckerT(t, l, app.BreakerConfig{})
 	for range 3 {
-		if _, err := c.Check(context.Background(), invite("u1")); err != nil {
+		if _, err := c.Check(context.Background(), checkInvite("u1")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.Check(context.Background(), invite("u2")); err != nil {
+	if _, err := c.Check(context.Background(), checkInvite("u2")); err != nil {
 		t.Fatal(err)
 	}
 	if calls.Load() != 2 || len(rec.Records()) != 2 {
@@ -157,18 +157,18 @@ func TestCacheAnswersAnUnchangedInput(t *testing.T) {
 func TestBreakerProbesAndCloses(t *testing.T) {
 	var calls atomic.Int64
 	var healthy atomic.Bool
-	l := hooks{{ID: "flaky", Command: "member.invite", Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Allow,
-		URL: serve(t, &calls, func() (int, string) {
+	l := checkHooks{{ID: "flaky", Command: "member.invite", Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Allow,
+		URL: checkServe(t, &calls, func() (int, string) {
 			if healthy.Load() {
 				return 200, `{"actionCode":0}`
 			}
 			return 503, `busy`
 		})}}
-	c, rec := checker(t, l, app.BreakerConfig{Failures: 2, CoolDown: 300 * time.Millisecond})
+	c, rec := newCheckerT(t, l, app.BreakerConfig{Failures: 2, CoolDown: 300 * time.Millisecond})
 	n := 0
 	check := func() {
 		n++
-		if _, err := c.Check(context.Background(), invite("u"+string(rune('a'+n)))); err != nil {
+		if _, err := c.Check(context.Background(), checkInvite("u"+string(rune('a'+n)))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -187,7 +187,7 @@ func TestBreakerProbesAndCloses(t *testing.T) {
 		return nil
 	})
 	check()
-	got := outcomes(rec)
+	got := checkOutcomes(rec)
 	if got[0] != "flaky:failed:status" || got[2] != "flaky:skipped:" || got[len(got)-2] != "flaky:allowed:" || got[len(got)-1] != "flaky:allowed:" {
 		t.Errorf("decisions: %v", got)
 	}
@@ -200,10 +200,10 @@ func TestBreakerProbesAndCloses(t *testing.T) {
 // only where no body looks, not where one does.
 func TestHoldsSeesWhatTheHookSaw(t *testing.T) {
 	var calls atomic.Int64
-	l := hooks{{ID: "s", Command: "member.invite", Format: hook.FormatStandard, Timeout: time.Second, OnFailure: hook.Deny,
-		URL: serve(t, &calls, func() (int, string) { return 200, `{"allow":true}` })}}
-	c, _ := checker(t, l, app.BreakerConfig{})
-	in := invite("u1")
+	l := checkHooks{{ID: "s", Command: "member.invite", Format: hook.FormatStandard, Timeout: time.Second, OnFailure: hook.Deny,
+		URL: checkServe(t, &calls, func() (int, string) { return 200, `{"allow":true}` })}}
+	c, _ := newCheckerT(t, l, app.BreakerConfig{})
+	in := checkInvite("u1")
 	out, err := c.Check(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
@@ -224,19 +224,19 @@ func TestHoldsSeesWhatTheHookSaw(t *testing.T) {
 func TestRejectionsAreNotCached(t *testing.T) {
 	var calls atomic.Int64
 	var allow atomic.Bool
-	l := hooks{{ID: "v", Command: "member.invite", Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Deny,
-		URL: serve(t, &calls, func() (int, string) {
+	l := checkHooks{{ID: "v", Command: "member.invite", Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Deny,
+		URL: checkServe(t, &calls, func() (int, string) {
 			if allow.Load() {
 				return 200, `{"actionCode":0}`
 			}
 			return 200, `{"actionCode":0,"nextCode":1,"errMsg":"not yet"}`
 		})}}
-	c, _ := checker(t, l, app.BreakerConfig{})
-	if _, err := c.Check(context.Background(), invite("u1")); err == nil {
+	c, _ := newCheckerT(t, l, app.BreakerConfig{})
+	if _, err := c.Check(context.Background(), checkInvite("u1")); err == nil {
 		t.Fatal("want the veto")
 	}
 	allow.Store(true)
-	if _, err := c.Check(context.Background(), invite("u1")); err != nil {
+	if _, err := c.Check(context.Background(), checkInvite("u1")); err != nil {
 		t.Fatalf("want the second ask allowed, have %v", err)
 	}
 	if calls.Load() != 2 {
@@ -280,9 +280,9 @@ func TestOpenIMCallsAreSigned(t *testing.T) {
 		_, _ = io.WriteString(w, `{"actionCode":0}`)
 	}))
 	t.Cleanup(s.Close)
-	c, _ := checker(t, hooks{{ID: "o", Command: "member.invite", Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Deny,
+	c, _ := newCheckerT(t, checkHooks{{ID: "o", Command: "member.invite", Format: hook.FormatOpenIM, Timeout: time.Second, OnFailure: hook.Deny,
 		URL: s.URL, Secrets: []string{secret}}}, app.BreakerConfig{})
-	if _, err := c.Check(context.Background(), invite("u1")); err != nil {
+	if _, err := c.Check(context.Background(), checkInvite("u1")); err != nil {
 		t.Fatal(err)
 	}
 	hd, body := <-got, <-bodies
