@@ -414,6 +414,7 @@ func TestPolicyBreakerStopsWaiting(t *testing.T) {
 		if r.elapsed > h.Timeout/4 {
 			t.Errorf("invite with the breaker open took %s; the hook's timeout is %s", r.elapsed, h.Timeout)
 		}
+		t.Logf("invite with the breaker open: %s (hook timeout %s)", r.elapsed, h.Timeout)
 	}
 	rows := s.decisions(t, 5)
 	for i, d := range rows {
