@@ -49,6 +49,8 @@ func strictDecode(kind Kind, data []byte) (Record, error) {
 		return strictAs[DeliveryAttempt](data)
 	case KindEndpointChange:
 		return strictAs[EndpointChange](data)
+	case KindPolicyHookChange:
+		return strictAs[PolicyHookChange](data)
 	}
 	return nil, record.Malformed("unknown record kind %q", kind)
 }

@@ -35,6 +35,8 @@ func Table(k Kind) string {
 		return "delivery_attempts"
 	case KindEndpointChange:
 		return "endpoint_changes"
+	case KindPolicyHookChange:
+		return "policy_hook_changes"
 	}
 	return ""
 }

@@ -71,6 +71,11 @@ func Validate(r Record) error {
 		p.nonEmpty("endpoint_id", r.EndpointID)
 		p.oneOf("change", r.Change, "created", "updated", "paused", "resumed", "deleted", "secret_rotated")
 		p.time("at", r.At)
+	case PolicyHookChange:
+		p.nonEmpty("hook_id", r.HookID)
+		p.oneOf("change", r.Change, "created", "updated", "deleted")
+		p.nonEmpty("actor", r.Actor)
+		p.time("at", r.At)
 	default:
 		p.add(fmt.Sprintf("unknown record type %T", r))
 	}

@@ -39,7 +39,10 @@ var (
 	endpointChangesTable = &table{name: record.Table(record.KindEndpointChange), columns: []string{
 		"id", "endpoint_id", "change", "actor", "automatic", "reason", "group_id", "endpoint", "at", "at_us",
 	}}
-	allTables = []*table{commandsTable, eventsTable, deliveryAttemptsTable, endpointChangesTable}
+	policyHookChangesTable = &table{name: record.Table(record.KindPolicyHookChange), columns: []string{
+		"id", "hook_id", "change", "actor", "command", "before", "after", "at", "at_us",
+	}}
+	allTables = []*table{commandsTable, eventsTable, deliveryAttemptsTable, endpointChangesTable, policyHookChangesTable}
 )
 
 // row is one line for one table.
@@ -55,6 +58,8 @@ var tableOf = map[record.Kind]*table{
 	record.KindEvent:           eventsTable,
 	record.KindDeliveryAttempt: deliveryAttemptsTable,
 	record.KindEndpointChange:  endpointChangesTable,
+
+	record.KindPolicyHookChange: policyHookChangesTable,
 }
 
 // toRow converts a validated record into its table's row; values have the
@@ -90,6 +95,10 @@ func toRow(r record.Record) (row, error) {
 		return row{table: endpointChangesTable, id: r.ID, values: []any{
 			r.ID, r.EndpointID, r.Change, r.Actor, boolU8(r.Automatic), r.Reason, r.GroupID, r.Endpoint,
 			r.At.UTC(), r.At.UnixMicro(),
+		}}, nil
+	case record.PolicyHookChange:
+		return row{table: policyHookChangesTable, id: r.ID, values: []any{
+			r.ID, r.HookID, r.Change, r.Actor, r.Command, r.Before, r.After, r.At.UTC(), r.At.UnixMicro(),
 		}}, nil
 	}
 	return row{}, record.Malformed("unknown record type %T", r)

@@ -27,6 +27,9 @@ type Store struct {
 	deliveries map[string]record.DeliveryAttempt
 	changes    map[string]record.EndpointChange
 	inserts    int
+
+	// hookChanges are policy hook changes by id (PolicyHookChanges).
+	hookChanges sync.Map
 }
 
 // New is an empty store.
@@ -57,7 +60,7 @@ func (s *Store) Insert(ctx context.Context, batch []record.Record) error {
 	}
 	for _, r := range batch {
 		switch r.(type) {
-		case record.Command, record.Event, record.DeliveryAttempt, record.EndpointChange:
+		case record.Command, record.Event, record.DeliveryAttempt, record.EndpointChange, record.PolicyHookChange:
 		default:
 			return refused{record.Malformed("unknown record type %T", r)}
 		}
@@ -84,6 +87,9 @@ func (s *Store) Insert(ctx context.Context, batch []record.Record) error {
 		case record.EndpointChange:
 			r.At = micro(r.At)
 			s.changes[r.ID] = r
+		case record.PolicyHookChange:
+			r.At = micro(r.At)
+			s.hookChanges.Store(r.ID, r)
 		}
 	}
 	s.inserts++
@@ -223,4 +229,21 @@ func (s *Store) EndpointChanges(ctx context.Context, f app.Filter) ([]record.End
 		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ID, b.ID))
 	})
 	return limit(out, f), ctx.Err()
+}
+
+// PolicyHookChanges returns the policy hook changes stored, oldest first,
+// then by id.
+func (s *Store) PolicyHookChanges() []record.PolicyHookChange {
+	var out []record.PolicyHookChange
+	s.hookChanges.Range(func(_, v any) bool {
+		out = append(out, v.(record.PolicyHookChange))
+		return true
+	})
+	slices.SortFunc(out, func(a, b record.PolicyHookChange) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out
 }
