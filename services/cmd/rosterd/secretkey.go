@@ -30,7 +30,7 @@ const (
 	envSecretOldKeys = "ROSTER_WEBHOOK_SECRET_OLD_KEYS" // comma-separated
 )
 
-var errNoSecretKey = errors.New("the dispatcher needs a webhook secret key: --webhook-secret-key-file or $" + envSecretKey +
+var errNoSecretKey = errors.New("the dispatcher and roster-policy need a webhook secret key: --webhook-secret-key-file or $" + envSecretKey +
 	" (32 random bytes, base64: openssl rand -base64 32)")
 
 func (k *secretKeyOptions) bind(f *pflag.FlagSet) {
