@@ -417,7 +417,6 @@ func TestShippedDeployConfig(t *testing.T) {
 	})
 }
 
-
 func contains(xs []string, x string) bool {
 	for _, y := range xs {
 		if y == x {
