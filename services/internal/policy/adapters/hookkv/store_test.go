@@ -30,7 +30,7 @@ func provision(t *testing.T, js jetstream.JetStream, keys *endpoint.Keyring) *ho
 // runView runs a view on js until the test ends.
 func runView(t *testing.T, js jetstream.JetStream, keys *endpoint.Keyring) *hookkv.View {
 	t.Helper()
-	v := hookkv.NewView(hookkv.ViewConfig{JS: js, Keys: keys, Log: zerolog.Nop(), Retry: 20 * time.Millisecond})
+	v := hookkv.NewView(hookkv.ViewConfig{JS: js, Keys: keys, Log: zerolog.Nop(), Retry: 20 * time.Millisecond, Check: 50 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- v.Run(ctx) }()

@@ -32,6 +32,11 @@ type ViewConfig struct {
 	// Retry is how long the view waits before it looks for a missing
 	// bucket again or watches again after the watch ended (default 1s).
 	Retry time.Duration
+	// Check is how often the view confirms that the bucket it watches
+	// still exists and is the same one (default 5s): a KV watch does not
+	// notice its bucket deleted, and would serve the deleted hooks
+	// forever.
+	Check time.Duration
 }
 
 // View is the hooks of ROSTER_POLICY_HOOKS in memory, kept current by a
@@ -64,6 +69,9 @@ func NewView(cfg ViewConfig) *View {
 	}
 	if cfg.Retry <= 0 {
 		cfg.Retry = time.Second
+	}
+	if cfg.Check <= 0 {
+		cfg.Check = 5 * time.Second
 	}
 	v := &View{cfg: cfg, changed: make(chan struct{})}
 	v.snap.Store(build(0, map[string]hook.Hook{}, 0))
@@ -133,11 +141,17 @@ func (v *View) watch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	created, err := v.bucketCreated(ctx)
+	if err != nil {
+		return err
+	}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", hookrec.Bucket, err)
 	}
 	defer func() { _ = w.Stop() }()
+	check := v.cfg.Clock.NewTicker(v.cfg.Check)
+	defer check.Stop()
 	var (
 		rev     uint64
 		hooks   = map[string]hook.Hook{}
@@ -148,6 +162,14 @@ func (v *View) watch(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-check.Chan():
+			now, err := v.bucketCreated(ctx)
+			if err != nil {
+				return err // ErrBucketNotFound empties the view
+			}
+			if !now.Equal(created) {
+				return fmt.Errorf("%s was deleted and created again", hookrec.Bucket)
+			}
 		case entry, ok := <-w.Updates():
 			if !ok {
 				return fmt.Errorf("watch %s: closed", hookrec.Bucket)
@@ -165,6 +187,19 @@ func (v *View) watch(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// bucketCreated is when the bucket's stream was created (a bucket deleted
+// and created again has another time); ErrBucketNotFound when it is gone.
+func (v *View) bucketCreated(ctx context.Context) (time.Time, error) {
+	s, err := v.cfg.JS.Stream(ctx, "KV_"+hookrec.Bucket)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return time.Time{}, jetstream.ErrBucketNotFound
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %w", hookrec.Bucket, err)
+	}
+	return s.CachedInfo().Created, nil
 }
 
 // apply folds one watch entry into hooks.
