@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -53,7 +52,7 @@ func addPolicyVerbs(root *cobra.Command, g *globals) {
 		c.Flags().StringVar(&f.timeout, "timeout", "", "how long a command waits for the hook, e.g. 2s (default 5s, at most 30s)")
 		c.Flags().StringVar(&f.onFailure, "on-failure", "", "allow or deny: what a failed call (timeout, error, bad answer, open breaker) means")
 		c.Flags().StringVar(&f.callback, "callback", "", "openim only: the OpenIM callbackCommand to send (default: the command's own)")
-		c.Flags().StringVar(&f.secretFile, "secret-file", "", "file holding the whsec_ signing secret of a standard hook (create: generated when absent)")
+		c.Flags().StringVar(&f.secretFile, "secret-file", "", "file holding the whsec_ signing secret of a standard hook, - for stdin (create: generated when absent; never pass a secret in argv)")
 	}
 	fill := func(c *cobra.Command, f *hookFlags, body map[string]any) error {
 		for _, v := range []struct{ flag, key, val string }{
@@ -63,14 +62,7 @@ func addPolicyVerbs(root *cobra.Command, g *globals) {
 				body[v.key] = v.val
 			}
 		}
-		if f.secretFile != "" {
-			b, err := os.ReadFile(f.secretFile)
-			if err != nil {
-				return fmt.Errorf("--secret-file: %w", err)
-			}
-			body["secret"] = strings.TrimSpace(string(b))
-		}
-		return nil
+		return secretFrom(c, f.secretFile, body)
 	}
 
 	{

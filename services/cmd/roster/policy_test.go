@@ -59,6 +59,13 @@ func TestCLIPolicyVerbs(t *testing.T) {
 	if err != nil || strings.Contains(out, secret[6:]) || !strings.Contains(out, `"on_failure": "allow"`) {
 		t.Fatalf("update: %q %v", out, err)
 	}
+	// ... or from stdin.
+	root := newRoot(new(strings.Builder))
+	root.SetIn(strings.NewReader(secret + "\n"))
+	root.SetArgs([]string{"--nats-url", srv.URL(), "policy", "update", "inv", "--actor", "ops", "--secret-file", "-", "--timeout", "3s"})
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("update with the secret on stdin: %v", err)
+	}
 	out, err = run(t, srv, "policy", "create", "--actor", "ops", "--id", "join", "--command", "member.join",
 		"--url", "http://127.0.0.1:9/oim", "--format", "openim", "--on-failure", "allow", "--callback", "callbackBeforeMembersJoinGroupCommand")
 	if err != nil || strings.Contains(out, `"secret"`) {
