@@ -110,6 +110,9 @@ func TestCLIPolicyVerbs(t *testing.T) {
 			t.Errorf("%v: want an error naming %q, have %v", tc.args, tc.want, err)
 		}
 	}
+	if out, err := run(t, srv, "status"); err != nil || !strings.Contains(out, "roster-policy    up") {
+		t.Fatalf("status: want roster-policy up, have %q %v", out, err)
+	}
 	// The service's own refusals come back as reply errors.
 	_, err = run(t, srv, "policy", "create", "--actor", "ops", "--command", "member.invite", "--url", "http://10.0.0.1/x", "--format", "openim", "--on-failure", "deny")
 	if !errors.As(err, &re) || re.Code != "invalid_argument" {
