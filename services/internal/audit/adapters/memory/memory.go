@@ -20,6 +20,10 @@ import (
 // Store is safe for concurrent use. The zero value is not usable: New.
 type Store struct {
 	mu sync.RWMutex
+
+	// hookChanges are policy hook changes by id (PolicyHookChanges).
+	hookChanges sync.Map
+
 	// Per kind, records by id: a record inserted again replaces its copy,
 	// as ReplacingMergeTree collapses it.
 	commands   map[string]record.Command
@@ -27,9 +31,6 @@ type Store struct {
 	deliveries map[string]record.DeliveryAttempt
 	changes    map[string]record.EndpointChange
 	inserts    int
-
-	// hookChanges are policy hook changes by id (PolicyHookChanges).
-	hookChanges sync.Map
 }
 
 // New is an empty store.
@@ -60,7 +61,8 @@ func (s *Store) Insert(ctx context.Context, batch []record.Record) error {
 	}
 	for _, r := range batch {
 		switch r.(type) {
-		case record.Command, record.Event, record.DeliveryAttempt, record.EndpointChange, record.PolicyHookChange:
+		case record.PolicyHookChange:
+		case record.Command, record.Event, record.DeliveryAttempt, record.EndpointChange:
 		default:
 			return refused{record.Malformed("unknown record type %T", r)}
 		}
@@ -69,6 +71,9 @@ func (s *Store) Insert(ctx context.Context, batch []record.Record) error {
 	defer s.mu.Unlock()
 	for _, r := range batch {
 		switch r := r.(type) {
+		case record.PolicyHookChange:
+			r.At = micro(r.At)
+			s.hookChanges.Store(r.ID, r)
 		case record.Command:
 			r.ReceivedAt = micro(r.ReceivedAt)
 			s.commands[r.ID] = r
@@ -87,9 +92,6 @@ func (s *Store) Insert(ctx context.Context, batch []record.Record) error {
 		case record.EndpointChange:
 			r.At = micro(r.At)
 			s.changes[r.ID] = r
-		case record.PolicyHookChange:
-			r.At = micro(r.At)
-			s.hookChanges.Store(r.ID, r)
 		}
 	}
 	s.inserts++
