@@ -28,7 +28,9 @@ func TestViewFollowsABucketDeletedAndCreatedAgain(t *testing.T) {
 		}
 		return nil
 	})
-	if err := srv.JS.DeleteKeyValue(context.Background(), hookrec.Bucket); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.JS.DeleteKeyValue(ctx, hookrec.Bucket); err != nil {
 		t.Fatal(err)
 	}
 	natstest.Eventually(t, 10*time.Second, func() error {

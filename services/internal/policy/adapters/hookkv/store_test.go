@@ -20,7 +20,11 @@ import (
 
 func provision(t *testing.T, js jetstream.JetStream, keys *endpoint.Keyring) *hookkv.Store {
 	t.Helper()
-	s, err := hookkv.Provision(context.Background(), js, 1, keys)
+	// Generous: the machine may be busy with other suites, and a JetStream
+	// request without a deadline gives up after 5s.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := hookkv.Provision(ctx, js, 1, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
