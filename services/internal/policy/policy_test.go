@@ -112,7 +112,7 @@ func TestRosterPolicy(t *testing.T) {
 	view := policy.NewView(policy.ViewConfig{JS: ns.JS, Keys: keys, Log: zerolog.Nop()})
 	run(t, "view", view.Run)
 	natstest.WaitEndpoints(t, ns.NC, policy.ServiceName, len(policy.Verbs))
-	natstest.Eventually(t, 5*time.Second, func() error {
+	natstest.Eventually(t, 15*time.Second, func() error {
 		if !svc.Ready() || !view.Ready() {
 			return fmt.Errorf("ready: service %v, view %v", svc.Ready(), view.Ready())
 		}
@@ -145,7 +145,7 @@ func TestRosterPolicy(t *testing.T) {
 	if created.Error != nil || !strings.HasPrefix(created.Secret, "whsec_") || created.Hook["has_secret"] != true || created.Hook["timeout"] != "2s" {
 		t.Fatalf("create: %+v", created)
 	}
-	natstest.Eventually(t, 5*time.Second, func() error {
+	natstest.Eventually(t, 15*time.Second, func() error {
 		hs := view.ForCommand("member.invite")
 		if len(hs) != 1 || hs[0].ID != "invite-check" || hs[0].Secrets[0] != created.Secret || hs[0].Timeout != 2*time.Second {
 			return fmt.Errorf("view: %+v", hs)
@@ -159,7 +159,7 @@ func TestRosterPolicy(t *testing.T) {
 	if u, _ := call(t, nc, "update", `{"actor":"alice","id":"invite-check","on_failure":"allow"}`); u.Error != nil || u.Hook["on_failure"] != "allow" || u.Secret != "" {
 		t.Fatalf("update: %+v", u)
 	}
-	natstest.Eventually(t, 5*time.Second, func() error {
+	natstest.Eventually(t, 15*time.Second, func() error {
 		if hs := view.ForCommand("member.invite"); len(hs) != 1 || hs[0].OnFailure != "allow" {
 			return fmt.Errorf("view after update: %+v", hs)
 		}
@@ -188,7 +188,7 @@ func TestRosterPolicy(t *testing.T) {
 	if d, _ := call(t, nc, "delete", `{"actor":"ops","id":"invite-check"}`); d.Error != nil {
 		t.Fatalf("delete: %+v", d.Error)
 	}
-	natstest.Eventually(t, 5*time.Second, func() error {
+	natstest.Eventually(t, 15*time.Second, func() error {
 		if hs := view.ForCommand("member.invite"); len(hs) != 0 {
 			return fmt.Errorf("view after delete: %+v", hs)
 		}

@@ -22,7 +22,7 @@ func TestViewFollowsABucketDeletedAndCreatedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := runView(t, srv.JS, keys)
-	natstest.Eventually(t, 5*time.Second, func() error {
+	natstest.Eventually(t, 15*time.Second, func() error {
 		if len(v.ForCommand("member.invite")) != 1 {
 			return errors.New("hook not seen")
 		}

@@ -95,7 +95,7 @@ func TestContract(t *testing.T) {
 		return hooktest.Subject{
 			Store: s, AtRest: func(t *testing.T) [][]byte { return rawRevisions(t, srv.JS) }, Source: v,
 			Sync: func(t *testing.T) {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 				defer cancel()
 				if err := v.WaitRevision(ctx, lastRev(t, srv.JS)); err != nil {
 					t.Fatal(err)
@@ -112,7 +112,7 @@ func TestViewWaitsForTheBucket(t *testing.T) {
 	srv := natstest.Start(t)
 	keys := hooktest.Keyring(t)
 	v := runView(t, srv.JS, keys)
-	natstest.Eventually(t, 5*time.Second, func() error {
+	natstest.Eventually(t, 15*time.Second, func() error {
 		if !v.Ready() {
 			return errors.New("not ready without a bucket")
 		}
@@ -125,7 +125,7 @@ func TestViewWaitsForTheBucket(t *testing.T) {
 	if _, err := s.Create(context.Background(), hooktest.Valid(t, "hk1", "member.invite")); err != nil {
 		t.Fatal(err)
 	}
-	natstest.Eventually(t, 5*time.Second, func() error {
+	natstest.Eventually(t, 15*time.Second, func() error {
 		if hs := v.ForCommand("member.invite"); len(hs) != 1 || hs[0].ID != "hk1" {
 			return errors.New("hook not seen yet")
 		}
@@ -144,7 +144,7 @@ func TestViewKeepsHooksWhoseSecretDoesNotOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := runView(t, srv.JS, hooktest.Keyring(t)) // another key
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := v.WaitRevision(ctx, lastRev(t, srv.JS)); err != nil {
 		t.Fatal(err)
