@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,8 @@ import (
 	"github.com/rosterhq/roster/services/internal/audit"
 	"github.com/rosterhq/roster/services/internal/membership"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
+	"github.com/rosterhq/roster/services/internal/policy"
+	"github.com/rosterhq/roster/services/internal/policy/hook"
 	"github.com/rosterhq/roster/services/internal/webhook"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
@@ -102,6 +105,7 @@ func TestShippedDeployConfig(t *testing.T) {
 	d.runService(t, "dispatcher", func(o *options) { o.webhookAllow = []string{"127.0.0.0/8"} })
 	dsn, _ := testDemoDSN(t)
 	d.runService(t, "auditsink", func(o *options) { o.clickhouseDSN = dsn })
+	d.runService(t, "policy", func(o *options) { o.webhookAllow = []string{"127.0.0.0/8"} })
 
 	// APP_A's requests use their own inbox prefix, so the sniffer below
 	// can tell APP_A's own replies from anyone else's.
@@ -125,6 +129,7 @@ func TestShippedDeployConfig(t *testing.T) {
 	natstest.WaitEndpoints(t, op.Conn, "roster-groups", 1)
 	natstest.WaitEndpoints(t, op.Conn, "roster-webhooks", 1)
 	natstest.WaitEndpoints(t, op.Conn, "roster-query", 1)
+	natstest.WaitEndpoints(t, op.Conn, policy.ServiceName, len(policy.Verbs))
 
 	// The legitimate flow. The operator creates an endpoint through
 	// roster-webhooks and gets its secret.
@@ -135,6 +140,41 @@ func TestShippedDeployConfig(t *testing.T) {
 	}), &created); err != nil || !strings.HasPrefix(created.Secret, "whsec_") {
 		t.Fatalf("endpoint create: %v %+v", err, created)
 	}
+	// The operator registers a policy hook through roster-policy; the
+	// roster-groups credential watches the hooks bucket, read only, and
+	// opens the hook's secret with the deployment's key.
+	var hk policy.HookReply
+	if err := json.Unmarshal(mustOK(t, op, "roster.policy.hook.create", policy.CreateRequest{
+		Actor: "ops", ID: "hk_test", Command: "member.invite", URL: rcv.URL + "/policy", Format: "standard", OnFailure: "allow",
+	}), &hk); err != nil || !strings.HasPrefix(hk.Secret, "whsec_") {
+		t.Fatalf("hook create: %v %+v", err, hk)
+	}
+	deny := hook.Deny
+	mustOK(t, op, "roster.policy.hook.update", policy.UpdateRequest{Actor: "ops", ID: "hk_test", OnFailure: &deny})
+	groupsJS, err := jetstream.New(d.service(t, "groups").Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealKey, err := endpoint.ParseKey(os.Getenv("ROSTER_WEBHOOK_SECRET_KEY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := endpoint.NewKeyring(sealKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := policy.NewView(policy.ViewConfig{JS: groupsJS, Keys: ring, Log: zerolog.Nop()})
+	viewCtx, stopView := context.WithCancel(ctx)
+	viewDone := make(chan error, 1)
+	go func() { viewDone <- hooks.Run(viewCtx) }()
+	t.Cleanup(func() { stopView(); <-viewDone })
+	natstest.Eventually(t, 10*time.Second, func() error {
+		hs := hooks.ForCommand("member.invite")
+		if len(hs) != 1 || hs[0].ID != "hk_test" || len(hs[0].Secrets) != 1 || hs[0].Secrets[0] != hk.Secret || hs[0].OnFailure != "deny" {
+			return fmt.Errorf("roster-groups' view of the hooks: %+v", hs)
+		}
+		return nil
+	})
 	// A trusted backend acts for its users.
 	mustOK(t, appA, "roster.cmd.group.create", map[string]any{"group_id": "GA", "actor": "owner-a", "name": "A"})
 	mustOK(t, appA, "roster.cmd.member.invite", map[string]any{"group_id": "GA", "actor": "owner-a", "user_ids": []string{"u1"}})
@@ -291,8 +331,9 @@ func TestShippedDeployConfig(t *testing.T) {
 			}
 			q.refused(t, "subscription", subj)
 		}
-		// Applications cannot reach webhook management at all.
+		// Applications cannot reach webhook or policy management at all.
 		appA.mustRefuseRequest(t, "roster.webhook.endpoint.list", []byte(`{}`))
+		appA.mustRefuseRequest(t, "roster.policy.hook.list", []byte(`{}`))
 		// Nor can an application answer (or cancel) a delivery job.
 		appA.mustRefuseRequest(t, "$JS.ACK.ROSTER_WEBHOOK_DELIVERIES.wh_ep_test.1.1.1.1.1.0", []byte("+TERM"))
 	})
@@ -300,6 +341,7 @@ func TestShippedDeployConfig(t *testing.T) {
 	t.Run("3 operators only through roster-webhooks", func(t *testing.T) {
 		op.mustRefuseRequest(t, "$JS.API.CONSUMER.CREATE.KV_ROSTER_WEBHOOK_ENDPOINTS.sniff", []byte(`{"stream_name":"KV_ROSTER_WEBHOOK_ENDPOINTS","config":{"name":"sniff"}}`))
 		op.mustRefuseRequest(t, "$JS.API.CONSUMER.DELETE.ROSTER_EVENTS."+membership.DurableName(2), nil)
+		op.mustRefuseRequest(t, "$JS.API.CONSUMER.CREATE.KV_"+policy.Bucket+".sniff", []byte(`{"stream_name":"KV_ROSTER_POLICY_HOOKS","config":{"name":"sniff"}}`))
 		if err := op.Publish(webhook.DeliverySubject("ep_test", "GA"), []byte(`{"forged":true}`)); err != nil {
 			t.Fatal(err)
 		}
@@ -313,7 +355,7 @@ func TestShippedDeployConfig(t *testing.T) {
 	})
 
 	t.Run("4 one credential per service", func(t *testing.T) {
-		for _, svc := range []string{"dispatcher", "projector", "query", "auditsink"} {
+		for _, svc := range []string{"dispatcher", "projector", "query", "auditsink", "policy"} {
 			c := d.service(t, svc)
 			c.mustRefuseRequest(t, "roster.events.GA", []byte(`{"command_id":"forged"}`))
 		}
@@ -330,7 +372,10 @@ func TestShippedDeployConfig(t *testing.T) {
 		readers := map[string][]string{
 			"projector": {"ROSTER_EVENTS", "KV_ROSTER_PROJECTION", "KV_" + membership.BucketName(2)},
 			"query":     {"ROSTER_EVENTS", "KV_ROSTER_PROJECTION", "KV_" + membership.BucketName(2)},
-			"groups":    {"ROSTER_EVENTS", "OBJ_ROSTER_SNAPSHOTS", "ROSTER_AUDIT"},
+			// roster-groups watches the policy hooks (a consumer), checked
+			// read-only below.
+			"groups":    {"ROSTER_EVENTS", "OBJ_ROSTER_SNAPSHOTS", "ROSTER_AUDIT", "KV_" + policy.Bucket},
+			"policy":    {"ROSTER_AUDIT", "KV_" + policy.Bucket},
 			"auditsink": {"ROSTER_EVENTS", "ROSTER_AUDIT"},
 			"monitor":   {"KV_ROSTER_PROJECTION"},
 		}
@@ -350,6 +395,26 @@ func TestShippedDeployConfig(t *testing.T) {
 		}
 	})
 
+	t.Run("roster-groups reads the policy hooks and cannot change them", func(t *testing.T) {
+		g := d.service(t, "groups")
+		for _, subj := range []string{
+			"$KV." + policy.Bucket + ".hk_test", "$JS.API.STREAM.PURGE.KV_" + policy.Bucket, "$JS.API.STREAM.DELETE.KV_" + policy.Bucket,
+			"$JS.API.STREAM.UPDATE.KV_" + policy.Bucket, "$JS.API.STREAM.MSG.DELETE.KV_" + policy.Bucket,
+		} {
+			g.mustRefuseRequest(t, subj, []byte(`{}`))
+		}
+		if _, err := g.SubscribeSync("roster.policy.hook.>"); err != nil {
+			t.Fatal(err)
+		}
+		g.refused(t, "subscription", "roster.policy.hook.>")
+		kv, err := admin.KeyValue(ctx, policy.Bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e, err := kv.Get(ctx, "hk_test"); err != nil || strings.Contains(string(e.Value()), hk.Secret[len("whsec_"):]) {
+			t.Fatalf("the hook record: %v (its secret must be sealed)", err)
+		}
+	})
 }
 
 func contains(xs []string, x string) bool {

@@ -41,6 +41,8 @@ func DecodeRecord(kind Kind, data []byte) (Record, error) {
 // strictDecode decodes data as a record of kind with wire.Record.
 func strictDecode(kind Kind, data []byte) (Record, error) {
 	switch kind {
+	case KindPolicyHookChange:
+		return strictAs[PolicyHookChange](data)
 	case KindCommand:
 		return strictAs[Command](data)
 	case KindEvent:

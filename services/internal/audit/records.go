@@ -60,6 +60,11 @@ const (
 	RedactedValue   = record.RedactedValue
 )
 
+// Policy hook changes (roster-policy).
+type PolicyHookChange = record.PolicyHookChange
+
+const KindPolicyHookChange = record.KindPolicyHookChange
+
 // ErrMalformed marks a record the sink can never write (record.ErrMalformed).
 var ErrMalformed = record.ErrMalformed
 

@@ -34,6 +34,11 @@ func Validate(r Record) error {
 	var p problems
 	p.id("id", r.AuditID())
 	switch r := r.(type) {
+	case PolicyHookChange:
+		p.nonEmpty("hook_id", r.HookID)
+		p.oneOf("change", r.Change, "created", "updated", "deleted")
+		p.nonEmpty("actor", r.Actor)
+		p.time("at", r.At)
 	case Command:
 		p.nonEmpty("subject", r.Subject)
 		p.oneOf("outcome", r.Outcome, OutcomeAccepted, OutcomeRejected, OutcomeDuplicate, OutcomeUncertain)

@@ -21,6 +21,9 @@ func (t *table) insert(db string) string {
 }
 
 var (
+	policyHookChangesTable = &table{name: record.Table(record.KindPolicyHookChange), columns: []string{
+		"id", "hook_id", "change", "actor", "command", "before", "after", "at", "at_us",
+	}}
 	commandsTable = &table{name: record.Table(record.KindCommand), columns: []string{
 		"id", "command_id", "subject", "group_id", "actor", "outcome", "error_code", "error_message",
 		"version", "latency_us", "received_at", "received_at_us", "payload_sha256", "payload_size",
@@ -44,7 +47,7 @@ var (
 		"request_id", "format", "outcome", "failure_class", "on_failure", "latency_ms", "response_status",
 		"response_body", "code", "message", "override",
 	}}
-	allTables = []*table{commandsTable, eventsTable, deliveryAttemptsTable, endpointChangesTable, policyDecisionsTable}
+	allTables = []*table{commandsTable, eventsTable, deliveryAttemptsTable, endpointChangesTable, policyDecisionsTable, policyHookChangesTable}
 )
 
 // row is one line for one table.
@@ -56,6 +59,8 @@ type row struct {
 
 // tableOf maps a record kind to its table.
 var tableOf = map[record.Kind]*table{
+	record.KindPolicyHookChange: policyHookChangesTable,
+
 	record.KindCommand:         commandsTable,
 	record.KindEvent:           eventsTable,
 	record.KindDeliveryAttempt: deliveryAttemptsTable,
@@ -67,6 +72,10 @@ var tableOf = map[record.Kind]*table{
 // exact Go types of the columns.
 func toRow(r record.Record) (row, error) {
 	switch r := r.(type) {
+	case record.PolicyHookChange:
+		return row{table: policyHookChangesTable, id: r.ID, values: []any{
+			r.ID, r.HookID, r.Change, r.Actor, r.Command, r.Before, r.After, r.At.UTC(), r.At.UnixMicro(),
+		}}, nil
 	case record.Command:
 		return row{table: commandsTable, id: r.ID, values: []any{
 			r.ID, r.CommandID, r.Subject, r.GroupID, r.Actor, r.Outcome, r.ErrorCode, r.ErrorMsg,
