@@ -42,6 +42,10 @@ func newReceiver(t *testing.T) *receiver {
 		r.mu.Lock()
 		r.got, r.body = append(r.got, req.Header.Clone()), append(r.body, b)
 		r.mu.Unlock()
+		if strings.HasSuffix(req.URL.Path, "/policy") {
+			// A standard policy hook's answer (docs/policy.md).
+			_, _ = w.Write([]byte(`{"allow":true}`))
+		}
 	}))
 	t.Cleanup(r.Close)
 	return r
@@ -99,7 +103,9 @@ func TestShippedDeployConfig(t *testing.T) {
 	d := startDeployment(t)
 	ctx := context.Background()
 	callers := func(o *options) { o.callers = "APP_A=trusted,APP_B=bound,OPERATOR=trusted" }
-	d.runService(t, "groups", callers)
+	// roster-groups calls the policy hooks through the same SSRF guard
+	// as the dispatcher, so the loopback receiver must be allowlisted.
+	d.runService(t, "groups", func(o *options) { callers(o); o.webhookAllow = []string{"127.0.0.0/8"} })
 	d.runService(t, "projector", nil)
 	d.runService(t, "query", nil)
 	d.runService(t, "dispatcher", func(o *options) { o.webhookAllow = []string{"127.0.0.0/8"} })
@@ -190,11 +196,25 @@ func TestShippedDeployConfig(t *testing.T) {
 	var body []byte
 	natstest.Eventually(t, 15*time.Second, func() error {
 		var ok bool
-		if hdr, body, ok = rcv.find(`"u1"`); !ok {
+		if hdr, body, ok = rcv.find(`"member.invited"`); !ok {
 			return fmt.Errorf("no delivery of the invite among %d", len(rcv.body))
 		}
 		return nil
 	})
+	// roster-groups asked the hook before deciding the invite, signed with
+	// the hook's secret, which it opened with the deployment's key.
+	phdr, pbody, ok := rcv.find(`"policy.check"`)
+	if !ok {
+		t.Fatal("roster-groups did not call the member.invite hook")
+	}
+	hookKey, err := delivery.ParseSecret(hk.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, _ := strconv.ParseInt(phdr.Get(delivery.HeaderTimestamp), 10, 64)
+	if want := delivery.Sign(phdr.Get(delivery.HeaderID), time.Unix(pts, 0), pbody, [][]byte{hookKey}); phdr.Get(delivery.HeaderSignature) != want {
+		t.Fatalf("hook call signature %q, want %q", phdr.Get(delivery.HeaderSignature), want)
+	}
 	key, err := delivery.ParseSecret(created.Secret)
 	if err != nil {
 		t.Fatal(err)
