@@ -24,6 +24,13 @@ const (
 	MaxFaceURLLen      = 2048 // group and member face_url (one line)
 	MaxExLen           = 4096 // group, member and join request ex (free text)
 	MaxNotificationLen = 4096 // group notification (free text)
+	// MaxDismissedMembers bounds the member list group.dismissed carries
+	// (OpenIM's afterDismissGroup membersID): 10,000 ids of at most 64
+	// bytes stay well inside NATS's default 1 MiB message, so the largest
+	// groups can still be dismissed. A larger group's event leaves the
+	// list out (docs/events.md); its members are in the read model and the
+	// history at the version before.
+	MaxDismissedMembers = 10_000
 )
 
 // Command is a request to change a group.
@@ -154,12 +161,15 @@ func Decide(s *State, actor string, cmd Command, now time.Time) ([]Change, error
 		if err := s.requireRole(actor, events.RoleOwner, "dismiss the group"); err != nil {
 			return nil, err
 		}
-		members := make([]string, 0, len(s.Members))
-		for u := range s.Members {
-			members = append(members, u)
+		d := &events.GroupDismissedData{Owner: s.Owner}
+		if len(s.Members) <= MaxDismissedMembers {
+			d.Members = make([]string, 0, len(s.Members))
+			for u := range s.Members {
+				d.Members = append(d.Members, u)
+			}
+			sort.Strings(d.Members)
 		}
-		sort.Strings(members)
-		return one(events.GroupDismissed, &events.GroupDismissedData{Owner: s.Owner, Members: members}), nil
+		return one(events.GroupDismissed, d), nil
 	case Transfer:
 		return decideTransfer(s, actor, c)
 	case MuteGroup:

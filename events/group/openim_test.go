@@ -285,6 +285,23 @@ func TestStatusAndDismissData(t *testing.T) {
 	}
 }
 
+// A group too large to list in one event is still dismissed; the event
+// names its owner and leaves the member list out.
+func TestDismissOfAHugeGroup(t *testing.T) {
+	b := newGroup(t, events.PolicyApproval)
+	for i := 0; len(b.s.Members) <= group.MaxDismissedMembers; i++ {
+		ids := manyIDs(group.MaxBatchUsers)
+		for j := range ids {
+			ids[j] = fmt.Sprintf("h%d_%s", i, ids[j])
+		}
+		b.do("o", group.Invite{UserIDs: ids})
+	}
+	d := b.do("o", group.Dismiss{})[0].Data.(*events.GroupDismissedData)
+	if d.Owner != "o" || d.Members != nil || !b.s.Dismissed {
+		t.Fatalf("dismiss of %d members: owner %q, %d listed", group.MaxDismissedMembers+1, d.Owner, len(d.Members))
+	}
+}
+
 func TestRemoveAndInviteCarryReason(t *testing.T) {
 	b := newGroup(t, events.PolicyApproval)
 	if d := b.do("o", group.Invite{UserIDs: []string{"a"}, Reason: "why"})[0].Data.(*events.MemberInvitedData); d.Reason != "why" {
