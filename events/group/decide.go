@@ -645,19 +645,19 @@ func decideSetInfo(s *State, actor string, c SetInfo) ([]Change, error) {
 	}
 	d := events.MemberInfoChangedData{UserID: c.UserID}
 	changed := false
-	if c.Nickname != nil && *c.Nickname != m.Nickname {
+	if c.Nickname != nil && *c.Nickname != m.Nickname() {
 		if err := wire.Name("nickname", *c.Nickname, MaxNicknameLen); err != nil {
 			return nil, err
 		}
 		d.Nickname, changed = c.Nickname, true
 	}
-	if c.FaceURL != nil && *c.FaceURL != m.FaceURL {
+	if c.FaceURL != nil && *c.FaceURL != m.FaceURL() {
 		if err := wire.Name("face_url", *c.FaceURL, MaxFaceURLLen); err != nil {
 			return nil, err
 		}
 		d.FaceURL, changed = c.FaceURL, true
 	}
-	if c.Ex != nil && *c.Ex != m.Ex {
+	if c.Ex != nil && *c.Ex != m.Ex() {
 		if err := wire.Text("ex", *c.Ex, MaxExLen); err != nil {
 			return nil, err
 		}

@@ -18,8 +18,8 @@ import (
 // member.set_info, and what the fold makes of them.
 
 func rolep(r events.Role) *events.Role { return &r }
-func i32p(v int32) *int32             { return &v }
-func timep(t time.Time) *time.Time    { return &t }
+func i32p(v int32) *int32              { return &v }
+func timep(t time.Time) *time.Time     { return &t }
 
 func fresh(b *builder) { b.s = group.New("H") }
 
@@ -169,7 +169,7 @@ func TestCreateFoldsOpenIMFields(t *testing.T) {
 			t.Errorf("%s: want %s let in by o, have %+v", u, want, m)
 		}
 	}
-	if m := s.Members["m"]; m.Nickname != "Em" || m.Ex != "mx" || !m.MutedUntil.Equal(t0.Add(time.Hour)) {
+	if m := s.Members["m"]; m.Nickname() != "Em" || m.Ex() != "mx" || !m.MutedUntil.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("admission not applied: %+v", m)
 	}
 	if s.Status() != group.StatusNormal {
@@ -192,13 +192,13 @@ func TestJoinModesFold(t *testing.T) {
 		t.Fatalf("approval data: %+v", d)
 	}
 	m := b.s.Members["a"]
-	if m.Operator() != "adm" || m.InviterUserID != "m1" || m.JoinSource != events.JoinByInvitation || m.Nickname != "A" {
+	if m.Operator() != "adm" || m.InviterUserID != "m1" || m.JoinSource != events.JoinByInvitation || m.Nickname() != "A" {
 		t.Fatalf("approved member: %+v", m)
 	}
 
 	b.do("x", group.Join{Message: "hi", Ex: "req-ex", Source: events.JoinByQRCode})
 	b.do("o", group.Approve{UserID: "x"})
-	if m := b.s.Members["x"]; m.Operator() != "o" || m.InviterUserID != "" || m.JoinSource != events.JoinByQRCode || m.Ex != "" {
+	if m := b.s.Members["x"]; m.Operator() != "o" || m.InviterUserID != "" || m.JoinSource != events.JoinByQRCode || m.Ex() != "" {
 		t.Fatalf("approved applicant: %+v (a request's ex is the request's, not the member's)", m)
 	}
 
@@ -211,7 +211,7 @@ func TestJoinModesFold(t *testing.T) {
 		t.Fatalf("joined member: %+v", m)
 	}
 	b.do("m1", group.Invite{UserIDs: []string{"z"}, Admissions: map[string]events.Admission{"z": {Profile: events.Profile{FaceURL: "zf"}}}})
-	if m := b.s.Members["z"]; m.Operator() != "m1" || m.InviterUserID != "m1" || m.JoinSource != events.JoinByInvitation || m.FaceURL != "zf" {
+	if m := b.s.Members["z"]; m.Operator() != "m1" || m.InviterUserID != "m1" || m.JoinSource != events.JoinByInvitation || m.FaceURL() != "zf" {
 		t.Fatalf("invited member: %+v", m)
 	}
 }
@@ -225,8 +225,15 @@ func TestSetInfoFolds(t *testing.T) {
 		t.Fatalf("info_changed data: %+v", d)
 	}
 	m := b.s.Members["m1"]
-	if m.Role != events.RoleAdmin || m.Nickname != "Em" || m.FaceURL != "f" || m.Ex != "y" {
+	if m.Role != events.RoleAdmin || m.Nickname() != "Em" || m.FaceURL() != "f" || m.Ex() != "y" {
 		t.Fatalf("member: %+v", m)
+	}
+	// Clearing every field leaves no profile behind; the old value is
+	// replaced, not changed, so a copy taken before still reads it.
+	before := *m
+	b.do("m1", group.SetInfo{UserID: "m1", Nickname: strp(""), FaceURL: strp(""), Ex: strp("")})
+	if m.Profile != nil || before.Nickname() != "Em" {
+		t.Fatalf("cleared profile: %+v; copy before: %+v", m.Profile, before.Profile)
 	}
 	// m1 is an admin now: an admin may not change another admin's info.
 	if _, err := group.Decide(b.s, "adm", group.SetInfo{UserID: "m1", Nickname: strp("n")}, t0); !errors.Is(err, &events.Error{Code: events.CodeForbidden}) {
@@ -246,10 +253,10 @@ func TestTransferIsOpenIMs(t *testing.T) {
 	}
 	b.do("o", group.Transfer{NewOwner: "adm"})
 	old, neu := b.s.Members["o"], b.s.Members["adm"]
-	if old.Role != events.RoleMember || old.Role.Level() != 20 || old.Nickname != "Old" {
+	if old.Role != events.RoleMember || old.Role.Level() != 20 || old.Nickname() != "Old" {
 		t.Fatalf("old owner: %+v", old)
 	}
-	if neu.Role != events.RoleOwner || neu.Nickname != "New" || neu.Ex != "ax" || neu.JoinSource != events.JoinByInvitation {
+	if neu.Role != events.RoleOwner || neu.Nickname() != "New" || neu.Ex() != "ax" || neu.JoinSource != events.JoinByInvitation {
 		t.Fatalf("new owner: %+v", neu)
 	}
 }

@@ -22,11 +22,14 @@ type Member struct {
 	// the name stays because snapshots and read-model records carry it.
 	Inviter    string    `json:"inviter,omitempty"`
 	MutedUntil time.Time `json:"muted_until,omitempty"`
-	// OpenIM's group member fields (issue 12). Empty for members who
-	// joined before schema version 2 events, as OpenIM leaves them unset.
-	Nickname   string            `json:"nickname,omitempty"`
-	FaceURL    string            `json:"face_url,omitempty"`
-	Ex         string            `json:"ex,omitempty"`
+	// Profile is the member's nickname, face URL and ex (OpenIM's group
+	// member fields, issue 12); nil when none is set, as for most members:
+	// a pointer keeps those members 32 bytes smaller (ADR 0081). It is
+	// replaced, never changed in place, so a shallow copy of a Member
+	// (Aggregate.Clone) shares nothing mutable.
+	Profile *events.Profile `json:"profile,omitempty"`
+	// JoinSource is OpenIM's joinSource (2 invitation, 3 search, 4 QR
+	// code); zero when unknown (joins recorded before schema version 2).
 	JoinSource events.JoinSource `json:"join_source,omitempty"`
 	// InviterUserID is who invited the member, where known: the inviter of
 	// a direct invitation, the creator for the first members, the inviter
@@ -38,9 +41,41 @@ type Member struct {
 // Operator is OpenIM's operatorUserID: who let the member in (Inviter).
 func (m *Member) Operator() string { return m.Inviter }
 
-// Profile is the member's own fields.
-func (m *Member) Profile() events.Profile {
-	return events.Profile{Nickname: m.Nickname, FaceURL: m.FaceURL, Ex: m.Ex}
+// Nickname, FaceURL and Ex read the member's Profile ("" when unset).
+func (m *Member) Nickname() string {
+	if m.Profile == nil {
+		return ""
+	}
+	return m.Profile.Nickname
+}
+
+func (m *Member) FaceURL() string {
+	if m.Profile == nil {
+		return ""
+	}
+	return m.Profile.FaceURL
+}
+
+func (m *Member) Ex() string {
+	if m.Profile == nil {
+		return ""
+	}
+	return m.Profile.Ex
+}
+
+// setProfile replaces the member's profile with a changed copy (nil when
+// nothing is left set).
+func (m *Member) setProfile(change func(p *events.Profile)) {
+	var p events.Profile
+	if m.Profile != nil {
+		p = *m.Profile
+	}
+	change(&p)
+	if p.IsZero() {
+		m.Profile = nil
+		return
+	}
+	m.Profile = &p
 }
 
 // JoinRequest is a pending request to join a group whose policy asks for
@@ -271,14 +306,18 @@ func (s *State) apply(e events.Event, data any) (Delta, error) {
 		d.Upserted = []string{v.UserID}
 	case *events.MemberInfoChangedData:
 		if m := s.Members[v.UserID]; m != nil {
-			if v.Nickname != nil {
-				m.Nickname = *v.Nickname
-			}
-			if v.FaceURL != nil {
-				m.FaceURL = *v.FaceURL
-			}
-			if v.Ex != nil {
-				m.Ex = *v.Ex
+			if v.Nickname != nil || v.FaceURL != nil || v.Ex != nil {
+				m.setProfile(func(p *events.Profile) {
+					if v.Nickname != nil {
+						p.Nickname = *v.Nickname
+					}
+					if v.FaceURL != nil {
+						p.FaceURL = *v.FaceURL
+					}
+					if v.Ex != nil {
+						p.Ex = *v.Ex
+					}
+				})
 			}
 			// A role here means what member.role_changed means.
 			if v.Role != nil {
@@ -313,14 +352,18 @@ func (s *State) addMember(user string, m *Member, a *events.Admission, e events.
 // admit applies a policy hook's admission: the profile fields it sets, its
 // mute and, when role may change (not for the owner), its role.
 func (m *Member) admit(a events.Admission, role bool) {
-	if a.Nickname != "" {
-		m.Nickname = a.Nickname
-	}
-	if a.FaceURL != "" {
-		m.FaceURL = a.FaceURL
-	}
-	if a.Ex != "" {
-		m.Ex = a.Ex
+	if !a.Profile.IsZero() {
+		m.setProfile(func(p *events.Profile) {
+			if a.Nickname != "" {
+				p.Nickname = a.Nickname
+			}
+			if a.FaceURL != "" {
+				p.FaceURL = a.FaceURL
+			}
+			if a.Ex != "" {
+				p.Ex = a.Ex
+			}
+		})
 	}
 	if role && (a.Role == events.RoleAdmin || a.Role == events.RoleMember) {
 		m.Role = a.Role

@@ -31,7 +31,7 @@ func TestFormat1SnapshotIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := have.State.Members["u000000"]; m.Nickname != "n" || m.InviterUserID != "owner" || have.State.NotificationUserID != "owner" {
+	if m := have.State.Members["u000000"]; m.Nickname() != "n" || m.InviterUserID != "owner" || have.State.NotificationUserID != "owner" {
 		t.Fatalf("format %d round trip lost the OpenIM fields: %+v", snapshotFormat, m)
 	}
 }

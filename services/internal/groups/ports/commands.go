@@ -34,7 +34,7 @@ func (e envelope) validate() error {
 // contract documented in docs/commands.md and schemas/json/commands.
 type (
 	plainRequest struct{ envelope }
-	userRequest struct {
+	userRequest  struct {
 		envelope
 		UserID string `json:"user_id"`
 	}

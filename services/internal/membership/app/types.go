@@ -93,7 +93,7 @@ func MemberFromState(groupID, userID string, m *group.Member) Member {
 	out := Member{
 		GroupID: groupID, UserID: userID, Role: m.Role, JoinedAt: m.JoinedAt,
 		JoinedVersion: m.JoinedVersion, Inviter: m.Inviter,
-		Nickname: m.Nickname, FaceURL: m.FaceURL, Ex: m.Ex, JoinSource: m.JoinSource, InviterUserID: m.InviterUserID,
+		Nickname: m.Nickname(), FaceURL: m.FaceURL(), Ex: m.Ex(), JoinSource: m.JoinSource, InviterUserID: m.InviterUserID,
 	}
 	if !m.MutedUntil.IsZero() {
 		t := m.MutedUntil
@@ -110,7 +110,10 @@ func UserGroupFromState(groupID string, m *group.Member) UserGroup {
 // State is the domain's member for a stored record.
 func (m Member) State() *group.Member {
 	out := &group.Member{Role: m.Role, JoinedAt: m.JoinedAt, JoinedVersion: m.JoinedVersion, Inviter: m.Inviter,
-		Nickname: m.Nickname, FaceURL: m.FaceURL, Ex: m.Ex, JoinSource: m.JoinSource, InviterUserID: m.InviterUserID}
+		JoinSource: m.JoinSource, InviterUserID: m.InviterUserID}
+	if p := (events.Profile{Nickname: m.Nickname, FaceURL: m.FaceURL, Ex: m.Ex}); !p.IsZero() {
+		out.Profile = &p
+	}
 	if m.MutedUntil != nil {
 		out.MutedUntil = *m.MutedUntil
 	}

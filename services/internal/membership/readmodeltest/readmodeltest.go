@@ -317,9 +317,11 @@ func testOpenIMFields(t *testing.T, m app.ReadModel) {
 	s.Muted = true
 	s.Members["o"].JoinSource = events.JoinByInvitation
 	a := s.Members["a"]
-	a.Nickname, a.FaceURL, a.Ex, a.JoinSource, a.InviterUserID = "Café 名前 😀", "https://f/a.png", "plain ex", events.JoinByInvitation, "o"
+	a.Profile = &events.Profile{Nickname: "Café 名前 😀", FaceURL: "https://f/a.png", Ex: "plain ex"}
+	a.JoinSource, a.InviterUserID = events.JoinByInvitation, "o"
 	b := s.Members["b"]
-	b.Nickname, b.Ex, b.JoinSource, b.Inviter = "B", `{"level":"<3>"}`, events.JoinByQRCode, "a"
+	b.Profile = &events.Profile{Nickname: "B", Ex: `{"level":"<3>"}`}
+	b.JoinSource, b.Inviter = events.JoinByQRCode, "a"
 	w := &app.GroupWrite{State: s, Touched: touched("o", "a", "b"), AppliedSeq: 9, FirstSeq: 1}
 	write(t, m, w)
 	info, _, err := m.GroupInfo(ctx, "G")
@@ -352,7 +354,7 @@ func testOpenIMFields(t *testing.T, m app.ReadModel) {
 		t.Fatalf("StateFrom lost member fields: %+v %+v", back.Members["a"], back.Members["b"])
 	}
 	// A member's info change rewrites only that member.
-	b.Nickname = "Bee"
+	b.Profile = &events.Profile{Nickname: "Bee", Ex: b.Profile.Ex}
 	w2 := &app.GroupWrite{State: s, Touched: touched("b"), AppliedSeq: 10, FirstSeq: 1, InfoRev: w.InfoRev}
 	s.Version = 6
 	write(t, m, w2)

@@ -47,7 +47,7 @@ func appendMember(b []byte, groupID, userID string, m *group.Member) ([]byte, bo
 	// json.Marshal would (jsonx.Verbatim), so a non-ASCII nickname stays
 	// on the fast path.
 	for _, f := range [...]struct{ key, v string }{
-		{`,"nickname":`, m.Nickname}, {`,"face_url":`, m.FaceURL}, {`,"ex":`, m.Ex},
+		{`,"nickname":`, m.Nickname()}, {`,"face_url":`, m.FaceURL()}, {`,"ex":`, m.Ex()},
 	} {
 		if f.v == "" {
 			continue
