@@ -44,10 +44,10 @@ func addWebhookVerbs(root *cobra.Command, g *globals) {
 
 	// create / update share the endpoint flags.
 	type epFlags struct {
-		id, url, description, format, secret, timeout string
-		events, groups, schedule                      []string
-		rateLimit                                     float64
-		ordered, paused                               bool
+		id, url, description, format, secretFile, timeout string
+		events, groups, schedule                          []string
+		rateLimit                                         float64
+		ordered, paused                                   bool
 	}
 	bindEP := func(c *cobra.Command, f *epFlags) {
 		c.Flags().StringVar(&f.url, "url", "", "destination URL (http or https); openim endpoints get /{callbackCommand} appended")
@@ -75,7 +75,6 @@ func addWebhookVerbs(root *cobra.Command, g *globals) {
 		set("rate-limit", "rate_limit", f.rateLimit)
 		set("retry-schedule", "retry_schedule", f.schedule)
 		set("ordered", "ordered", f.ordered)
-		set("secret", "secret", f.secret)
 		set("paused", "paused", f.paused)
 	}
 
@@ -85,7 +84,7 @@ func addWebhookVerbs(root *cobra.Command, g *globals) {
 		a := withActor(c)
 		bindEP(c, f)
 		c.Flags().StringVar(&f.id, "id", "", "endpoint id (generated when empty)")
-		c.Flags().StringVar(&f.secret, "secret", "", "whsec_ signing secret (generated when empty)")
+		c.Flags().StringVar(&f.secretFile, "secret-file", "", "file holding the whsec_ signing secret, - for stdin (generated when absent; never pass a secret in argv)")
 		c.Flags().BoolVar(&f.paused, "paused", false, "create paused (events are queued, not sent)")
 		c.RunE = func(c *cobra.Command, _ []string) error {
 			if err := need(a); err != nil {
@@ -96,6 +95,9 @@ func addWebhookVerbs(root *cobra.Command, g *globals) {
 				body["id"] = f.id
 			}
 			fill(c, f, body)
+			if err := secretFrom(c, f.secretFile, body); err != nil {
+				return err
+			}
 			return webhookCall(c, g, "create", body)
 		}
 		wh.AddCommand(c)
@@ -172,17 +174,17 @@ func addWebhookVerbs(root *cobra.Command, g *globals) {
 	{
 		c := &cobra.Command{Use: "rotate-secret ID", Short: "Start signing with a new secret; the old one keeps signing for --grace", Args: cobra.ExactArgs(1)}
 		a := withActor(c)
-		var secret string
+		var secretFile string
 		var grace time.Duration
-		c.Flags().StringVar(&secret, "secret", "", "the new whsec_ secret (generated when empty)")
+		c.Flags().StringVar(&secretFile, "secret-file", "", "file holding the new whsec_ secret, - for stdin (generated when absent)")
 		c.Flags().DurationVar(&grace, "grace", 24*time.Hour, "how long the previous secret keeps signing")
 		c.RunE = func(c *cobra.Command, args []string) error {
 			if err := need(a); err != nil {
 				return err
 			}
 			body := map[string]any{"actor": *a, "id": args[0], "grace": grace.String()}
-			if secret != "" {
-				body["secret"] = secret
+			if err := secretFrom(c, secretFile, body); err != nil {
+				return err
 			}
 			return webhookCall(c, g, "rotate_secret", body)
 		}

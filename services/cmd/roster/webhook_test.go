@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -45,8 +47,23 @@ func TestCLIWebhookVerbs(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &created); err != nil || !strings.HasPrefix(created.Secret, "whsec_") {
 		t.Fatalf("create printed %q (%v)", out, err)
 	}
+	// A secret comes from a file, never argv; the create reply shows it once.
+	secretPath := filepath.Join(t.TempDir(), "secret")
+	const fileSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	if err := os.WriteFile(secretPath, []byte(fileSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, srv, "webhook", "create", "--actor", "ops", "--id", "cli-file", "--url", rv.URL, "--secret-file", secretPath, "--paused")
+	if err != nil || !strings.Contains(out, fileSecret) {
+		t.Fatalf("create --secret-file: %q %v", out, err)
+	}
+	if _, err := run(t, srv, "webhook", "create", "--actor", "ops", "--url", rv.URL, "--secret", fileSecret); err == nil {
+		t.Fatal("--secret in argv: want an unknown-flag error")
+	}
 	steps := [][]string{
 		{"webhook", "get", "cli"},
+		{"webhook", "rotate-secret", "cli-file", "--actor", "ops", "--secret-file", secretPath},
+		{"webhook", "delete", "cli-file", "--actor", "ops"},
 		{"webhook", "update", "cli", "--actor", "ops", "--timeout", "5s"},
 		{"webhook", "pause", "cli", "--actor", "ops", "--reason", "maintenance"},
 		{"webhook", "resume", "cli", "--actor", "ops"},
