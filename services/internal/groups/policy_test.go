@@ -545,13 +545,23 @@ func TestPolicyOverrideMembersJoin(t *testing.T) {
 			_, _ = io.WriteString(w, `{"actionCode":0,"memberCallbackList":[{"userID":"u3","roleLevel":42}]}`)
 			return
 		}
-		_, _ = io.WriteString(w, `{"actionCode":0,"memberCallbackList":[{"userID":"u1","nickname":"Nick","roleLevel":60,"muteEndTime":4102444800000},{"userID":"stranger","nickname":"ignored"}]}`)
+		// A mute an hour from now: the domain refuses one past its 30-day limit.
+		until := time.Now().Add(time.Hour).UnixMilli()
+		_, _ = fmt.Fprintf(w, `{"actionCode":0,"memberCallbackList":[{"userID":"u1","nickname":"Nick","roleLevel":60,"muteEndTime":%d},{"userID":"stranger","nickname":"ignored"}]}`, until)
 	})
 	h := openimHook("join", "member.invite", rc, hook.Deny)
 	h.Callback = hook.OpenIMBeforeMembersJoinGroup
 	s := startPolicyStack(t, stackOptions{hooks: hookList{h}})
 	policyOK(t, policyCall(t, s.srv.NC, "group.create", map[string]any{"group_id": "G", "actor": "owner", "name": "G"}))
-	policyOK(t, policyCall(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1", "u2"}}))
+	inv := policyOK(t, policyCall(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u1", "u2"}}))
+	// The admission is decided into u1's event; u2 has none.
+	adm, _ := policyEventData(t, inv, 0, "member.invited")["admission"].(map[string]any)
+	if adm["nickname"] != "Nick" || adm["role"] != "admin" || adm["muted_until"] == nil {
+		t.Errorf("want u1 admitted with the hook's nickname, role admin and mute, have %s", inv.raw)
+	}
+	if _, ok := policyEventData(t, inv, 1, "member.invited")["admission"]; ok {
+		t.Errorf("want no admission for u2, have %s", inv.raw)
+	}
 	level.Store(42)
 	r := policyErr(t, policyCall(t, s.srv.NC, "member.invite", map[string]any{"group_id": "G", "actor": "owner", "user_ids": []string{"u3"}}), "invalid_argument")
 	if !strings.Contains(r.Error.Message, "roleLevel 42") {

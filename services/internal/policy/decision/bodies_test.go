@@ -145,7 +145,7 @@ func ptr[T any](v T) *T { return &v }
 
 func owned() *group.State {
 	s := group.New("G")
-	s.Exists, s.Name, s.Owner, s.JoinPolicy, s.Version = true, "G", "owner", events.PolicyApproval, 3
+	s.Exists, s.Name, s.Owner, s.JoinPolicy, s.Version, s.Ex = true, "G", "owner", events.PolicyApproval, 3, "group-ex"
 	s.Members["owner"] = &group.Member{Role: events.RoleOwner}
 	s.Members["m1"] = &group.Member{Role: events.RoleMember}
 	return s
@@ -185,7 +185,12 @@ func TestOpenIMBodies(t *testing.T) {
 				}
 			}},
 		{"member.invite", hook.OpenIMBeforeMembersJoinGroup, group.Invite{UserIDs: []string{"u1"}},
-			&openIMCallbackBeforeMembersJoinGroupReq{}, nil},
+			&openIMCallbackBeforeMembersJoinGroupReq{}, func(t *testing.T, v any) {
+				// groupEx is the group's ex, as OpenIM passes group.Ex.
+				if r := v.(*openIMCallbackBeforeMembersJoinGroupReq); r.GroupEx != "group-ex" || len(r.MembersList) != 1 || r.MembersList[0].UserID != "u1" {
+					t.Errorf("values: %+v", r)
+				}
+			}},
 		{"member.join", hook.OpenIMBeforeJoinGroup, group.Join{Message: "let me in", Ex: "e"},
 			&openIMCallbackJoinGroupReq{}, func(t *testing.T, v any) {
 				r := v.(*openIMCallbackJoinGroupReq)

@@ -193,6 +193,12 @@ func wrongCommand(cb string, cmd group.Command) error {
 // joining lists who a command admits, in order, with the ex each brings:
 // OpenIM's beforeMembersJoinGroup memberList.
 func joining(in Input) ([]callbackGroupMember, string, bool) {
+	// groupEx is the group's ex (OpenIM's webhookBeforeMembersJoinGroup
+	// passes group.Ex); a create's is the new group's.
+	groupEx := ""
+	if in.Group != nil {
+		groupEx = in.Group.Ex
+	}
 	switch c := in.Command.(type) {
 	case group.Create:
 		ms := []callbackGroupMember{{UserID: in.Actor}}
@@ -208,11 +214,11 @@ func joining(in Input) ([]callbackGroupMember, string, bool) {
 		for _, u := range c.UserIDs {
 			ms = append(ms, callbackGroupMember{UserID: u})
 		}
-		return ms, "", true
+		return ms, groupEx, true
 	case group.Join:
-		return []callbackGroupMember{{UserID: in.Actor, Ex: c.Ex}}, "", true
+		return []callbackGroupMember{{UserID: in.Actor, Ex: c.Ex}}, groupEx, true
 	case group.Approve:
-		return []callbackGroupMember{{UserID: c.UserID}}, "", true
+		return []callbackGroupMember{{UserID: c.UserID}}, groupEx, true
 	}
 	return nil, "", false
 }
