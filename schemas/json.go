@@ -8,8 +8,9 @@ import (
 // jsonFS holds the JSON Schemas (draft 2020-12) of every command request
 // (json/commands/<name>.json), every event's data (json/events/<type>.json,
 // with its current schema version in "x-schema-version"), the event
-// envelope (json/event.json), the commit (json/commit.json) and every
-// webhook request (json/webhooks/endpoint.<verb>.json, redeliver.json).
+// envelope (json/event.json), the commit (json/commit.json), every
+// webhook request (json/webhooks/endpoint.<verb>.json, redeliver.json) and
+// every policy hook request (json/policy/hook.<verb>.json).
 //
 //go:embed json
 var jsonFS embed.FS
@@ -32,3 +33,6 @@ func EventSchema(eventType string) ([]byte, error) { return JSON("events/" + eve
 // WebhookSchema returns the schema of a webhook request ("endpoint.create",
 // "redeliver").
 func WebhookSchema(name string) ([]byte, error) { return JSON("webhooks/" + name + ".json") }
+
+// PolicySchema returns the schema of a policy hook request ("hook.create").
+func PolicySchema(name string) ([]byte, error) { return JSON("policy/" + name + ".json") }

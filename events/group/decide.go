@@ -1,6 +1,7 @@
 package group
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -17,6 +18,19 @@ const (
 	MaxMessageLen   = 1024
 	MaxBatchUsers   = 1000                // user_ids per invite/remove, members per create
 	MaxMuteDuration = 30 * 24 * time.Hour // OpenIM's limit as well
+	// OpenIM's group model (issue 12). OpenIM's own columns are unbounded
+	// strings; these bound what one event may carry.
+	MaxNicknameLen     = 256  // member nickname (one line)
+	MaxFaceURLLen      = 2048 // group and member face_url (one line)
+	MaxExLen           = 4096 // group, member and join request ex (free text)
+	MaxNotificationLen = 4096 // group notification (free text)
+	// MaxDismissedMembers bounds the member list group.dismissed carries
+	// (OpenIM's afterDismissGroup membersID): 10,000 ids of at most 64
+	// bytes stay well inside NATS's default 1 MiB message, so the largest
+	// groups can still be dismissed. A larger group's event leaves the
+	// list out (docs/events.md); its members are in the read model and the
+	// history at the version before.
+	MaxDismissedMembers = 10_000
 )
 
 // Command is a request to change a group.
@@ -132,7 +146,7 @@ type Change struct {
 // would change nothing is rejected rather than producing an empty commit.
 func Decide(s *State, actor string, cmd Command, now time.Time) ([]Change, error) {
 	if c, ok := cmd.(Create); ok {
-		return decideCreate(s, actor, c)
+		return decideCreate(s, actor, c, now)
 	}
 	if !s.Exists {
 		return nil, events.Errorf(events.CodeNotFound, "group %q does not exist", s.ID)
@@ -147,7 +161,15 @@ func Decide(s *State, actor string, cmd Command, now time.Time) ([]Change, error
 		if err := s.requireRole(actor, events.RoleOwner, "dismiss the group"); err != nil {
 			return nil, err
 		}
-		return one(events.GroupDismissed, &events.GroupDismissedData{}), nil
+		d := &events.GroupDismissedData{Owner: s.Owner}
+		if len(s.Members) <= MaxDismissedMembers {
+			d.Members = make([]string, 0, len(s.Members))
+			for u := range s.Members {
+				d.Members = append(d.Members, u)
+			}
+			sort.Strings(d.Members)
+		}
+		return one(events.GroupDismissed, d), nil
 	case Transfer:
 		return decideTransfer(s, actor, c)
 	case MuteGroup:
@@ -167,9 +189,9 @@ func Decide(s *State, actor string, cmd Command, now time.Time) ([]Change, error
 		}
 		return one(events.GroupUnmuted, &events.GroupUnmutedData{}), nil
 	case Invite:
-		return decideInvite(s, actor, c)
+		return decideInvite(s, actor, c, now)
 	case Join:
-		return decideJoin(s, actor, c)
+		return decideJoin(s, actor, c, now)
 	case Approve:
 		if err := s.requireRole(actor, events.RoleAdmin, "approve join requests"); err != nil {
 			return nil, err
@@ -177,7 +199,13 @@ func Decide(s *State, actor string, cmd Command, now time.Time) ([]Change, error
 		if err := s.requirePending(c.UserID); err != nil {
 			return nil, err
 		}
-		return one(events.MemberJoinApproved, &events.MemberJoinApprovedData{UserID: c.UserID, Approver: actor}), nil
+		if err := validateAdmission("admission", c.Admission, false, now); err != nil {
+			return nil, err
+		}
+		req := s.Pending[c.UserID]
+		return one(events.MemberJoinApproved, &events.MemberJoinApprovedData{
+			UserID: c.UserID, Approver: actor, Inviter: req.Inviter, Source: req.Source, Admission: c.Admission,
+		}), nil
 	case Reject:
 		if err := s.requireRole(actor, events.RoleAdmin, "reject join requests"); err != nil {
 			return nil, err
@@ -201,6 +229,8 @@ func Decide(s *State, actor string, cmd Command, now time.Time) ([]Change, error
 		return one(events.MemberQuit, &events.MemberQuitData{UserID: actor}), nil
 	case SetRole:
 		return decideSetRole(s, actor, c)
+	case SetInfo:
+		return decideSetInfo(s, actor, c)
 	case MuteMember:
 		if c.Duration <= 0 || c.Duration > MaxMuteDuration {
 			return nil, events.Errorf(events.CodeInvalidArgument, "duration_seconds: must be between 1 and %d", int(MaxMuteDuration/time.Second))
@@ -224,7 +254,7 @@ func Decide(s *State, actor string, cmd Command, now time.Time) ([]Change, error
 
 func one(t events.Type, data any) []Change { return []Change{{Type: t, Data: data}} }
 
-func decideCreate(s *State, actor string, c Create) ([]Change, error) {
+func decideCreate(s *State, actor string, c Create, now time.Time) ([]Change, error) {
 	if s.Exists {
 		return nil, events.Errorf(events.CodeAlreadyExists, "group %q already exists", s.ID)
 	}
@@ -239,23 +269,62 @@ func decideCreate(s *State, actor string, c Create) ([]Change, error) {
 		policy = events.PolicyApproval
 	}
 	if !policy.Valid() {
-		return nil, events.Errorf(events.CodeInvalidArgument, "join_policy: %q is not one of open, approval, invite_only", policy)
+		return nil, events.Errorf(events.CodeInvalidArgument, "join_policy: %q is not one of %s", policy, policyNames)
 	}
-	if len(c.Members) > MaxBatchUsers {
-		return nil, events.Errorf(events.CodeInvalidArgument, "members: more than %d", MaxBatchUsers)
+	if err := validateGroupFields(c.FaceURL, c.Ex, c.Notification, c.LookMemberInfo, c.ApplyMemberFriend); err != nil {
+		return nil, err
+	}
+	// The batch cap counts every first member but the owner.
+	if len(c.Admins)+len(c.Members) > MaxBatchUsers {
+		return nil, events.Errorf(events.CodeInvalidArgument, "admins and members: more than %d together", MaxBatchUsers)
+	}
+	if err := events.ValidateIDs("admins", c.Admins); err != nil {
+		return nil, err
 	}
 	if err := events.ValidateIDs("members", c.Members); err != nil {
 		return nil, err
+	}
+	admins := make(map[string]struct{}, len(c.Admins))
+	for _, a := range c.Admins {
+		if a == actor {
+			return nil, events.Errorf(events.CodeInvalidArgument, "admins: the owner %q cannot also be an admin", actor)
+		}
+		admins[a] = struct{}{}
 	}
 	for _, m := range c.Members {
 		if m == actor {
 			return nil, events.Errorf(events.CodeInvalidArgument, "members: the owner %q is a member already", actor)
 		}
+		if _, dup := admins[m]; dup {
+			return nil, events.Errorf(events.CodeInvalidArgument, "members: %q is named in admins as well", m)
+		}
+	}
+	var admissions map[string]events.Admission
+	for u, a := range c.Admissions {
+		_, admin := admins[u]
+		if u != actor && !admin && !slices.Contains(c.Members, u) {
+			return nil, events.Errorf(events.CodeInvalidArgument, "admissions: %q is not a first member of the group", u)
+		}
+		if err := validateAdmission("admissions["+u+"]", &a, u == actor, now); err != nil {
+			return nil, err
+		}
+		if a.IsZero() {
+			continue
+		}
+		if admissions == nil {
+			admissions = make(map[string]events.Admission, len(c.Admissions))
+		}
+		admissions[u] = a
 	}
 	return one(events.GroupCreated, &events.GroupCreatedData{
 		Name: c.Name, Intro: c.Intro, JoinPolicy: policy, Owner: actor, Members: c.Members,
+		Admins: c.Admins, Creator: actor, FaceURL: c.FaceURL, Ex: c.Ex, Notification: c.Notification,
+		LookMemberInfo: c.LookMemberInfo, ApplyMemberFriend: c.ApplyMemberFriend, Admissions: admissions,
 	}), nil
 }
+
+// policyNames lists the join policies for error messages.
+const policyNames = "open, approval, all_approval, invite_only"
 
 func validateName(n string) error {
 	if strings.TrimSpace(n) == "" {
@@ -264,30 +333,122 @@ func validateName(n string) error {
 	return wire.Name("name", n, MaxNameLen)
 }
 
+// validateGroupFields checks OpenIM's group fields as group.create sets them.
+func validateGroupFields(faceURL, ex, notification string, look, apply int32) error {
+	if err := wire.Name("face_url", faceURL, MaxFaceURLLen); err != nil {
+		return err
+	}
+	if err := wire.Text("ex", ex, MaxExLen); err != nil {
+		return err
+	}
+	if err := wire.Text("notification", notification, MaxNotificationLen); err != nil {
+		return err
+	}
+	if err := validateSwitch("look_member_info", look); err != nil {
+		return err
+	}
+	return validateSwitch("apply_member_friend", apply)
+}
+
+// validateSwitch checks one of OpenIM's 0/1 group switches
+// (lookMemberInfo, applyMemberFriend).
+func validateSwitch(field string, v int32) error {
+	if v != 0 && v != 1 {
+		return events.Errorf(events.CodeInvalidArgument, "%s: %d is not 0 or 1", field, v)
+	}
+	return nil
+}
+
+// validateProfile checks a member's own fields.
+func validateProfile(field string, p events.Profile) error {
+	if err := wire.Name(field+".nickname", p.Nickname, MaxNicknameLen); err != nil {
+		return err
+	}
+	if err := wire.Name(field+".face_url", p.FaceURL, MaxFaceURLLen); err != nil {
+		return err
+	}
+	return wire.Text(field+".ex", p.Ex, MaxExLen)
+}
+
+// validateAdmission checks what a policy hook set on a member being
+// admitted: a valid profile, a role of admin or member (never owner, and
+// none at all for the owner), a mute that ends in the future and within
+// MaxMuteDuration of now.
+func validateAdmission(field string, a *events.Admission, owner bool, now time.Time) error {
+	if a == nil {
+		return nil
+	}
+	if err := validateProfile(field, a.Profile); err != nil {
+		return err
+	}
+	switch {
+	case a.Role == "":
+	case owner:
+		return events.Errorf(events.CodeInvalidArgument, "%s.role: the owner's role cannot be set", field)
+	case a.Role != events.RoleAdmin && a.Role != events.RoleMember:
+		return events.Errorf(events.CodeInvalidArgument, "%s.role: %q is not admin or member", field, a.Role)
+	}
+	if a.MutedUntil != nil && (!a.MutedUntil.After(now) || a.MutedUntil.After(now.Add(MaxMuteDuration))) {
+		return events.Errorf(events.CodeInvalidArgument, "%s.muted_until: must be in the future and within %d seconds", field, int(MaxMuteDuration/time.Second))
+	}
+	return nil
+}
+
 func decideUpdate(s *State, actor string, c Update) ([]Change, error) {
 	if err := s.requireRole(actor, events.RoleAdmin, "update the group"); err != nil {
 		return nil, err
 	}
 	var d events.GroupUpdatedData
+	changed := false
 	if c.Name != nil && *c.Name != s.Name {
 		if err := validateName(*c.Name); err != nil {
 			return nil, err
 		}
-		d.Name = c.Name
+		d.Name, changed = c.Name, true
 	}
 	if c.Intro != nil && *c.Intro != s.Intro {
 		if err := wire.Text("intro", *c.Intro, MaxIntroLen); err != nil {
 			return nil, err
 		}
-		d.Intro = c.Intro
+		d.Intro, changed = c.Intro, true
 	}
 	if c.JoinPolicy != nil && *c.JoinPolicy != s.JoinPolicy {
 		if !c.JoinPolicy.Valid() {
-			return nil, events.Errorf(events.CodeInvalidArgument, "join_policy: %q is not one of open, approval, invite_only", *c.JoinPolicy)
+			return nil, events.Errorf(events.CodeInvalidArgument, "join_policy: %q is not one of %s", *c.JoinPolicy, policyNames)
 		}
-		d.JoinPolicy = c.JoinPolicy
+		d.JoinPolicy, changed = c.JoinPolicy, true
 	}
-	if d.Name == nil && d.Intro == nil && d.JoinPolicy == nil {
+	if c.FaceURL != nil && *c.FaceURL != s.FaceURL {
+		if err := wire.Name("face_url", *c.FaceURL, MaxFaceURLLen); err != nil {
+			return nil, err
+		}
+		d.FaceURL, changed = c.FaceURL, true
+	}
+	if c.Ex != nil && *c.Ex != s.Ex {
+		if err := wire.Text("ex", *c.Ex, MaxExLen); err != nil {
+			return nil, err
+		}
+		d.Ex, changed = c.Ex, true
+	}
+	if c.Notification != nil && *c.Notification != s.Notification {
+		if err := wire.Text("notification", *c.Notification, MaxNotificationLen); err != nil {
+			return nil, err
+		}
+		d.Notification, changed = c.Notification, true
+	}
+	if c.LookMemberInfo != nil && *c.LookMemberInfo != s.LookMemberInfo {
+		if err := validateSwitch("look_member_info", *c.LookMemberInfo); err != nil {
+			return nil, err
+		}
+		d.LookMemberInfo, changed = c.LookMemberInfo, true
+	}
+	if c.ApplyMemberFriend != nil && *c.ApplyMemberFriend != s.ApplyMemberFriend {
+		if err := validateSwitch("apply_member_friend", *c.ApplyMemberFriend); err != nil {
+			return nil, err
+		}
+		d.ApplyMemberFriend, changed = c.ApplyMemberFriend, true
+	}
+	if !changed {
 		return nil, events.Errorf(events.CodeFailedPrecondition, "update changes nothing")
 	}
 	return one(events.GroupUpdated, &d), nil
@@ -306,7 +467,13 @@ func decideTransfer(s *State, actor string, c Transfer) ([]Change, error) {
 	return one(events.GroupOwnershipTransferred, &events.GroupOwnershipTransferredData{From: actor, To: c.NewOwner}), nil
 }
 
-func decideInvite(s *State, actor string, c Invite) ([]Change, error) {
+// decideInvite admits the invited users at once, except for an ordinary
+// member's invitation under all_approval (OpenIM's AllNeedVerification):
+// each becomes a pending request naming the inviter, with source
+// JoinByInvitation and the invite's reason as its message, for the owner
+// or an admin to approve (a policy hook's admissions apply only to users
+// admitted here; the approval carries its own).
+func decideInvite(s *State, actor string, c Invite, now time.Time) ([]Change, error) {
 	if len(c.UserIDs) == 0 {
 		return nil, events.Errorf(events.CodeInvalidArgument, "user_ids: must not be empty")
 	}
@@ -316,6 +483,9 @@ func decideInvite(s *State, actor string, c Invite) ([]Change, error) {
 	if err := events.ValidateIDs("user_ids", c.UserIDs); err != nil {
 		return nil, err
 	}
+	if err := wire.Text("reason", c.Reason, MaxMessageLen); err != nil {
+		return nil, err
+	}
 	role := s.Role(actor)
 	switch {
 	case role == "":
@@ -323,38 +493,80 @@ func decideInvite(s *State, actor string, c Invite) ([]Change, error) {
 	case role == events.RoleMember && s.JoinPolicy == events.PolicyInviteOnly:
 		return nil, events.Errorf(events.CodeForbidden, "only the owner and admins may invite to invite-only group %q", s.ID)
 	}
-	var already []string
+	asks := role == events.RoleMember && s.JoinPolicy == events.PolicyAllApproval
+	var already, pending []string
 	for _, u := range c.UserIDs {
 		if s.Members[u] != nil {
 			already = append(already, u)
+		} else if _, ok := s.Pending[u]; ok && asks {
+			pending = append(pending, u)
 		}
 	}
 	if len(already) > 0 {
 		sort.Strings(already)
 		return nil, events.Errorf(events.CodeAlreadyExists, "user_ids: already members of group %q: %s", s.ID, strings.Join(already, ", "))
 	}
+	if len(pending) > 0 {
+		sort.Strings(pending)
+		return nil, events.Errorf(events.CodeAlreadyExists, "user_ids: already asked to join group %q: %s", s.ID, strings.Join(pending, ", "))
+	}
+	for u, a := range c.Admissions {
+		if !slices.Contains(c.UserIDs, u) {
+			return nil, events.Errorf(events.CodeInvalidArgument, "admissions: %q is not invited", u)
+		}
+		if err := validateAdmission("admissions["+u+"]", &a, false, now); err != nil {
+			return nil, err
+		}
+	}
 	changes := make([]Change, 0, len(c.UserIDs))
 	for _, u := range c.UserIDs {
-		changes = append(changes, Change{Type: events.MemberInvited, Data: &events.MemberInvitedData{UserID: u, Inviter: actor}})
+		if asks {
+			changes = append(changes, Change{Type: events.MemberJoinRequested, Data: &events.MemberJoinRequestedData{
+				UserID: u, Message: c.Reason, Inviter: actor, Source: events.JoinByInvitation,
+			}})
+			continue
+		}
+		d := &events.MemberInvitedData{UserID: u, Inviter: actor, Reason: c.Reason}
+		if a, ok := c.Admissions[u]; ok && !a.IsZero() {
+			d.Admission = &a
+		}
+		changes = append(changes, Change{Type: events.MemberInvited, Data: d})
 	}
 	return changes, nil
 }
 
-func decideJoin(s *State, actor string, c Join) ([]Change, error) {
+func decideJoin(s *State, actor string, c Join, now time.Time) ([]Change, error) {
 	if s.Members[actor] != nil {
 		return nil, events.Errorf(events.CodeAlreadyExists, "%q is already a member of group %q", actor, s.ID)
 	}
 	if err := wire.Text("message", c.Message, MaxMessageLen); err != nil {
 		return nil, err
 	}
+	if err := wire.Text("ex", c.Ex, MaxExLen); err != nil {
+		return nil, err
+	}
+	source := c.Source
+	if source == 0 {
+		source = events.JoinBySearch
+	}
+	if !source.Valid() {
+		return nil, events.Errorf(events.CodeInvalidArgument, "source: %d is not 2 (invitation), 3 (search) or 4 (QR code)", source)
+	}
 	switch s.JoinPolicy {
 	case events.PolicyOpen:
-		return one(events.MemberJoined, &events.MemberJoinedData{UserID: actor}), nil
-	case events.PolicyApproval:
+		if err := validateAdmission("admission", c.Admission, false, now); err != nil {
+			return nil, err
+		}
+		d := &events.MemberJoinedData{UserID: actor, Source: source, Message: c.Message, Ex: c.Ex}
+		if c.Admission != nil && !c.Admission.IsZero() {
+			d.Admission = c.Admission
+		}
+		return one(events.MemberJoined, d), nil
+	case events.PolicyApproval, events.PolicyAllApproval:
 		if _, ok := s.Pending[actor]; ok {
 			return nil, events.Errorf(events.CodeAlreadyExists, "%q already asked to join group %q", actor, s.ID)
 		}
-		return one(events.MemberJoinRequested, &events.MemberJoinRequestedData{UserID: actor, Message: c.Message}), nil
+		return one(events.MemberJoinRequested, &events.MemberJoinRequestedData{UserID: actor, Message: c.Message, Source: source, Ex: c.Ex}), nil
 	}
 	return nil, events.Errorf(events.CodeForbidden, "group %q is invite-only", s.ID)
 }
@@ -369,6 +581,9 @@ func decideRemove(s *State, actor string, c Remove) ([]Change, error) {
 	if err := events.ValidateIDs("user_ids", c.UserIDs); err != nil {
 		return nil, err
 	}
+	if err := wire.Text("reason", c.Reason, MaxMessageLen); err != nil {
+		return nil, err
+	}
 	changes := make([]Change, 0, len(c.UserIDs))
 	for _, u := range c.UserIDs {
 		if u == actor {
@@ -377,29 +592,92 @@ func decideRemove(s *State, actor string, c Remove) ([]Change, error) {
 		if err := s.requireOutranks(actor, u, "remove"); err != nil {
 			return nil, err
 		}
-		changes = append(changes, Change{Type: events.MemberRemoved, Data: &events.MemberRemovedData{UserID: u, By: actor}})
+		changes = append(changes, Change{Type: events.MemberRemoved, Data: &events.MemberRemovedData{UserID: u, By: actor, Reason: c.Reason}})
 	}
 	return changes, nil
 }
 
 func decideSetRole(s *State, actor string, c SetRole) ([]Change, error) {
-	if err := s.requireRole(actor, events.RoleOwner, "set roles"); err != nil {
+	m, err := s.checkRoleChange(actor, c.UserID, c.Role)
+	if err != nil {
 		return nil, err
-	}
-	if c.Role != events.RoleAdmin && c.Role != events.RoleMember {
-		return nil, events.Errorf(events.CodeInvalidArgument, "role: %q is not admin or member (use group.transfer for ownership)", c.Role)
-	}
-	m := s.Members[c.UserID]
-	if m == nil {
-		return nil, events.Errorf(events.CodeNotFound, "user_id: %q is not a member of group %q", c.UserID, s.ID)
-	}
-	if m.Role == events.RoleOwner {
-		return nil, events.Errorf(events.CodeFailedPrecondition, "user_id: %q is the owner (use group.transfer)", c.UserID)
 	}
 	if m.Role == c.Role {
 		return nil, events.Errorf(events.CodeFailedPrecondition, "user_id: %q is already %s", c.UserID, c.Role)
 	}
 	return one(events.MemberRoleChanged, &events.MemberRoleChangedData{UserID: c.UserID, Role: c.Role, Previous: m.Role}), nil
+}
+
+// checkRoleChange applies member.set_role's rules (the owner sets admin or
+// member on a member who is not the owner) and returns the target.
+func (s *State) checkRoleChange(actor, user string, role events.Role) (*Member, error) {
+	if err := s.requireRole(actor, events.RoleOwner, "set roles"); err != nil {
+		return nil, err
+	}
+	if role != events.RoleAdmin && role != events.RoleMember {
+		return nil, events.Errorf(events.CodeInvalidArgument, "role: %q is not admin or member (use group.transfer for ownership)", role)
+	}
+	m := s.Members[user]
+	if m == nil {
+		return nil, events.Errorf(events.CodeNotFound, "user_id: %q is not a member of group %q", user, s.ID)
+	}
+	if m.Role == events.RoleOwner {
+		return nil, events.Errorf(events.CodeFailedPrecondition, "user_id: %q is the owner (use group.transfer)", user)
+	}
+	return m, nil
+}
+
+// decideSetInfo is OpenIM's SetGroupMemberInfo: a member sets their own
+// nickname, face_url and ex; the owner sets anyone's, an admin an ordinary
+// member's. A role in it is a role change under member.set_role's rules.
+// Fields equal to the member's current ones are left out; a command that
+// changes nothing is refused.
+func decideSetInfo(s *State, actor string, c SetInfo) ([]Change, error) {
+	if err := events.ValidateID("user_id", c.UserID); err != nil {
+		return nil, err
+	}
+	m := s.Members[c.UserID]
+	if actor != c.UserID || m == nil {
+		if err := s.requireOutranks(actor, c.UserID, "set the info of"); err != nil {
+			return nil, err
+		}
+		m = s.Members[c.UserID]
+	}
+	d := events.MemberInfoChangedData{UserID: c.UserID}
+	changed := false
+	if c.Nickname != nil && *c.Nickname != m.Nickname() {
+		if err := wire.Name("nickname", *c.Nickname, MaxNicknameLen); err != nil {
+			return nil, err
+		}
+		d.Nickname, changed = c.Nickname, true
+	}
+	if c.FaceURL != nil && *c.FaceURL != m.FaceURL() {
+		if err := wire.Name("face_url", *c.FaceURL, MaxFaceURLLen); err != nil {
+			return nil, err
+		}
+		d.FaceURL, changed = c.FaceURL, true
+	}
+	if c.Ex != nil && *c.Ex != m.Ex() {
+		if err := wire.Text("ex", *c.Ex, MaxExLen); err != nil {
+			return nil, err
+		}
+		d.Ex, changed = c.Ex, true
+	}
+	if c.Role != nil {
+		if *c.Role != events.RoleAdmin && *c.Role != events.RoleMember {
+			return nil, events.Errorf(events.CodeInvalidArgument, "role: %q is not admin or member (use group.transfer for ownership)", *c.Role)
+		}
+		if *c.Role != m.Role {
+			if _, err := s.checkRoleChange(actor, c.UserID, *c.Role); err != nil {
+				return nil, err
+			}
+			d.Role, d.Previous, changed = c.Role, m.Role, true
+		}
+	}
+	if !changed {
+		return nil, events.Errorf(events.CodeFailedPrecondition, "set_info changes nothing")
+	}
+	return one(events.MemberInfoChanged, &d), nil
 }
 
 // requireRole checks that actor's role is at least min.

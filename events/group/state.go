@@ -16,14 +16,78 @@ type Member struct {
 	Role          events.Role `json:"role"`
 	JoinedAt      time.Time   `json:"joined_at"`
 	JoinedVersion uint64      `json:"joined_version"`
-	Inviter       string      `json:"inviter,omitempty"`
-	MutedUntil    time.Time   `json:"muted_until,omitempty"`
+	// Inviter is who let the member in: the inviter, the approver of their
+	// request, or the creator for the first members; empty for the owner
+	// and for a direct join. It is OpenIM's operatorUserID (see Operator);
+	// the name stays because snapshots and read-model records carry it.
+	Inviter    string    `json:"inviter,omitempty"`
+	MutedUntil time.Time `json:"muted_until,omitempty"`
+	// Profile is the member's nickname, face URL and ex (OpenIM's group
+	// member fields, issue 12); nil when none is set, as for most members:
+	// a pointer keeps those members 32 bytes smaller (ADR 0081). It is
+	// replaced, never changed in place, so a shallow copy of a Member
+	// (Aggregate.Clone) shares nothing mutable.
+	Profile *events.Profile `json:"profile,omitempty"`
+	// JoinSource is OpenIM's joinSource (2 invitation, 3 search, 4 QR
+	// code); zero when unknown (joins recorded before schema version 2).
+	JoinSource events.JoinSource `json:"join_source,omitempty"`
+	// InviterUserID is who invited the member, where known: the inviter of
+	// a direct invitation, the creator for the first members, the inviter
+	// of an all_approval invitation that was approved. Empty for a user who
+	// applied or joined on their own (OpenIM's inviterUserID).
+	InviterUserID string `json:"inviter_user_id,omitempty"`
 }
 
-// JoinRequest is a pending request to join an approval-policy group.
+// Operator is OpenIM's operatorUserID: who let the member in (Inviter).
+func (m *Member) Operator() string { return m.Inviter }
+
+// Nickname, FaceURL and Ex read the member's Profile ("" when unset).
+func (m *Member) Nickname() string {
+	if m.Profile == nil {
+		return ""
+	}
+	return m.Profile.Nickname
+}
+
+func (m *Member) FaceURL() string {
+	if m.Profile == nil {
+		return ""
+	}
+	return m.Profile.FaceURL
+}
+
+func (m *Member) Ex() string {
+	if m.Profile == nil {
+		return ""
+	}
+	return m.Profile.Ex
+}
+
+// setProfile replaces the member's profile with a changed copy (nil when
+// nothing is left set).
+func (m *Member) setProfile(change func(p *events.Profile)) {
+	var p events.Profile
+	if m.Profile != nil {
+		p = *m.Profile
+	}
+	change(&p)
+	if p.IsZero() {
+		m.Profile = nil
+		return
+	}
+	m.Profile = &p
+}
+
+// JoinRequest is a pending request to join a group whose policy asks for
+// approval: the user's application or (all_approval) an ordinary member's
+// invitation, then Inviter names that member.
 type JoinRequest struct {
 	Message     string    `json:"message,omitempty"`
 	RequestedAt time.Time `json:"requested_at"`
+	// Version 2 of member.join_requested (issue 12).
+	Inviter string            `json:"inviter,omitempty"`
+	Source  events.JoinSource `json:"source,omitempty"`
+	Ex      string            `json:"ex,omitempty"`
 }
 
 // State is a group's current state, the fold of its events.
@@ -42,6 +106,38 @@ type State struct {
 	UpdatedAt  time.Time              `json:"updated_at"`
 	Members    map[string]*Member     `json:"members"`
 	Pending    map[string]JoinRequest `json:"pending,omitempty"`
+	// OpenIM's group fields (issue 12). Creator is the owner for groups
+	// created before group.created schema version 2 (its upcast).
+	Creator           string `json:"creator,omitempty"`
+	FaceURL           string `json:"face_url,omitempty"`
+	Ex                string `json:"ex,omitempty"`
+	Notification      string `json:"notification,omitempty"`
+	LookMemberInfo    int32  `json:"look_member_info,omitempty"`
+	ApplyMemberFriend int32  `json:"apply_member_friend,omitempty"`
+	// NotificationUserID and NotificationUpdatedAt are who last set the
+	// notification and when (the event's actor and time), as OpenIM keeps
+	// notificationUserID and notificationUpdateTime.
+	NotificationUserID    string    `json:"notification_user_id,omitempty"`
+	NotificationUpdatedAt time.Time `json:"notification_updated_at,omitempty"`
+}
+
+// OpenIM's group status codes (constant.GroupOk, GroupStatusDismissed,
+// GroupStatusMuted). OpenIM's 1 (GroupBanChat) has no Roster counterpart.
+const (
+	StatusNormal    int32 = 0
+	StatusDismissed int32 = 2
+	StatusMuted     int32 = 3
+)
+
+// Status is the group's OpenIM status: dismissed wins over muted.
+func (s *State) Status() int32 {
+	switch {
+	case s.Dismissed:
+		return StatusDismissed
+	case s.Muted:
+		return StatusMuted
+	}
+	return StatusNormal
 }
 
 // New returns the empty state of group id.
@@ -100,12 +196,30 @@ func (s *State) apply(e events.Event, data any) (Delta, error) {
 	case *events.GroupCreatedData:
 		s.ID, s.Exists = e.GroupID, true
 		s.Name, s.Intro, s.JoinPolicy, s.Owner = v.Name, v.Intro, v.JoinPolicy, v.Owner
+		s.Creator, s.FaceURL, s.Ex = v.Creator, v.FaceURL, v.Ex
+		s.LookMemberInfo, s.ApplyMemberFriend = v.LookMemberInfo, v.ApplyMemberFriend
+		if v.Notification != "" {
+			s.Notification, s.NotificationUserID, s.NotificationUpdatedAt = v.Notification, e.Actor, e.OccurredAt
+		}
 		s.CreatedAt = e.OccurredAt
-		s.Members[v.Owner] = &Member{Role: events.RoleOwner, JoinedAt: e.OccurredAt, JoinedVersion: e.Version}
+		// The first members came in by the creator's invitation (OpenIM's
+		// CreateGroup writes JoinByInvitation for all of them).
+		owner := &Member{Role: events.RoleOwner, JoinedAt: e.OccurredAt, JoinedVersion: e.Version, JoinSource: events.JoinByInvitation}
+		owner.admit(v.Admissions[v.Owner], false)
+		s.Members[v.Owner] = owner
 		d.Upserted = append(d.Upserted, v.Owner)
-		for _, u := range v.Members {
-			s.Members[u] = &Member{Role: events.RoleMember, JoinedAt: e.OccurredAt, JoinedVersion: e.Version, Inviter: v.Owner}
+		first := func(u string, role events.Role) {
+			m := &Member{Role: role, JoinedAt: e.OccurredAt, JoinedVersion: e.Version, Inviter: v.Owner,
+				JoinSource: events.JoinByInvitation, InviterUserID: v.Creator}
+			m.admit(v.Admissions[u], true)
+			s.Members[u] = m
 			d.Upserted = append(d.Upserted, u)
+		}
+		for _, u := range v.Admins {
+			first(u, events.RoleAdmin)
+		}
+		for _, u := range v.Members {
+			first(u, events.RoleMember)
 		}
 		d.Group = true
 	case *events.GroupUpdatedData:
@@ -117,6 +231,21 @@ func (s *State) apply(e events.Event, data any) (Delta, error) {
 		}
 		if v.JoinPolicy != nil {
 			s.JoinPolicy = *v.JoinPolicy
+		}
+		if v.FaceURL != nil {
+			s.FaceURL = *v.FaceURL
+		}
+		if v.Ex != nil {
+			s.Ex = *v.Ex
+		}
+		if v.Notification != nil {
+			s.Notification, s.NotificationUserID, s.NotificationUpdatedAt = *v.Notification, e.Actor, e.OccurredAt
+		}
+		if v.LookMemberInfo != nil {
+			s.LookMemberInfo = *v.LookMemberInfo
+		}
+		if v.ApplyMemberFriend != nil {
+			s.ApplyMemberFriend = *v.ApplyMemberFriend
 		}
 		d.Group = true
 	case *events.GroupDismissedData:
@@ -145,13 +274,13 @@ func (s *State) apply(e events.Event, data any) (Delta, error) {
 	case *events.GroupUnmutedData:
 		s.Muted, d.Group = false, true
 	case *events.MemberInvitedData:
-		d = s.addMember(v.UserID, v.Inviter, e)
+		d = s.addMember(v.UserID, &Member{Inviter: v.Inviter, InviterUserID: v.Inviter, JoinSource: events.JoinByInvitation}, v.Admission, e)
 	case *events.MemberJoinedData:
-		d = s.addMember(v.UserID, "", e)
+		d = s.addMember(v.UserID, &Member{JoinSource: v.Source}, v.Admission, e)
 	case *events.MemberJoinApprovedData:
-		d = s.addMember(v.UserID, v.Approver, e)
+		d = s.addMember(v.UserID, &Member{Inviter: v.Approver, InviterUserID: v.Inviter, JoinSource: v.Source}, v.Admission, e)
 	case *events.MemberJoinRequestedData:
-		s.Pending[v.UserID] = JoinRequest{Message: v.Message, RequestedAt: e.OccurredAt}
+		s.Pending[v.UserID] = JoinRequest{Message: v.Message, RequestedAt: e.OccurredAt, Inviter: v.Inviter, Source: v.Source, Ex: v.Ex}
 		d.PendingChanged = []string{v.UserID}
 	case *events.MemberJoinRejectedData:
 		delete(s.Pending, v.UserID)
@@ -175,6 +304,27 @@ func (s *State) apply(e events.Event, data any) (Delta, error) {
 			m.MutedUntil = time.Time{}
 		}
 		d.Upserted = []string{v.UserID}
+	case *events.MemberInfoChangedData:
+		if m := s.Members[v.UserID]; m != nil {
+			if v.Nickname != nil || v.FaceURL != nil || v.Ex != nil {
+				m.setProfile(func(p *events.Profile) {
+					if v.Nickname != nil {
+						p.Nickname = *v.Nickname
+					}
+					if v.FaceURL != nil {
+						p.FaceURL = *v.FaceURL
+					}
+					if v.Ex != nil {
+						p.Ex = *v.Ex
+					}
+				})
+			}
+			// A role here means what member.role_changed means.
+			if v.Role != nil {
+				m.Role = *v.Role
+			}
+		}
+		d.Upserted = []string{v.UserID}
 	default:
 		return Delta{}, fmt.Errorf("apply %s: no fold for type %s", e.ID, e.Type)
 	}
@@ -183,14 +333,44 @@ func (s *State) apply(e events.Event, data any) (Delta, error) {
 	return d, nil
 }
 
-func (s *State) addMember(user, inviter string, e events.Event) Delta {
-	s.Members[user] = &Member{Role: events.RoleMember, JoinedAt: e.OccurredAt, JoinedVersion: e.Version, Inviter: inviter}
+// addMember adds user as m (who let them in and how), an ordinary member
+// unless a policy hook's admission says otherwise.
+func (s *State) addMember(user string, m *Member, a *events.Admission, e events.Event) Delta {
+	m.Role, m.JoinedAt, m.JoinedVersion = events.RoleMember, e.OccurredAt, e.Version
+	if a != nil {
+		m.admit(*a, true)
+	}
+	s.Members[user] = m
 	d := Delta{Group: true, Upserted: []string{user}}
 	if _, ok := s.Pending[user]; ok {
 		delete(s.Pending, user)
 		d.PendingChanged = []string{user}
 	}
 	return d
+}
+
+// admit applies a policy hook's admission: the profile fields it sets, its
+// mute and, when role may change (not for the owner), its role.
+func (m *Member) admit(a events.Admission, role bool) {
+	if !a.Profile.IsZero() {
+		m.setProfile(func(p *events.Profile) {
+			if a.Nickname != "" {
+				p.Nickname = a.Nickname
+			}
+			if a.FaceURL != "" {
+				p.FaceURL = a.FaceURL
+			}
+			if a.Ex != "" {
+				p.Ex = a.Ex
+			}
+		})
+	}
+	if role && (a.Role == events.RoleAdmin || a.Role == events.RoleMember) {
+		m.Role = a.Role
+	}
+	if a.MutedUntil != nil {
+		m.MutedUntil = a.MutedUntil.UTC()
+	}
 }
 
 func (s *State) removeMember(user string) Delta {

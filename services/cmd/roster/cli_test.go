@@ -96,3 +96,55 @@ func TestCLIErrors(t *testing.T) {
 		t.Fatalf("want --actor required, have %v", err)
 	}
 }
+
+// The OpenIM group model's verbs and flags (issue 12) reach the service as
+// the request fields they name.
+func TestCLIOpenIMModel(t *testing.T) {
+	srv := startGroups(t)
+	steps := []struct {
+		args  []string
+		event string
+		has   []string
+	}{
+		{[]string{"group", "create", "B", "--actor", "o", "--name", "B", "--policy", "all_approval", "--admins", "ad", "--members", "m",
+			"--face-url", "https://f/b.png", "--notification", "read me", "--look-member-info", "1"},
+			"group.created", []string{`"admins":["ad"]`, `"creator":"o"`, `"face_url":"https://f/b.png"`, `"notification":"read me"`, `"look_member_info":1`}},
+		{[]string{"group", "update", "B", "--actor", "ad", "--ex", "x", "--apply-member-friend", "1"},
+			"group.updated", []string{`"ex":"x"`, `"apply_member_friend":1`}},
+		{[]string{"member", "invite", "B", "f", "--actor", "m", "--reason", "my friend"},
+			"member.join_requested", []string{`"inviter":"m"`, `"source":2`, `"message":"my friend"`}},
+		{[]string{"member", "join", "B", "--actor", "q", "--source", "4", "--ex", "qr"},
+			"member.join_requested", []string{`"source":4`, `"ex":"qr"`}},
+		{[]string{"member", "set-info", "B", "m", "--actor", "o", "--nickname", "Em", "--role", "admin"},
+			"member.info_changed", []string{`"nickname":"Em"`, `"role":"admin"`, `"previous":"member"`}},
+		{[]string{"member", "remove", "B", "m", "--actor", "o", "--reason", "spam"},
+			"member.removed", []string{`"reason":"spam"`}},
+	}
+	for _, s := range steps {
+		out, err := run(t, srv, append([]string{"--json"}, s.args...)...)
+		if err != nil {
+			t.Fatalf("%v: %v", s.args, err)
+		}
+		var reply struct {
+			Events []struct {
+				Type string          `json:"type"`
+				Data json.RawMessage `json:"data"`
+			} `json:"events"`
+		}
+		if err := json.Unmarshal([]byte(out), &reply); err != nil || len(reply.Events) != 1 || reply.Events[0].Type != s.event {
+			t.Fatalf("%v: want one %s event, have %s (%v)", s.args, s.event, out, err)
+		}
+		var data bytes.Buffer
+		if err := json.Compact(&data, reply.Events[0].Data); err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range s.has {
+			if !strings.Contains(data.String(), h) {
+				t.Fatalf("%v: want %s in %s", s.args, h, data.String())
+			}
+		}
+	}
+	if _, err := run(t, srv, "member", "set-info", "B", "ad", "--actor", "o"); err == nil || !strings.Contains(err.Error(), "--nickname") {
+		t.Fatalf("set-info without a field: want a usage error, have %v", err)
+	}
+}

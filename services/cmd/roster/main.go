@@ -1,6 +1,6 @@
 // Command roster is Roster's client CLI: it sends group commands, queries
-// the membership, manages webhook endpoints, replays events and reads the
-// audit trail, all over NATS.
+// the membership, manages webhook endpoints and policy hooks, replays events
+// and reads the audit trail, all over NATS.
 package main
 
 import (
@@ -92,6 +92,7 @@ func addCommands(root *cobra.Command, g *globals) {
 	root.AddCommand(newProjectionCmd(g)) // projection.go: projection rebuild
 	addQueryVerbs(root, g)               // query.go: group get|changes, member list|get, user groups
 	root.AddCommand(newStatus(g))        // status.go: status
+	addPolicyVerbs(root, g)              // policy.go: policy create|update|get|list|delete
 	addWebhookVerbs(root, g)             // webhook.go: webhook create|get|list|...
 }
 

@@ -55,6 +55,13 @@ func newGroupGet(g *globals) *cobra.Command {
 			if r.Intro != "" {
 				fmt.Fprintf(g.out, "  %s\n", r.Intro)
 			}
+			if r.Notification != "" {
+				at := ""
+				if r.NotificationUpdatedAt != nil {
+					at = " at " + r.NotificationUpdatedAt.Format(time.RFC3339)
+				}
+				fmt.Fprintf(g.out, "  notification by %s%s: %s\n", r.NotificationUserID, at, r.Notification)
+			}
 			return nil
 		},
 	}
@@ -161,6 +168,9 @@ func printMember(g *globals, m membership.Member) {
 	}
 	if m.MutedUntil != nil {
 		extra = append(extra, "muted until "+m.MutedUntil.Format(time.RFC3339))
+	}
+	if m.Nickname != "" {
+		extra = append(extra, fmt.Sprintf("nickname %q", m.Nickname))
 	}
 	fmt.Fprintf(g.out, "  %-24s %-7s %s\n", m.UserID, m.Role, strings.Join(extra, ", "))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rosterhq/roster/services/internal/membership"
+	"github.com/rosterhq/roster/services/internal/policy"
 )
 
 // roster status: is every service answering, and how far behind the event
@@ -22,6 +23,9 @@ type statusReport struct {
 	Error      string             `json:"projection_error,omitempty"`
 }
 
+// statusServices are the micro services status pings, in its order.
+var statusServices = []string{"roster-groups", membership.ServiceName, "roster-webhooks", policy.ServiceName}
+
 func newStatus(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
@@ -33,7 +37,7 @@ func newStatus(g *globals) *cobra.Command {
 				return err
 			}
 			rep := statusReport{Services: map[string]string{}}
-			for _, name := range []string{"roster-groups", membership.ServiceName, "roster-webhooks"} {
+			for _, name := range statusServices {
 				rep.Services[name] = ping(nc, name)
 			}
 			js, err := jetstream.New(nc)
@@ -49,7 +53,7 @@ func newStatus(g *globals) *cobra.Command {
 			if g.json {
 				return g.printJSON(rep)
 			}
-			for _, name := range []string{"roster-groups", membership.ServiceName, "roster-webhooks"} {
+			for _, name := range statusServices {
 				fmt.Fprintf(g.out, "%-16s %s\n", name, rep.Services[name])
 			}
 			if rep.Projection == nil {

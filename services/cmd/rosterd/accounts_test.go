@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,8 @@ import (
 	"github.com/rosterhq/roster/services/internal/audit"
 	"github.com/rosterhq/roster/services/internal/membership"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
+	"github.com/rosterhq/roster/services/internal/policy"
+	"github.com/rosterhq/roster/services/internal/policy/hook"
 	"github.com/rosterhq/roster/services/internal/webhook"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
@@ -39,6 +42,10 @@ func newReceiver(t *testing.T) *receiver {
 		r.mu.Lock()
 		r.got, r.body = append(r.got, req.Header.Clone()), append(r.body, b)
 		r.mu.Unlock()
+		if strings.HasSuffix(req.URL.Path, "/policy") {
+			// A standard policy hook's answer (docs/policy.md).
+			_, _ = w.Write([]byte(`{"allow":true}`))
+		}
 	}))
 	t.Cleanup(r.Close)
 	return r
@@ -96,12 +103,15 @@ func TestShippedDeployConfig(t *testing.T) {
 	d := startDeployment(t)
 	ctx := context.Background()
 	callers := func(o *options) { o.callers = "APP_A=trusted,APP_B=bound,OPERATOR=trusted" }
-	d.runService(t, "groups", callers)
+	// roster-groups calls the policy hooks through the same SSRF guard
+	// as the dispatcher, so the loopback receiver must be allowlisted.
+	d.runService(t, "groups", func(o *options) { callers(o); o.webhookAllow = []string{"127.0.0.0/8"} })
 	d.runService(t, "projector", nil)
 	d.runService(t, "query", nil)
 	d.runService(t, "dispatcher", func(o *options) { o.webhookAllow = []string{"127.0.0.0/8"} })
 	dsn, _ := testDemoDSN(t)
 	d.runService(t, "auditsink", func(o *options) { o.clickhouseDSN = dsn })
+	d.runService(t, "policy", func(o *options) { o.webhookAllow = []string{"127.0.0.0/8"} })
 
 	// APP_A's requests use their own inbox prefix, so the sniffer below
 	// can tell APP_A's own replies from anyone else's.
@@ -125,6 +135,7 @@ func TestShippedDeployConfig(t *testing.T) {
 	natstest.WaitEndpoints(t, op.Conn, "roster-groups", 1)
 	natstest.WaitEndpoints(t, op.Conn, "roster-webhooks", 1)
 	natstest.WaitEndpoints(t, op.Conn, "roster-query", 1)
+	natstest.WaitEndpoints(t, op.Conn, policy.ServiceName, len(policy.Verbs))
 
 	// The legitimate flow. The operator creates an endpoint through
 	// roster-webhooks and gets its secret.
@@ -135,6 +146,41 @@ func TestShippedDeployConfig(t *testing.T) {
 	}), &created); err != nil || !strings.HasPrefix(created.Secret, "whsec_") {
 		t.Fatalf("endpoint create: %v %+v", err, created)
 	}
+	// The operator registers a policy hook through roster-policy; the
+	// roster-groups credential watches the hooks bucket, read only, and
+	// opens the hook's secret with the deployment's key.
+	var hk policy.HookReply
+	if err := json.Unmarshal(mustOK(t, op, "roster.policy.hook.create", policy.CreateRequest{
+		Actor: "ops", ID: "hk_test", Command: "member.invite", URL: rcv.URL + "/policy", Format: "standard", OnFailure: "allow",
+	}), &hk); err != nil || !strings.HasPrefix(hk.Secret, "whsec_") {
+		t.Fatalf("hook create: %v %+v", err, hk)
+	}
+	deny := hook.Deny
+	mustOK(t, op, "roster.policy.hook.update", policy.UpdateRequest{Actor: "ops", ID: "hk_test", OnFailure: &deny})
+	groupsJS, err := jetstream.New(d.service(t, "groups").Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealKey, err := endpoint.ParseKey(os.Getenv("ROSTER_WEBHOOK_SECRET_KEY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := endpoint.NewKeyring(sealKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := policy.NewView(policy.ViewConfig{JS: groupsJS, Keys: ring, Log: zerolog.Nop()})
+	viewCtx, stopView := context.WithCancel(ctx)
+	viewDone := make(chan error, 1)
+	go func() { viewDone <- hooks.Run(viewCtx) }()
+	t.Cleanup(func() { stopView(); <-viewDone })
+	natstest.Eventually(t, 10*time.Second, func() error {
+		hs := hooks.ForCommand("member.invite")
+		if len(hs) != 1 || hs[0].ID != "hk_test" || len(hs[0].Secrets) != 1 || hs[0].Secrets[0] != hk.Secret || hs[0].OnFailure != "deny" {
+			return fmt.Errorf("roster-groups' view of the hooks: %+v", hs)
+		}
+		return nil
+	})
 	// A trusted backend acts for its users.
 	mustOK(t, appA, "roster.cmd.group.create", map[string]any{"group_id": "GA", "actor": "owner-a", "name": "A"})
 	mustOK(t, appA, "roster.cmd.member.invite", map[string]any{"group_id": "GA", "actor": "owner-a", "user_ids": []string{"u1"}})
@@ -150,11 +196,25 @@ func TestShippedDeployConfig(t *testing.T) {
 	var body []byte
 	natstest.Eventually(t, 15*time.Second, func() error {
 		var ok bool
-		if hdr, body, ok = rcv.find(`"u1"`); !ok {
+		if hdr, body, ok = rcv.find(`"member.invited"`); !ok {
 			return fmt.Errorf("no delivery of the invite among %d", len(rcv.body))
 		}
 		return nil
 	})
+	// roster-groups asked the hook before deciding the invite, signed with
+	// the hook's secret, which it opened with the deployment's key.
+	phdr, pbody, ok := rcv.find(`"policy.check"`)
+	if !ok {
+		t.Fatal("roster-groups did not call the member.invite hook")
+	}
+	hookKey, err := delivery.ParseSecret(hk.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, _ := strconv.ParseInt(phdr.Get(delivery.HeaderTimestamp), 10, 64)
+	if want := delivery.Sign(phdr.Get(delivery.HeaderID), time.Unix(pts, 0), pbody, [][]byte{hookKey}); phdr.Get(delivery.HeaderSignature) != want {
+		t.Fatalf("hook call signature %q, want %q", phdr.Get(delivery.HeaderSignature), want)
+	}
 	key, err := delivery.ParseSecret(created.Secret)
 	if err != nil {
 		t.Fatal(err)
@@ -291,8 +351,9 @@ func TestShippedDeployConfig(t *testing.T) {
 			}
 			q.refused(t, "subscription", subj)
 		}
-		// Applications cannot reach webhook management at all.
+		// Applications cannot reach webhook or policy management at all.
 		appA.mustRefuseRequest(t, "roster.webhook.endpoint.list", []byte(`{}`))
+		appA.mustRefuseRequest(t, "roster.policy.hook.list", []byte(`{}`))
 		// Nor can an application answer (or cancel) a delivery job.
 		appA.mustRefuseRequest(t, "$JS.ACK.ROSTER_WEBHOOK_DELIVERIES.wh_ep_test.1.1.1.1.1.0", []byte("+TERM"))
 	})
@@ -300,6 +361,7 @@ func TestShippedDeployConfig(t *testing.T) {
 	t.Run("3 operators only through roster-webhooks", func(t *testing.T) {
 		op.mustRefuseRequest(t, "$JS.API.CONSUMER.CREATE.KV_ROSTER_WEBHOOK_ENDPOINTS.sniff", []byte(`{"stream_name":"KV_ROSTER_WEBHOOK_ENDPOINTS","config":{"name":"sniff"}}`))
 		op.mustRefuseRequest(t, "$JS.API.CONSUMER.DELETE.ROSTER_EVENTS."+membership.DurableName(2), nil)
+		op.mustRefuseRequest(t, "$JS.API.CONSUMER.CREATE.KV_"+policy.Bucket+".sniff", []byte(`{"stream_name":"KV_ROSTER_POLICY_HOOKS","config":{"name":"sniff"}}`))
 		if err := op.Publish(webhook.DeliverySubject("ep_test", "GA"), []byte(`{"forged":true}`)); err != nil {
 			t.Fatal(err)
 		}
@@ -313,7 +375,7 @@ func TestShippedDeployConfig(t *testing.T) {
 	})
 
 	t.Run("4 one credential per service", func(t *testing.T) {
-		for _, svc := range []string{"dispatcher", "projector", "query", "auditsink"} {
+		for _, svc := range []string{"dispatcher", "projector", "query", "auditsink", "policy"} {
 			c := d.service(t, svc)
 			c.mustRefuseRequest(t, "roster.events.GA", []byte(`{"command_id":"forged"}`))
 		}
@@ -330,7 +392,10 @@ func TestShippedDeployConfig(t *testing.T) {
 		readers := map[string][]string{
 			"projector": {"ROSTER_EVENTS", "KV_ROSTER_PROJECTION", "KV_" + membership.BucketName(2)},
 			"query":     {"ROSTER_EVENTS", "KV_ROSTER_PROJECTION", "KV_" + membership.BucketName(2)},
-			"groups":    {"ROSTER_EVENTS", "OBJ_ROSTER_SNAPSHOTS", "ROSTER_AUDIT"},
+			// roster-groups watches the policy hooks (a consumer), checked
+			// read-only below.
+			"groups":    {"ROSTER_EVENTS", "OBJ_ROSTER_SNAPSHOTS", "ROSTER_AUDIT", "KV_" + policy.Bucket},
+			"policy":    {"ROSTER_AUDIT", "KV_" + policy.Bucket},
 			"auditsink": {"ROSTER_EVENTS", "ROSTER_AUDIT"},
 			"monitor":   {"KV_ROSTER_PROJECTION"},
 		}
@@ -350,6 +415,26 @@ func TestShippedDeployConfig(t *testing.T) {
 		}
 	})
 
+	t.Run("roster-groups reads the policy hooks and cannot change them", func(t *testing.T) {
+		g := d.service(t, "groups")
+		for _, subj := range []string{
+			"$KV." + policy.Bucket + ".hk_test", "$JS.API.STREAM.PURGE.KV_" + policy.Bucket, "$JS.API.STREAM.DELETE.KV_" + policy.Bucket,
+			"$JS.API.STREAM.UPDATE.KV_" + policy.Bucket, "$JS.API.STREAM.MSG.DELETE.KV_" + policy.Bucket,
+		} {
+			g.mustRefuseRequest(t, subj, []byte(`{}`))
+		}
+		if _, err := g.SubscribeSync("roster.policy.hook.>"); err != nil {
+			t.Fatal(err)
+		}
+		g.refused(t, "subscription", "roster.policy.hook.>")
+		kv, err := admin.KeyValue(ctx, policy.Bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e, err := kv.Get(ctx, "hk_test"); err != nil || strings.Contains(string(e.Value()), hk.Secret[len("whsec_"):]) {
+			t.Fatalf("the hook record: %v (its secret must be sealed)", err)
+		}
+	})
 }
 
 func contains(xs []string, x string) bool {

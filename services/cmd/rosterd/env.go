@@ -37,6 +37,8 @@ type env struct {
 
 	// health is what /healthz and /readyz report.
 	health *health
+	// clock paces the process's waits (the connect retries too).
+	clock clockwork.Clock
 }
 
 // connectEnv connects to NATS as the rosterd service name, retrying with
@@ -55,7 +57,7 @@ func connectEnv(ctx context.Context, o *options, log zerolog.Logger, name string
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	return &env{log: log, nc: nc, js: js, opts: o}, nil
+	return &env{log: log, nc: nc, js: js, opts: o, clock: clock}, nil
 }
 
 // dialRetry calls dial until it connects, ctx ends, or it fails for a

@@ -19,7 +19,7 @@ import (
 // environment. Services authenticate by nkey (the server holds only public
 // keys); people and applications by password.
 var (
-	nkeyUsers = []string{"groups", "projector", "query", "dispatcher", "auditsink", "console", "monitor", "admin"}
+	nkeyUsers = []string{"groups", "projector", "query", "dispatcher", "auditsink", "policy", "console", "monitor", "admin"}
 	// Named <account>_<user> where the NATS user name is shorter
 	// (app_b_alice is APP_B's alice: a bound account's user is the actor).
 	passwordUsers = []string{"operator", "app_a", "app_b_alice", "app_b_bob"}

@@ -30,6 +30,7 @@ func services() []service {
 		newAuditSinkService(),  // auditsink.go
 		newDispatcherService(), // dispatcher.go
 		newGroupsService(),     // groups.go
+		newPolicyService(),     // policy.go
 		newProjectorService(),  // projector.go
 		newQueryService(),      // query.go
 		newConsoleService(),    // console.go

@@ -30,7 +30,7 @@ const (
 	envSecretOldKeys = "ROSTER_WEBHOOK_SECRET_OLD_KEYS" // comma-separated
 )
 
-var errNoSecretKey = errors.New("the dispatcher needs a webhook secret key: --webhook-secret-key-file or $" + envSecretKey +
+var errNoSecretKey = errors.New("the dispatcher and roster-policy need a webhook secret key: --webhook-secret-key-file or $" + envSecretKey +
 	" (32 random bytes, base64: openssl rand -base64 32)")
 
 func (k *secretKeyOptions) bind(f *pflag.FlagSet) {
@@ -85,6 +85,9 @@ func (k *secretKeyOptions) current(log zerolog.Logger) ([]byte, error) {
 
 // devKey reads the dev stack's key, generating it on first use, and says
 // so: it is a plain file next to the data it protects, fit for a laptop.
+// The dispatcher and roster-policy both load it, at the same time under
+// "rosterd dev": the first key written wins whole (createOnce), so both
+// seal with one key.
 func devKey(path string, log zerolog.Logger) ([]byte, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		s, err := endpoint.GenerateKey()
@@ -94,10 +97,13 @@ func devKey(path string, log zerolog.Logger) ([]byte, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("dev webhook secret key: %w", err)
 		}
-		if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		created, err := createOnce(path, []byte(s+"\n"))
+		if err != nil {
 			return nil, fmt.Errorf("dev webhook secret key: %w", err)
 		}
-		log.Warn().Str("file", path).Msg("generated a dev webhook secret key; production sets --webhook-secret-key-file")
+		if created {
+			log.Warn().Str("file", path).Msg("generated a dev webhook secret key; production sets --webhook-secret-key-file")
+		}
 	}
 	key, err := endpoint.ReadKeyFile(path)
 	if err != nil {
@@ -105,4 +111,34 @@ func devKey(path string, log zerolog.Logger) ([]byte, error) {
 	}
 	log.Info().Str("file", path).Str("key_id", endpoint.KeyID(key)).Msg("webhook secrets encrypted with the dev key")
 	return key, nil
+}
+
+// createOnce writes data to path (mode 0600) unless path exists, and never
+// leaves a partial file there: data goes to a temporary file first, which
+// is then hard-linked into place (a link fails when path exists). created
+// is false when another writer got there first.
+func createOnce(path string, data []byte) (created bool, err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".key-*")
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return false, err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return false, err
+	}
+	if err := tmp.Close(); err != nil {
+		return false, err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -64,5 +66,38 @@ func TestSecretKeySources(t *testing.T) {
 	again, err := dev.keyring(log)
 	if err != nil || again.CurrentKeyID() != first.CurrentKeyID() {
 		t.Fatalf("dev key changed across restarts: %v", err)
+	}
+}
+
+// "rosterd dev" loads its key in the dispatcher and in roster-policy at
+// once: however they race, both end up with the one key on disk.
+func TestDevKeyGeneratedOnceUnderRace(t *testing.T) {
+	t.Setenv(envSecretKey, "")
+	t.Setenv(envSecretOldKeys, "")
+	for round := range 5 {
+		dev := &secretKeyOptions{devKeyFile: filepath.Join(t.TempDir(), fmt.Sprint(round), "webhook-secret.key")}
+		ids := make(chan string, 8)
+		var wg sync.WaitGroup
+		for range cap(ids) {
+			wg.Go(func() {
+				kr, err := dev.keyring(zerolog.Nop())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ids <- kr.CurrentKeyID()
+			})
+		}
+		wg.Wait()
+		close(ids)
+		key, err := endpoint.ReadKeyFile(dev.devKeyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id := range ids {
+			if id != endpoint.KeyID(key) {
+				t.Fatalf("round %d: a loader sealed with key %s, the file holds %s", round, id, endpoint.KeyID(key))
+			}
+		}
 	}
 }

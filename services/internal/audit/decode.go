@@ -41,6 +41,8 @@ func DecodeRecord(kind Kind, data []byte) (Record, error) {
 // strictDecode decodes data as a record of kind with wire.Record.
 func strictDecode(kind Kind, data []byte) (Record, error) {
 	switch kind {
+	case KindPolicyHookChange:
+		return strictAs[PolicyHookChange](data)
 	case KindCommand:
 		return strictAs[Command](data)
 	case KindEvent:
@@ -49,6 +51,9 @@ func strictDecode(kind Kind, data []byte) (Record, error) {
 		return strictAs[DeliveryAttempt](data)
 	case KindEndpointChange:
 		return strictAs[EndpointChange](data)
+	case KindPolicyDecision:
+		// Few per second at most: the strict path alone.
+		return strictAs[PolicyDecision](data)
 	}
 	return nil, record.Malformed("unknown record kind %q", kind)
 }

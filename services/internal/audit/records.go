@@ -24,6 +24,7 @@ type (
 	Event           = record.Event
 	DeliveryAttempt = record.DeliveryAttempt
 	EndpointChange  = record.EndpointChange
+	PolicyDecision  = record.PolicyDecision
 	Recorder        = record.Recorder
 )
 
@@ -32,6 +33,7 @@ const (
 	KindEvent           = record.KindEvent
 	KindDeliveryAttempt = record.KindDeliveryAttempt
 	KindEndpointChange  = record.KindEndpointChange
+	KindPolicyDecision  = record.KindPolicyDecision
 
 	OutcomeAccepted  = record.OutcomeAccepted
 	OutcomeRejected  = record.OutcomeRejected
@@ -57,6 +59,11 @@ const (
 	MaxResponseBody = record.MaxResponseBody
 	RedactedValue   = record.RedactedValue
 )
+
+// Policy hook changes (roster-policy).
+type PolicyHookChange = record.PolicyHookChange
+
+const KindPolicyHookChange = record.KindPolicyHookChange
 
 // ErrMalformed marks a record the sink can never write (record.ErrMalformed).
 var ErrMalformed = record.ErrMalformed

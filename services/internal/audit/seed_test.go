@@ -167,6 +167,8 @@ func TestSeedScenarioAuditTrail(t *testing.T) {
 	const ep = "openim"
 	call(t, nc, webhook.SubjectPrefix+"create", map[string]any{
 		"actor": "ops", "id": ep, "url": rv.URL + "/callback", "format": "openim", "ordered": true,
+		// OpenIM 3.8 has no after-callback for an invite: named, or not sent.
+		"event_types": []string{"*", "member.invited"},
 	}, nil)
 
 	seed := []seedStep{{"group.create", ""}, {"member.invite", "a"}, {"member.remove", "a"}, {"member.invite", "a"}}

@@ -38,6 +38,9 @@ func (s *Scenario) Play(ctx context.Context, nc *nats.Conn) error {
 	if err := request(ctx, nc, webhook.SubjectPrefix+"create", map[string]any{
 		"actor": actor, "id": endpointID, "url": rv.URL() + "/callback", "format": "openim", "ordered": true,
 		"group_ids": []string{groupID}, "retry_schedule": retrySchedule, "timeout": "5s",
+		// OpenIM 3.8 sends no after-callback for an invite: an openim
+		// endpoint gets Roster's extension only when it names the type.
+		"event_types": []string{"*", "member.invited"},
 		"description": "rosterd dev --demo: a receiver that answers like OpenIM issue #3230",
 	}, nil); err != nil {
 		return fmt.Errorf("demo: register the endpoint: %w", err)

@@ -30,6 +30,8 @@ import (
 	"github.com/rosterhq/roster/services/internal/groups/app"
 	"github.com/rosterhq/roster/services/internal/groups/ports"
 	"github.com/rosterhq/roster/services/internal/natsx/edge"
+	policyapp "github.com/rosterhq/roster/services/internal/policy/app"
+	"github.com/rosterhq/roster/services/internal/policy/decision"
 )
 
 // Public names of the service (a contract: subjects, headers, buckets).
@@ -123,6 +125,10 @@ type Config struct {
 	// Callers binds actors to the callers NATS attests (docs/adr/0053);
 	// nil trusts every caller (the dev stack and in-process callers).
 	Callers *Callers
+	// Policy runs the synchronous policy hooks before a guarded command is
+	// decided (docs/policy.md); nil: no hooks. A hook's timeout counts
+	// against RequestTimeout.
+	Policy *policyapp.Checker
 }
 
 func (c *Config) setDefaults() {
@@ -237,8 +243,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Callers != nil {
 		callers = cfg.Callers
 	}
+	var policy app.Policy
+	if cfg.Policy != nil {
+		policy = policyPort{cfg.Policy}
+	}
 	a, err := app.New(app.Config{
-		Events: adapters.EventStore{Store: store}, Snapshots: snaps, Audit: cfg.Audit, Callers: callers,
+		Events: adapters.EventStore{Store: store}, Snapshots: snaps, Audit: cfg.Audit, Callers: callers, Policy: policy,
 		Clock: cfg.Clock, Log: cfg.Log, Metrics: metrics,
 		SnapshotEvery: cfg.SnapshotEvery, CacheGroups: cfg.CacheGroups, MaxConflictRetries: cfg.MaxConflictRetries,
 		CommandIndex: cfg.CommandIndex, AuditTimeout: cfg.AuditTimeout, MaxCommitBytes: cfg.NC.MaxPayload,
@@ -274,4 +284,19 @@ func (s *Service) Ready() bool { return s.port.Ready() }
 // benchmarks may call it directly.
 func (s *Service) Execute(ctx context.Context, name string, data []byte, correlationID string) Result {
 	return s.port.Execute(ctx, name, data, correlationID)
+}
+
+// policyPort adapts the policy hooks' Checker to the use case's port.
+type policyPort struct{ c *policyapp.Checker }
+
+func (p policyPort) Guards(command string) bool { return p.c.Guards(command) }
+
+func (p policyPort) Check(ctx context.Context, in app.PolicyInput) (app.PolicyVerdict, error) {
+	r, err := p.c.Check(ctx, policyapp.CheckInput{AuditID: in.AuditID, Input: decision.Input{
+		GroupID: in.GroupID, Actor: in.Actor, CommandID: in.CommandID, Command: in.Command, Group: in.State,
+	}})
+	if err != nil {
+		return app.PolicyVerdict{}, err
+	}
+	return app.PolicyVerdict{Command: r.Command, Holds: r.Holds}, nil
 }

@@ -191,6 +191,23 @@ func FuzzString(f *testing.F) {
 	})
 }
 
+// Verbatim is exactly the set of strings json.Marshal writes unchanged.
+func FuzzVerbatim(f *testing.F) {
+	for _, s := range []string{"abc", "é☃", "a\u2028", "\xff", "<", "\x7f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have, ok := jsonx.AppendVerbatim(nil, s)
+		if ok != (string(want) == `"`+s+`"`) || ok && string(have) != string(want) {
+			t.Fatalf("%q: json.Marshal %s, AppendVerbatim %s %v", s, want, have, ok)
+		}
+	})
+}
+
 func TestWriters(t *testing.T) {
 	for _, s := range []string{"abc", "a-b_C9", "", "a<b", "a\"b", "é", "a\u2028", "a&b", "\x7f"} {
 		want, _ := json.Marshal(s)
@@ -201,6 +218,16 @@ func TestWriters(t *testing.T) {
 		// Plain may refuse more than it must (é), never less.
 		if jsonx.Plain(s) && string(want) != `"`+s+`"` {
 			t.Fatalf("%q: Plain but json.Marshal writes %s", s, want)
+		}
+	}
+	for _, s := range []string{"abc", "", "Café 名前 😀", "a<b", "a\"b", "a\\b", "a\nb", "a\u2028", "a\u2029b", "a&b", "\x7f", "\xff", "a\xc3", "\ufffd"} {
+		want, _ := json.Marshal(s)
+		have, ok := jsonx.AppendVerbatim(nil, s)
+		if ok != jsonx.Verbatim(s) || ok && string(have) != string(want) {
+			t.Fatalf("%q: want %s, have %s %v", s, want, have, ok)
+		}
+		if jsonx.Verbatim(s) != (string(want) == `"`+s+`"`) {
+			t.Fatalf("%q: Verbatim %v but json.Marshal writes %s", s, jsonx.Verbatim(s), want)
 		}
 	}
 	for _, at := range []time.Time{

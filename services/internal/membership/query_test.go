@@ -359,3 +359,47 @@ func TestQueryMetrics(t *testing.T) {
 		return errors.New("no roster_query_requests_total{endpoint=group,code=not_found}")
 	})
 }
+
+// OpenIM's group model (issue 12) end to end: the fields a command sets are
+// in the query replies of roster-query, raw as the wire carries them.
+func TestQueriesShowOpenIMFields(t *testing.T) {
+	f := newFixture(t)
+	f.projector(Config{})
+	f.queries()
+	f.do("B", "o", group.Create{Name: "B", JoinPolicy: events.PolicyAllApproval, Admins: []string{"ad"}, Members: []string{"m"},
+		FaceURL: "https://f/b.png", Ex: "gx", Notification: "read me", LookMemberInfo: 1, ApplyMemberFriend: 1})
+	f.do("B", "m", group.Invite{UserIDs: []string{"f"}})
+	f.do("B", "ad", group.Approve{UserID: "f"})
+	f.do("B", "f", group.SetInfo{UserID: "f", Nickname: ptr("Eff 名前"), Ex: ptr("fx")})
+	v := f.do("B", "o", group.MuteGroup{})
+
+	var info map[string]any
+	if e := f.query(SubjectGroup, GroupRequest{GroupID: "B", MinVersion: v}, &info); e != nil {
+		t.Fatal(e)
+	}
+	for k, want := range map[string]any{"creator": "o", "face_url": "https://f/b.png", "ex": "gx", "notification": "read me",
+		"notification_user_id": "o", "look_member_info": 1.0, "apply_member_friend": 1.0, "status": 3.0} {
+		if info[k] != want {
+			t.Errorf("group %s: want %v, have %v", k, want, info[k])
+		}
+	}
+	if _, ok := info["notification_updated_at"].(string); !ok {
+		t.Errorf("group notification_updated_at: %v", info["notification_updated_at"])
+	}
+	var mb map[string]any
+	if e := f.query(SubjectMember, MemberRequest{GroupID: "B", UserID: "f", MinVersion: v}, &mb); e != nil {
+		t.Fatal(e)
+	}
+	for k, want := range map[string]any{"nickname": "Eff 名前", "ex": "fx", "join_source": 2.0, "inviter": "ad", "inviter_user_id": "m"} {
+		if mb[k] != want {
+			t.Errorf("member %s: want %v, have %v", k, want, mb[k])
+		}
+	}
+	var ad map[string]any
+	if e := f.query(SubjectMember, MemberRequest{GroupID: "B", UserID: "ad", MinVersion: v}, &ad); e != nil {
+		t.Fatal(e)
+	}
+	if ad["role"] != "admin" || ad["inviter"] != "o" || ad["inviter_user_id"] != "o" || ad["join_source"] != 2.0 {
+		t.Errorf("admin named at creation: %v", ad)
+	}
+}

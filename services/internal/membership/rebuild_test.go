@@ -24,7 +24,9 @@ func (f *fixture) generate(n, groups int, seed uint64) int {
 	members := make([][]string, groups)
 	gid := func(g int) string { return fmt.Sprintf("g%03d", g) }
 	for g := range groups {
-		f.do(gid(g), "owner", group.Create{Name: gid(g), JoinPolicy: events.PolicyInviteOnly})
+		// OpenIM's group fields (issue 12) ride along on every group.
+		f.do(gid(g), "owner", group.Create{Name: gid(g), JoinPolicy: events.PolicyInviteOnly, FaceURL: "https://f/" + gid(g),
+			Ex: `{"g":"` + gid(g) + `"}`, Notification: "welcome to " + gid(g), LookMemberInfo: int32(g % 2)})
 		total++
 	}
 	for total < n {
@@ -47,10 +49,14 @@ func (f *fixture) generate(n, groups int, seed uint64) int {
 			total += 10
 		case k < 9: // re-invite someone who left another group, or a role change
 			u := members[g][rng.IntN(len(members[g]))]
-			if f.states[gid(g)].Members[u].Role == events.RoleMember {
-				f.do(gid(g), "owner", group.SetRole{UserID: u, Role: events.RoleAdmin})
-			} else {
-				f.do(gid(g), "owner", group.SetRole{UserID: u, Role: events.RoleMember})
+			role := events.RoleAdmin
+			if f.states[gid(g)].Members[u].Role != events.RoleMember {
+				role = events.RoleMember
+			}
+			if rng.IntN(2) == 0 {
+				f.do(gid(g), "owner", group.SetRole{UserID: u, Role: role})
+			} else { // member.set_info: a profile and the role in one event
+				f.do(gid(g), "owner", group.SetInfo{UserID: u, Role: &role, Nickname: ptr("名前 " + u), Ex: ptr(`{"n":1}`)})
 			}
 			total++
 		default:
@@ -62,7 +68,8 @@ func (f *fixture) generate(n, groups int, seed uint64) int {
 	// A transfer and a dismissal, so group-wide changes are folded too.
 	f.do(gid(0), "owner", group.Transfer{NewOwner: members[0][0]})
 	f.do(gid(1), "owner", group.Dismiss{})
-	return total + 2
+	f.do(gid(2), "owner", group.Update{Notification: ptr("read the rules"), ApplyMemberFriend: ptr(int32(1))})
+	return total + 3
 }
 
 // waitApplied waits until p has applied everything in ROSTER_EVENTS.

@@ -27,6 +27,8 @@ func Subject(k Kind) string { return SubjectPrefix + string(k) }
 // table label of roster_audit_rows_inserted_total); "" for an unknown kind.
 func Table(k Kind) string {
 	switch k {
+	case KindPolicyHookChange:
+		return "policy_hook_changes"
 	case KindCommand:
 		return "commands"
 	case KindEvent:
@@ -35,6 +37,8 @@ func Table(k Kind) string {
 		return "delivery_attempts"
 	case KindEndpointChange:
 		return "endpoint_changes"
+	case KindPolicyDecision:
+		return "policy_decisions"
 	}
 	return ""
 }

@@ -18,6 +18,7 @@ const (
 	KindEvent           Kind = "event"
 	KindDeliveryAttempt Kind = "delivery_attempt"
 	KindEndpointChange  Kind = "endpoint_change"
+	KindPolicyDecision  Kind = "policy_decision"
 )
 
 // Record is any audit record. Every record has a unique ID; the tables
@@ -126,6 +127,47 @@ type EndpointChange struct {
 	Endpoint   string    `json:"endpoint"` // the endpoint after the change, JSON, secrets removed
 	At         time.Time `json:"at"`
 }
+
+// Policy decision outcomes and failure classes (policy_decisions; they
+// are policy/decision's Outcome and Class, docs/policy.md).
+var (
+	PolicyOutcomes = []string{"allowed", "denied", "overridden", "failed", "skipped"}
+	PolicyClasses  = []string{"timeout", "connect", "status", "invalid_response", "too_large", "blocked_address"}
+)
+
+// MaxPolicyResponseBody is how much of a hook's answer a policy_decisions
+// row keeps.
+const MaxPolicyResponseBody = 4 << 10
+
+// PolicyDecision: one synchronous policy hook's decision on one command
+// (docs/policy.md "Decisions"). CommandAuditID is the id of the command's
+// row in commands when it is rejected, a duplicate or uncertain; an
+// accepted command's row is written from its commit later and joins on
+// CommandID.
+type PolicyDecision struct {
+	ID             string    `json:"id"`
+	DecidedAt      time.Time `json:"decided_at"`
+	HookID         string    `json:"hook_id"`
+	Command        string    `json:"command"`
+	CommandID      string    `json:"command_id"`
+	CommandAuditID string    `json:"command_audit_id"`
+	GroupID        string    `json:"group_id"`
+	Actor          string    `json:"actor"`
+	RequestID      string    `json:"request_id"`
+	Format         string    `json:"format"`
+	Outcome        string    `json:"outcome"`
+	FailureClass   string    `json:"failure_class,omitempty"`
+	OnFailure      string    `json:"on_failure"`
+	LatencyMS      float64   `json:"latency_ms"` // microsecond precision
+	ResponseStatus int       `json:"response_status"`
+	ResponseBody   string    `json:"response_body"` // truncated at 4 KiB
+	Code           string    `json:"code,omitempty"`
+	Message        string    `json:"message,omitempty"`
+	Override       string    `json:"override,omitempty"` // the applied override or patch, JSON
+}
+
+func (r PolicyDecision) AuditKind() Kind { return KindPolicyDecision }
+func (r PolicyDecision) AuditID() string { return r.ID }
 
 func (r Command) AuditKind() Kind         { return KindCommand }
 func (r Event) AuditKind() Kind           { return KindEvent }

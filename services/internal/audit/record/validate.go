@@ -34,6 +34,11 @@ func Validate(r Record) error {
 	var p problems
 	p.id("id", r.AuditID())
 	switch r := r.(type) {
+	case PolicyHookChange:
+		p.nonEmpty("hook_id", r.HookID)
+		p.oneOf("change", r.Change, "created", "updated", "deleted")
+		p.nonEmpty("actor", r.Actor)
+		p.time("at", r.At)
 	case Command:
 		p.nonEmpty("subject", r.Subject)
 		p.oneOf("outcome", r.Outcome, OutcomeAccepted, OutcomeRejected, OutcomeDuplicate, OutcomeUncertain)
@@ -71,6 +76,21 @@ func Validate(r Record) error {
 		p.nonEmpty("endpoint_id", r.EndpointID)
 		p.oneOf("change", r.Change, "created", "updated", "paused", "resumed", "deleted", "secret_rotated")
 		p.time("at", r.At)
+	case PolicyDecision:
+		p.nonEmpty("hook_id", r.HookID)
+		p.nonEmpty("command", r.Command)
+		p.oneOf("outcome", r.Outcome, PolicyOutcomes...)
+		if r.Outcome == "failed" || r.FailureClass != "" {
+			p.oneOf("failure_class", r.FailureClass, PolicyClasses...)
+		}
+		p.oneOf("on_failure", r.OnFailure, "allow", "deny")
+		if r.ResponseStatus < 0 || r.ResponseStatus > 999 {
+			p.add("response_status: must be 0 (no response) or an HTTP status")
+		}
+		if r.LatencyMS < 0 {
+			p.add("latency_ms: must not be negative")
+		}
+		p.time("decided_at", r.DecidedAt)
 	default:
 		p.add(fmt.Sprintf("unknown record type %T", r))
 	}

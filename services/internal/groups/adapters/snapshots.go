@@ -19,8 +19,12 @@ import (
 const SnapshotBucket = "ROSTER_SNAPSHOTS"
 
 // snapshotFormat versions the snapshot encoding; a snapshot of another
-// format is refused and the group is rebuilt from its events.
-const snapshotFormat = 1
+// format is refused and the group is rebuilt from its events. Format 2
+// (issue 12) added OpenIM's group and member fields to group.State: a
+// format 1 snapshot would read with them empty, though the fold of the
+// same events derives some (the creator, the members' join source), so
+// it is refused rather than read as if they were unset.
+const snapshotFormat = 2
 
 // ErrUnusableSnapshot marks a snapshot that exists but cannot be used
 // (corrupt, or of another format).

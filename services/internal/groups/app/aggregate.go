@@ -63,17 +63,22 @@ func (a *Aggregate) applyOwn(seq uint64, c events.Commit, changes []group.Change
 
 // Clone returns a deep copy that shares nothing mutable with a.
 func (a *Aggregate) Clone() *Aggregate {
-	st := *a.State
-	st.Members = make(map[string]*group.Member, len(a.State.Members))
-	for u, m := range a.State.Members {
+	return &Aggregate{
+		State: cloneState(a.State), Seq: a.Seq, Commands: maps.Clone(a.Commands), Order: slices.Clone(a.Order),
+		SnapshotVersion: a.SnapshotVersion,
+	}
+}
+
+// cloneState returns a deep copy of s.
+func cloneState(s *group.State) *group.State {
+	st := *s
+	st.Members = make(map[string]*group.Member, len(s.Members))
+	for u, m := range s.Members {
 		cp := *m
 		st.Members[u] = &cp
 	}
-	st.Pending = maps.Clone(a.State.Pending)
-	return &Aggregate{
-		State: &st, Seq: a.Seq, Commands: maps.Clone(a.Commands), Order: slices.Clone(a.Order),
-		SnapshotVersion: a.SnapshotVersion,
-	}
+	st.Pending = maps.Clone(s.Pending)
+	return &st
 }
 
 // record moves the OCC token and indexes the command for idempotency.

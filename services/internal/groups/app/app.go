@@ -21,6 +21,8 @@ type Config struct {
 	Audit AuditRecorder
 	// Callers admits actors (nil: everyone).
 	Callers CallerPolicy
+	// Policy runs the synchronous policy hooks (nil: no hooks).
+	Policy Policy
 	// Clock gives the time of events and receptions, and the timers of the
 	// conflict pause (default the real clock).
 	Clock clockwork.Clock
@@ -101,6 +103,7 @@ type App struct {
 	repo         *Repository
 	audit        AuditRecorder
 	callers      CallerPolicy
+	policy       Policy
 	clock        clockwork.Clock
 	log          zerolog.Logger
 	metrics      *Metrics
@@ -122,7 +125,7 @@ func New(cfg Config) (*App, error) {
 			maxCommands: cfg.CommandIndex, snapEvery: cfg.SnapshotEvery, maxRetries: cfg.MaxConflictRetries,
 			cache: newCache(cfg.CacheGroups),
 		},
-		audit: cfg.Audit, callers: cfg.Callers, clock: cfg.Clock, log: cfg.Log, metrics: cfg.Metrics,
+		audit: cfg.Audit, callers: cfg.Callers, policy: cfg.Policy, clock: cfg.Clock, log: cfg.Log, metrics: cfg.Metrics,
 		auditTimeout: cfg.AuditTimeout, maxCommit: cfg.MaxCommitBytes,
 	}, nil
 }

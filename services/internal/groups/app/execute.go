@@ -99,7 +99,79 @@ func (a *App) execute(ctx context.Context, req Request, rc *reception) Result {
 	if a.maxCommit != nil {
 		limit = a.maxCommit()
 	}
-	up, err := a.repo.Update(ctx, cmd.GroupID, cmd.CommandID, func(st *group.State) (Proposal, error) {
+	guarded := a.policy != nil && a.policy.Guards(cmd.Name)
+	var up Updated
+	for round := 1; ; round++ {
+		change, holds := cmd.Change, func(*group.State) bool { return true }
+		if guarded {
+			v, skip, err := a.checkPolicy(ctx, cmd, rc.rec.ID)
+			if err != nil {
+				return Result{Err: err}
+			}
+			if !skip {
+				change = v.Command
+				if v.Holds != nil {
+					holds = v.Holds
+				}
+			}
+		}
+		up, err = a.repo.Update(ctx, cmd.GroupID, cmd.CommandID, a.decider(cmd, change, holds, rc, limit))
+		if errors.Is(err, errPolicyStale) {
+			if round < maxPolicyRounds {
+				continue
+			}
+			err = events.Wrap(events.CodeConflict, err, "group %q changed while its policy hooks were asked, %d times; retry", cmd.GroupID, round)
+		}
+		break
+	}
+	rc.maybeStored = up.MaybeStored
+	if errors.Is(err, ErrTooLarge) {
+		// Refused before it was stored (by the client, or by the stream):
+		// surely unapplied, and it never will fit.
+		return Result{Err: errCommitTooLarge(0, limit, err)}
+	}
+	if err != nil {
+		return Result{Err: err}
+	}
+	c := up.Commit
+	return Result{Duplicate: up.Duplicate, Reply: &Reply{GroupID: c.GroupID, Version: c.LastVersion(), CommandID: c.CommandID, Events: c.Events}}
+}
+
+// maxPolicyRounds bounds how often one command asks its hooks again
+// because the group changed in what they saw.
+const maxPolicyRounds = 8
+
+// errPolicyStale: the group changed, since the hooks were asked, in what
+// they were told; the command asks them again on the new state.
+var errPolicyStale = errors.New("the group changed in what its policy hooks were asked")
+
+// checkPolicy asks the command's hooks outside any lock, on a copy of the
+// group's state. skip: the command id is already stored, so the command
+// is a retry answered with its original outcome, without the hooks.
+func (a *App) checkPolicy(ctx context.Context, cmd Command, auditID string) (PolicyVerdict, bool, error) {
+	commandID := cmd.CommandID
+	if cmd.GeneratedID {
+		commandID = ""
+	}
+	st, seen, err := a.repo.Peek(ctx, cmd.GroupID, commandID)
+	if err != nil || seen {
+		return PolicyVerdict{}, seen, err
+	}
+	v, err := a.policy.Check(ctx, PolicyInput{
+		AuditID: auditID, GroupID: cmd.GroupID, Actor: cmd.Actor, CommandID: cmd.CommandID, Command: cmd.Change, State: st,
+	})
+	return v, false, err
+}
+
+// decider is the decide function of one command: change decided on the
+// group's current state, unless the hooks' verdict no longer holds there.
+func (a *App) decider(cmd Command, change group.Command, holds func(*group.State) bool, rc *reception, limit int64) func(*group.State) (Proposal, error) {
+	return func(st *group.State) (Proposal, error) {
+		if !holds(st) {
+			return Proposal{}, errPolicyStale
+		}
+		cmd := cmd
+		cmd.Change = change
 		now := a.clock.Now()
 		changes, err := group.Decide(st, cmd.Actor, cmd.Change, now)
 		if err != nil {
@@ -113,18 +185,7 @@ func (a *App) execute(ctx context.Context, req Request, rc *reception) Result {
 			return Proposal{}, err
 		}
 		return Proposal{Commit: commit, Changes: changes, Headers: rc.commitHeaders()}, nil
-	})
-	rc.maybeStored = up.MaybeStored
-	if errors.Is(err, ErrTooLarge) {
-		// Refused before it was stored (by the client, or by the stream):
-		// surely unapplied, and it never will fit.
-		return Result{Err: errCommitTooLarge(0, limit, err)}
 	}
-	if err != nil {
-		return Result{Err: err}
-	}
-	c := up.Commit
-	return Result{Duplicate: up.Duplicate, Reply: &Reply{GroupID: c.GroupID, Version: c.LastVersion(), CommandID: c.CommandID, Events: c.Events}}
 }
 
 // receive starts the trail's record of req.

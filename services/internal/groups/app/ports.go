@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/events/group"
 	"github.com/rosterhq/roster/services/internal/audit"
 	"github.com/rosterhq/roster/services/internal/eventstore"
 )
@@ -55,6 +56,39 @@ var ErrNoSnapshot = errors.New("no snapshot")
 // audit.Nop discards). The command side stores only the outcomes that are
 // not acceptances, with audit.StoreDurably, before the caller is answered.
 type AuditRecorder = audit.Recorder
+
+// Policy runs the synchronous policy hooks of a command before the domain
+// decides it (docs/policy.md); the wiring adapts policy/app's Checker.
+// Check is called outside every lock, with a copy of the group's state.
+type Policy interface {
+	// Guards reports whether any hook guards command.
+	Guards(command string) bool
+	// Check asks the command's hooks. An error is the command's rejection
+	// (policy_denied, policy_unavailable, or the domain's refusal of an
+	// override); otherwise the verdict's command is what to decide.
+	Check(ctx context.Context, in PolicyInput) (PolicyVerdict, error)
+}
+
+// PolicyInput is one command for the hooks.
+type PolicyInput struct {
+	// AuditID is the command's audit row id (audit.Command.ID).
+	AuditID   string
+	GroupID   string
+	Actor     string
+	CommandID string
+	Command   group.Command
+	// State is a copy of the group's state the hooks are asked on; the
+	// policy must not keep or change it.
+	State *group.State
+}
+
+// PolicyVerdict is what the hooks let through.
+type PolicyVerdict struct {
+	Command group.Command
+	// Holds reports whether the hooks would be asked the same on another
+	// state of the group (nil: always).
+	Holds func(*group.State) bool
+}
 
 // CallerPolicy decides whether the caller of the request in ctx may act as
 // actor (docs/adr/0053): the port puts the caller NATS attests into ctx and

@@ -166,6 +166,25 @@ func (r *Repository) Update(ctx context.Context, groupID, commandID string, deci
 	}
 }
 
+// Peek returns a copy of groupID's state, taken under the group's lock
+// and released (the hooks are then called outside any lock), and whether
+// commandID is in the group's idempotency index (a retry, which is
+// answered without the hooks). The copy may be stale when another
+// process appended meanwhile; Update decides on the current state.
+func (r *Repository) Peek(ctx context.Context, groupID, commandID string) (*group.State, bool, error) {
+	unlock := r.cache.lock(groupID)
+	defer unlock()
+	agg, hot, err := r.get(ctx, groupID)
+	if err != nil {
+		return nil, false, unavailable(err)
+	}
+	r.metrics.cacheResult(hot)
+	if _, ok := agg.Commands[commandID]; ok && commandID != "" {
+		return nil, true, nil
+	}
+	return cloneState(agg.State), false, nil
+}
+
 // replay answers a repeated command with its original commit.
 func (r *Repository) replay(ctx context.Context, up Updated, rec CommandRecord) (Updated, error) {
 	stored, err := r.events.Get(ctx, rec.Seq)

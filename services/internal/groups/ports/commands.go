@@ -34,13 +34,16 @@ func (e envelope) validate() error {
 // contract documented in docs/commands.md and schemas/json/commands.
 type (
 	plainRequest struct{ envelope }
-	usersRequest struct {
-		envelope
-		UserIDs []string `json:"user_ids"`
-	}
-	userRequest struct {
+	userRequest  struct {
 		envelope
 		UserID string `json:"user_id"`
+	}
+	// reasonUsersRequest is member.invite's and member.remove's body: the
+	// users and an optional reason (OpenIM's invite and kick reason).
+	reasonUsersRequest struct {
+		envelope
+		UserIDs []string `json:"user_ids"`
+		Reason  string   `json:"reason,omitempty"`
 	}
 )
 
@@ -70,6 +73,7 @@ var parsers = map[string]parser{
 	"member.reject":   parseMemberReject,
 	"member.quit":     parseMemberQuit,
 	"member.set_role": parseMemberSetRole,
+	"member.set_info": parseMemberSetInfo,
 	"member.mute":     parseMemberMute,
 	"member.unmute":   parseMemberUnmute,
 }
@@ -110,9 +114,29 @@ func ids(field string, list []string, min int) error {
 // change).
 func joinPolicy(p *string) error {
 	if p != nil && !events.JoinPolicy(*p).Valid() {
-		return events.Errorf(events.CodeInvalidArgument, "join_policy: %q is not one of open, approval, invite_only", *p)
+		return events.Errorf(events.CodeInvalidArgument, "join_policy: %q is not one of open, approval, all_approval, invite_only", *p)
 	}
 	return nil
+}
+
+// flag checks one of OpenIM's 0/1 group switches when given.
+func flag(field string, v *int32) error {
+	if v != nil && *v != 0 && *v != 1 {
+		return events.Errorf(events.CodeInvalidArgument, "%s: %d is not 0 or 1", field, *v)
+	}
+	return nil
+}
+
+// optText checks an optional text field when given: a one-line name or
+// free text of at most max characters.
+func optText(field string, v *string, max int, oneLine bool) error {
+	switch {
+	case v == nil:
+		return nil
+	case oneLine:
+		return wire.Name(field, *v, max)
+	}
+	return wire.Text(field, *v, max)
 }
 
 func missing(field string) error {

@@ -38,7 +38,7 @@ func BenchmarkParseCommand(b *testing.B) {
 			for b.Loop() {
 				var r createRequest
 				if name == "member.invite" {
-					var u usersRequest
+					var u reasonUsersRequest
 					if err := legacyDecode(body, &u); err != nil {
 						b.Fatal(err)
 					}

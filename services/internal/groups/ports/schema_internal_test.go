@@ -20,9 +20,9 @@ import (
 var requestTypes = map[string]any{
 	"group.create": createRequest{}, "group.update": updateRequest{}, "group.dismiss": plainRequest{},
 	"group.transfer": transferRequest{}, "group.mute": plainRequest{}, "group.unmute": plainRequest{},
-	"member.invite": usersRequest{}, "member.join": joinRequest{}, "member.approve": userRequest{},
-	"member.reject": rejectRequest{}, "member.remove": usersRequest{}, "member.quit": plainRequest{},
-	"member.set_role": setRoleRequest{}, "member.mute": muteRequest{}, "member.unmute": userRequest{},
+	"member.invite": reasonUsersRequest{}, "member.join": joinRequest{}, "member.approve": userRequest{},
+	"member.reject": rejectRequest{}, "member.remove": reasonUsersRequest{}, "member.quit": plainRequest{},
+	"member.set_role": setRoleRequest{}, "member.set_info": setInfoRequest{}, "member.mute": muteRequest{}, "member.unmute": userRequest{},
 }
 
 // jsonFields lists the JSON names of t's fields, following embedded structs,
@@ -112,6 +112,8 @@ func sampleRequest(t *testing.T, s *jsonschema.Schema, doc schemaDoc) []byte {
 		"group_id": "A", "actor": "o", "command_id": "c1", "name": "n", "intro": "i", "join_policy": "open",
 		"members": []string{"m"}, "new_owner": "m", "user_ids": []string{"u"}, "message": "hi", "user_id": "u",
 		"reason": "r", "role": "admin", "duration_seconds": 60,
+		"admins": []string{"a"}, "face_url": "https://f/x.png", "ex": "{}", "notification": "read me",
+		"look_member_info": 1, "apply_member_friend": 0, "source": 4, "nickname": "Nick",
 	}
 	sample := map[string]any{}
 	for f := range doc.Properties {

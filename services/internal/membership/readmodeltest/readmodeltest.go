@@ -36,6 +36,7 @@ var Cases = []Case{
 	{"PagesInWriteOrder", testPagesInWriteOrder},
 	{"KeepFiltersWithoutCounting", testKeepFilters},
 	{"WatchInfoDeliversReachedVersion", testWatchInfo},
+	{"OpenIMFieldsRoundTrip", testOpenIMFields},
 }
 
 // Run runs every case against a fresh model from factory.
@@ -302,5 +303,62 @@ func testWatchInfo(t *testing.T, m app.ReadModel) {
 	case gi := <-other.Reached():
 		t.Fatalf("a wait on H was told %+v", gi)
 	default:
+	}
+}
+
+// OpenIM's group and member fields (issue 12) are stored and read back as
+// written, on the fast encoding path (verbatim non-ASCII text) and off it
+// (a quote in ex), and StateFrom resumes the fold with them.
+func testOpenIMFields(t *testing.T, m app.ReadModel) {
+	ctx := context.Background()
+	s := state("G", 5, "o", "a", "b")
+	s.Creator, s.FaceURL, s.Ex, s.LookMemberInfo, s.ApplyMemberFriend = "o", "https://f/g.png", `{"k":"v"}`, 1, 1
+	s.Notification, s.NotificationUserID, s.NotificationUpdatedAt = "Read me\nplease", "a", at.Add(time.Minute)
+	s.Muted = true
+	s.Members["o"].JoinSource = events.JoinByInvitation
+	a := s.Members["a"]
+	a.Profile = &events.Profile{Nickname: "Café 名前 😀", FaceURL: "https://f/a.png", Ex: "plain ex"}
+	a.JoinSource, a.InviterUserID = events.JoinByInvitation, "o"
+	b := s.Members["b"]
+	b.Profile = &events.Profile{Nickname: "B", Ex: `{"level":"<3>"}`}
+	b.JoinSource, b.Inviter = events.JoinByQRCode, "a"
+	w := &app.GroupWrite{State: s, Touched: touched("o", "a", "b"), AppliedSeq: 9, FirstSeq: 1}
+	write(t, m, w)
+	info, _, err := m.GroupInfo(ctx, "G")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := app.InfoFromState(s, 9, 1); !reflect.DeepEqual(info, want) {
+		t.Fatalf("GroupInfo:\nwant %+v\nhave %+v", want, info)
+	}
+	if info.Status != 3 || info.Creator != "o" || info.NotificationUserID != "a" || info.NotificationUpdatedAt == nil || !info.NotificationUpdatedAt.Equal(at.Add(time.Minute)) {
+		t.Fatalf("GroupInfo OpenIM fields: %+v", info)
+	}
+	stored := map[string]*group.Member{}
+	if _, _, err := m.Members(ctx, "G", 0, -1, func(mb app.Member) bool {
+		if want := app.MemberFromState("G", mb.UserID, s.Members[mb.UserID]); !reflect.DeepEqual(mb, want) {
+			t.Errorf("Member %s:\nwant %+v\nhave %+v", mb.UserID, want, mb)
+		}
+		stored[mb.UserID] = mb.State()
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	back := app.StateFrom(info, stored)
+	if back.Creator != s.Creator || back.FaceURL != s.FaceURL || back.Ex != s.Ex || back.Notification != s.Notification ||
+		back.NotificationUserID != s.NotificationUserID || !back.NotificationUpdatedAt.Equal(s.NotificationUpdatedAt) ||
+		back.LookMemberInfo != 1 || back.ApplyMemberFriend != 1 || back.Status() != s.Status() {
+		t.Fatalf("StateFrom lost group fields: %+v", back)
+	}
+	if !reflect.DeepEqual(back.Members["a"], s.Members["a"]) || !reflect.DeepEqual(back.Members["b"], s.Members["b"]) {
+		t.Fatalf("StateFrom lost member fields: %+v %+v", back.Members["a"], back.Members["b"])
+	}
+	// A member's info change rewrites only that member.
+	b.Profile = &events.Profile{Nickname: "Bee", Ex: b.Profile.Ex}
+	w2 := &app.GroupWrite{State: s, Touched: touched("b"), AppliedSeq: 10, FirstSeq: 1, InfoRev: w.InfoRev}
+	s.Version = 6
+	write(t, m, w2)
+	if mb, err := m.Member(ctx, "G", "b"); err != nil || mb.Nickname != "Bee" || mb.Ex != `{"level":"<3>"}` {
+		t.Fatalf("after set_info: %+v, %v", mb, err)
 	}
 }

@@ -25,15 +25,16 @@ type outcome struct {
 	canceled bool // the dispatcher is stopping: not an attempt to record
 }
 
-// send makes one attempt to deliver ev to ep.
-func (a *App) send(ctx context.Context, ep endpoint.Endpoint, ev events.Event) outcome {
+// send makes one attempt to deliver ev (and the events batched with it)
+// to ep.
+func (a *App) send(ctx context.Context, ep endpoint.Endpoint, ev events.Event, batch ...events.Event) outcome {
 	msgID := delivery.MessageID(ep.ID, ev.ID)
 	var (
 		b   delivery.Built
 		err error
 	)
 	if ep.Format == endpoint.FormatOpenIM {
-		b, err = delivery.BuildOpenIM(ep.URL, msgID, ev)
+		b, err = delivery.BuildOpenIM(ep.URL, msgID, ev, batch...)
 	} else {
 		b, err = delivery.BuildStandard(ep.URL, ev)
 	}

@@ -96,6 +96,17 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 			return handBack(delay)
 		}
 	}
+	if len(j.Batch) > 0 && ep.Format != endpoint.FormatOpenIM {
+		// A batch made for the openim format, whose endpoint has since
+		// changed format: its events become jobs of their own (under the
+		// MsgIDs the fan-out would have given them), this one delivers
+		// Event alone.
+		if err := d.unbatch(ctx, j); err != nil {
+			d.log.Warn().Err(err).Str("event_id", j.Event.ID).Msg("splitting a kick batch")
+			return handBack(cfg.HoldDelay)
+		}
+		j.Batch = nil
+	}
 	key := j.StateKey()
 	// A fresh job has no state to read (Job.fresh): one KV round trip
 	// less on the common path.
@@ -141,7 +152,7 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 	// Decided before the request: an earlier delivery of this same
 	// attempt whose outcome was never saved may have sent it already.
 	repeat := a.given.repeat(seq, nd, st.savedDelivery(seq))
-	o := a.send(ctx, ep, j.Event)
+	o := a.send(ctx, ep, j.Event, j.Batch...)
 	<-d.slots
 	if o.canceled {
 		// Shutting down: not an attempt to record. The request may have
@@ -187,6 +198,22 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 	// The retry: the queue hands the job back after the policy's delay
 	// (retry.go).
 	return msg.NakWithDelay(delay)
+}
+
+// unbatch enqueues each event batched with j's as a job of its own.
+func (d *Deliverer) unbatch(ctx context.Context, j Job) error {
+	for _, ev := range j.Batch {
+		one := j
+		one.Event, one.Batch = ev, nil
+		o, err := one.out(false)
+		if err == nil {
+			err = d.a.cfg.Queue.Enqueue(ctx, o)
+		}
+		if err != nil {
+			return fmt.Errorf("enqueue %s: %w", one.MsgID(), err)
+		}
+	}
+	return nil
 }
 
 // retire acknowledges a settled job. Ordered endpoints wait for the

@@ -32,8 +32,14 @@ const (
 type Job struct {
 	EndpointID string       `json:"endpoint_id"`
 	Event      events.Event `json:"event"`
-	StreamSeq  uint64       `json:"stream_seq"`
-	Trigger    string       `json:"trigger"`
+	// Batch holds the commit's further events this job delivers in the
+	// same request as Event (openim endpoints: the other member.removed
+	// events of a remove command, one afterKickGroup for all, ADR 0086).
+	// The job is named after Event, the batch's first: its MsgID, state
+	// key and attempt rows are Event's.
+	Batch     []events.Event `json:"batch,omitempty"`
+	StreamSeq uint64         `json:"stream_seq"`
+	Trigger   string         `json:"trigger"`
 	// Generation is "" for the fan-out's job and a fresh id for every
 	// redelivery, which starts a new attempt series for the same event.
 	Generation string    `json:"generation,omitempty"`

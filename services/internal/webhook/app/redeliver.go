@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
 
 // Redeliver handles roster.webhook.redeliver: it checks the range and the
@@ -34,15 +34,16 @@ func (a *App) Redeliver(ctx context.Context, r RedeliverRequest) (RedeliverReply
 	if err != nil {
 		return RedeliverReply{}, storeErr(err)
 	}
-	return a.RedeliverEvents(ctx, r, ep.Wants)
+	return a.RedeliverEvents(ctx, r, ep)
 }
 
 // RedeliverEvents enqueues, with trigger "redelivery" and a fresh
-// generation, one job per event in the range that wants accepts. A
-// generation starts a new attempt series (an exhausted event is tried
-// again) under the same webhook-id. Past RedeliverLimit jobs it stops
+// generation, one job per event in the range that ep wants, batched as
+// the fan-out batches them (units): a redelivered kick re-sends its whole
+// remove command. A generation starts a new attempt series (an exhausted
+// event is tried again) under the same webhook-id. Past RedeliverLimit jobs it stops
 // before a commit and says where to continue.
-func (a *App) RedeliverEvents(ctx context.Context, r RedeliverRequest, wants func(events.Event) bool) (RedeliverReply, error) {
+func (a *App) RedeliverEvents(ctx context.Context, r RedeliverRequest, ep endpoint.Endpoint) (RedeliverReply, error) {
 	gen := uuid.NewString()
 	out := RedeliverReply{Generation: gen}
 	last, err := a.cfg.Events.LastSeq(ctx)
@@ -61,18 +62,13 @@ func (a *App) RedeliverEvents(ctx context.Context, r RedeliverRequest, wants fun
 		if r.Until != nil && c.Time.After(*r.Until) {
 			return false, nil
 		}
-		var wanted []events.Event
-		for _, ev := range c.Events {
-			if wants(ev) {
-				wanted = append(wanted, ev)
-			}
-		}
+		wanted := units(ep, c.Events)
 		if out.Enqueued > 0 && out.Enqueued+len(wanted) > a.cfg.RedeliverLimit {
 			out.Truncated, out.NextSinceSeq = true, c.Seq
 			return false, nil
 		}
-		for _, ev := range wanted {
-			j := Job{EndpointID: r.EndpointID, Event: ev, StreamSeq: c.Seq, Trigger: TriggerRedelivery, Generation: gen, EnqueuedAt: now}
+		for _, u := range wanted {
+			j := Job{EndpointID: r.EndpointID, Event: u.event, Batch: u.batch, StreamSeq: c.Seq, Trigger: TriggerRedelivery, Generation: gen, EnqueuedAt: now}
 			o, err := j.out(false)
 			if err == nil {
 				err = a.cfg.Queue.Enqueue(ctx, o)

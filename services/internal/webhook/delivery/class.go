@@ -27,7 +27,8 @@ const (
 	// matters (openim format).
 	ClassTooLarge Class = "too_large"
 	// ClassInvalidResponse: the body was not the response the format
-	// requires (openim: exactly one JSON object with actionCode 0).
+	// requires (openim: a 2xx body neither empty nor exactly one JSON
+	// value, such as `{"actionCode":0}Callback ok`).
 	ClassInvalidResponse Class = "invalid_response"
 	// ClassBlockedAddress: every address of the destination is refused by
 	// the SSRF guard.

@@ -84,24 +84,31 @@ func TestMessageIDStable(t *testing.T) {
 	}
 }
 
+// TestJudgeOpenIM: an after-callback succeeds on any 2xx whose body is
+// empty or one JSON value (OpenIM ignores the answer, ADR 0085); the
+// seed's `{"actionCode":0}Callback ok` stays invalid_response.
 func TestJudgeOpenIM(t *testing.T) {
 	tests := []struct {
-		name   string
-		status int
-		body   string
-		want   delivery.Class
+		name    string
+		status  int
+		body    string
+		want    delivery.Class
+		wantMsg string // a substring of the verdict's message
 	}{
-		{"seed receiver", 200, `{"actionCode":0}Callback ok`, delivery.ClassInvalidResponse},
-		{"plain text", 200, `200 Content`, delivery.ClassInvalidResponse},
-		{"html", 200, `<html><body>ok</body></html>`, delivery.ClassInvalidResponse},
-		{"empty", 200, ``, delivery.ClassInvalidResponse},
-		{"two objects", 200, `{"actionCode":0}{"actionCode":0}`, delivery.ClassInvalidResponse},
-		{"array", 200, `[{"actionCode":0}]`, delivery.ClassInvalidResponse},
-		{"wrong type", 200, `{"actionCode":"0"}`, delivery.ClassInvalidResponse},
-		{"refused by receiver", 200, `{"actionCode":1,"errCode":500,"errMsg":"db down"}`, delivery.ClassInvalidResponse},
-		{"ok", 200, `{"actionCode":0,"errCode":0,"errMsg":"","errDlt":"","nextCode":0}`, delivery.ClassNone},
-		{"ok with whitespace", 200, " \n{\"actionCode\":0}\n", delivery.ClassNone},
-		{"ok but 500", 500, `{"actionCode":0}`, delivery.ClassHTTP5xx},
+		{"seed receiver", 200, `{"actionCode":0}Callback ok`, delivery.ClassInvalidResponse, "after the value"},
+		{"plain text", 200, `200 Content`, delivery.ClassInvalidResponse, "not exactly one JSON value"},
+		{"html", 200, `<html><body>ok</body></html>`, delivery.ClassInvalidResponse, "not exactly one JSON value"},
+		{"two objects", 200, `{"actionCode":0}{"actionCode":0}`, delivery.ClassInvalidResponse, "after the value"},
+		{"truncated object", 200, `{"actionCode":0`, delivery.ClassInvalidResponse, "not exactly one JSON value"},
+		{"empty", 200, ``, delivery.ClassNone, ""},
+		{"whitespace only", 204, " \n", delivery.ClassNone, ""},
+		{"array", 200, `[{"actionCode":0}]`, delivery.ClassNone, "not OpenIM's response object"},
+		{"wrong type", 200, `{"actionCode":"0"}`, delivery.ClassNone, "not OpenIM's response object"},
+		{"refused by receiver", 200, `{"actionCode":1,"errCode":500,"errMsg":"db down"}`, delivery.ClassNone, `actionCode=1 errCode=500 errMsg="db down"`},
+		{"ok", 200, `{"actionCode":0,"errCode":0,"errMsg":"","errDlt":"","nextCode":0}`, delivery.ClassNone, ""},
+		{"ok with whitespace", 200, " \n{\"actionCode\":0}\n", delivery.ClassNone, ""},
+		{"ok but 500", 500, `{"actionCode":0}`, delivery.ClassHTTP5xx, "HTTP 500"},
+		{"404 of a 3.8 receiver", 404, `404 page not found`, delivery.ClassHTTP4xx, "HTTP 404"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,7 +116,27 @@ func TestJudgeOpenIM(t *testing.T) {
 			if v.Class != tt.want || v.Success != (tt.want == delivery.ClassNone) {
 				t.Fatalf("want %q, have %q (%s)", tt.want, v.Class, v.Message)
 			}
+			if !strings.Contains(v.Message, tt.wantMsg) || (tt.wantMsg == "" && v.Message != "") {
+				t.Fatalf("message %q, want it to contain %q", v.Message, tt.wantMsg)
+			}
 		})
+	}
+	if v := delivery.JudgeOpenIM(delivery.Response{Status: 200, Body: []byte(`{}`), Truncated: true}); v.Class != delivery.ClassTooLarge {
+		t.Fatalf("a body over the cap: want too_large, have %q", v.Class)
+	}
+}
+
+// The before-callbacks' strict parser still refuses everything but one
+// object.
+func TestParseOpenIMResponse(t *testing.T) {
+	for _, body := range []string{`{"actionCode":0}Callback ok`, ``, `[]`, `"ok"`, `{"actionCode":"0"}`} {
+		if _, err := delivery.ParseOpenIMResponse([]byte(body)); !errors.Is(err, delivery.ErrNotOneObject) {
+			t.Fatalf("%q: want ErrNotOneObject, have %v", body, err)
+		}
+	}
+	r, err := delivery.ParseOpenIMResponse([]byte(`{"actionCode":0,"nextCode":1,"errCode":7}`))
+	if err != nil || r.NextCode != 1 || r.ErrCode != 7 {
+		t.Fatalf("have %+v %v", r, err)
 	}
 }
 

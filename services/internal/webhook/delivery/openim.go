@@ -11,134 +11,384 @@ import (
 	"github.com/rosterhq/roster/events"
 )
 
-// OpenIM after-callback commands, by Roster event type. Where OpenIM 3.8
-// has an after-callback for the operation its name is used verbatim, so an
-// existing receiver's routes match; where OpenIM has none (it sends no
-// callback after an invite, a mute, a rejection) the name follows the same
-// pattern and is documented in docs/webhooks.md.
-var openIMCommands = map[events.Type]string{
+// OpenIM 3.8's group after-callbacks, by the Roster event type whose
+// operation fires them (openimsdk/open-im-server v3.8.3,
+// pkg/callbackstruct/constant.go and internal/rpc/group/callback.go). An
+// openim endpoint receives these for "*" and namespace wildcards: a 3.8
+// receiver has a route for each.
+var openIMAfter = map[events.Type]string{
 	events.GroupCreated:              "callbackAfterCreateGroupCommand",
 	events.GroupUpdated:              "callbackAfterSetGroupInfoCommand",
-	events.GroupDismissed:            "callbackDisMissGroupCommand",
+	events.GroupDismissed:            "callbackAfterDisMissGroupCommand",
 	events.GroupOwnershipTransferred: "callbackAfterTransferGroupOwnerCommand",
-	events.GroupMuted:                "callbackAfterMuteGroupCommand",
-	events.GroupUnmuted:              "callbackAfterCancelMuteGroupCommand",
-	events.MemberInvited:             "callbackAfterInviteUserToGroupCommand",
 	events.MemberJoined:              "callbackAfterJoinGroupCommand",
-	events.MemberJoinRequested:       "callbackAfterApplyJoinGroupCommand",
-	events.MemberJoinApproved:        "callbackAfterJoinGroupCommand",
-	events.MemberJoinRejected:        "callbackAfterRejectJoinGroupCommand",
-	events.MemberRemoved:             "callbackKillGroupMemberCommand",
-	events.MemberQuit:                "callbackQuitGroupCommand",
+	events.MemberRemoved:             "callbackAfterKickGroupCommand",
+	events.MemberQuit:                "callbackAfterQuitGroupCommand",
 	events.MemberRoleChanged:         "callbackAfterSetGroupMemberInfoCommand",
-	events.MemberMuted:               "callbackAfterMuteGroupMemberCommand",
-	events.MemberUnmuted:             "callbackAfterCancelMuteGroupMemberCommand",
+	events.MemberInfoChanged:         "callbackAfterSetGroupMemberInfoCommand",
+}
+
+// Roster's extensions: operations OpenIM 3.8 sends no after-callback for
+// (invite, apply, approve, reject, mutes). Their names follow OpenIM's
+// pattern; a 3.8 receiver has no route for them and answers 404, so an
+// openim endpoint gets them only when its event_types names the type
+// exactly (endpoint.Wants).
+var openIMExtensions = map[events.Type]string{
+	events.GroupMuted:          "callbackAfterMuteGroupCommand",
+	events.GroupUnmuted:        "callbackAfterCancelMuteGroupCommand",
+	events.MemberInvited:       "callbackAfterInviteUserToGroupCommand",
+	events.MemberJoinRequested: "callbackAfterApplyJoinGroupCommand",
+	events.MemberJoinApproved:  "callbackAfterApproveJoinGroupCommand",
+	events.MemberJoinRejected:  "callbackAfterRejectJoinGroupCommand",
+	events.MemberMuted:         "callbackAfterMuteGroupMemberCommand",
+	events.MemberUnmuted:       "callbackAfterCancelMuteGroupMemberCommand",
 }
 
 // OpenIMTestCommand is the callbackCommand of a "roster webhook test".
 const OpenIMTestCommand = "callbackRosterTestCommand"
 
-// OpenIMCommand returns the callbackCommand for an event type.
+// OpenIMCommand returns the callbackCommand for an event type: OpenIM's
+// after-callback or Roster's extension.
 func OpenIMCommand(t events.Type) (string, bool) {
-	c, ok := openIMCommands[t]
+	if c, ok := openIMAfter[t]; ok {
+		return c, true
+	}
+	c, ok := openIMExtensions[t]
 	return c, ok
 }
 
-// BuildOpenIM builds OpenIM's after-callback for e: POST {url}/{command}
-// with OpenIM's body fields (callbackCommand, operationID, groupID and the
-// operation's fields) and OpenIM's only headers (operationID, Content-Type).
-// operationID is the stable message id, so a receiver can deduplicate on
-// it. The whole Roster event rides along as "rosterEvent" (OpenIM
-// receivers ignore unknown fields).
-func BuildOpenIM(baseURL, operationID string, e events.Event) (Built, error) {
+// OpenIMNative reports whether OpenIM 3.8 has an after-callback for t's
+// operation (false: a Roster extension, sent only when named).
+func OpenIMNative(t events.Type) bool {
+	_, ok := openIMAfter[t]
+	return ok
+}
+
+// OpenIMBatched reports whether the openim format sends all of one
+// commit's events of type t in one request: OpenIM calls afterKickGroup
+// once per kick with every kickedUserID, and a Roster remove command of
+// several users is one commit of one member.removed event per user.
+func OpenIMBatched(t events.Type) bool { return t == events.MemberRemoved }
+
+// OpenIM's constants the bodies carry (protocol/constant).
+const (
+	openIMGroupType        = 2 // constant.WorkingGroup: every group since 3.0
+	openIMGroupStatusOK    = 0 // constant.GroupOk
+	openIMJoinBySearch     = int32(events.JoinBySearch)
+	openIMDismissGroupType = string(rune(openIMGroupType)) // OpenIM: string(group.GroupType) of an int32, the rune U+0002
+)
+
+// The request bodies. Each mirrors the OpenIM 3.8.3 struct named in its
+// comment key for key, without omitempty, as OpenIM's encoding/json does:
+// an unset string is "", an unset pointer or slice null. (Declared here,
+// not imported: OpenIM's module is not a dependency.)
+
+// openIMGroupMember is apistruct.GroupAddMemberInfo.
+type openIMGroupMember struct {
+	UserID    string `json:"userID"`
+	RoleLevel int32  `json:"roleLevel"`
+}
+
+// openIMAfterCreateGroup is callbackstruct.CallbackAfterCreateGroupReq:
+// callbackCommand, the embedded sdkws.GroupInfo's keys, initMemberList.
+type openIMAfterCreateGroup struct {
+	CallbackCommand        string              `json:"callbackCommand"`
+	GroupID                string              `json:"groupID"`
+	GroupName              string              `json:"groupName"`
+	Notification           string              `json:"notification"`
+	Introduction           string              `json:"introduction"`
+	FaceURL                string              `json:"faceURL"`
+	OwnerUserID            string              `json:"ownerUserID"`
+	CreateTime             int64               `json:"createTime"`
+	MemberCount            uint32              `json:"memberCount"`
+	Ex                     string              `json:"ex"`
+	Status                 int32               `json:"status"`
+	CreatorUserID          string              `json:"creatorUserID"`
+	GroupType              int32               `json:"groupType"`
+	NeedVerification       int32               `json:"needVerification"`
+	LookMemberInfo         int32               `json:"lookMemberInfo"`
+	ApplyMemberFriend      int32               `json:"applyMemberFriend"`
+	NotificationUpdateTime int64               `json:"notificationUpdateTime"`
+	NotificationUserID     string              `json:"notificationUserID"`
+	InitMemberList         []openIMGroupMember `json:"initMemberList"`
+}
+
+// openIMAfterSetGroupInfo is callbackstruct.CallbackAfterSetGroupInfoReq.
+type openIMAfterSetGroupInfo struct {
+	CallbackCommand   string  `json:"callbackCommand"`
+	OperationID       string  `json:"operationID"`
+	GroupID           string  `json:"groupID"`
+	GroupName         string  `json:"groupName"`
+	Notification      string  `json:"notification"`
+	Introduction      string  `json:"introduction"`
+	FaceURL           string  `json:"faceURL"`
+	Ex                *string `json:"ex"`
+	NeedVerification  *int32  `json:"needVerification"`
+	LookMemberInfo    *int32  `json:"lookMemberInfo"`
+	ApplyMemberFriend *int32  `json:"applyMemberFriend"`
+}
+
+// openIMAfterSetGroupMemberInfo is
+// callbackstruct.CallbackAfterSetGroupMemberInfoReq ("nickName" with
+// OpenIM's capital N).
+type openIMAfterSetGroupMemberInfo struct {
+	CallbackCommand string  `json:"callbackCommand"`
+	GroupID         string  `json:"groupID"`
+	UserID          string  `json:"userID"`
+	Nickname        *string `json:"nickName"`
+	FaceURL         *string `json:"faceURL"`
+	RoleLevel       *int32  `json:"roleLevel"`
+	Ex              *string `json:"ex"`
+}
+
+// openIMQuitGroup is callbackstruct.CallbackQuitGroupReq.
+type openIMQuitGroup struct {
+	CallbackCommand string `json:"callbackCommand"`
+	GroupID         string `json:"groupID"`
+	UserID          string `json:"userID"`
+}
+
+// openIMKillGroupMember is callbackstruct.CallbackKillGroupMemberReq.
+type openIMKillGroupMember struct {
+	CallbackCommand string   `json:"callbackCommand"`
+	GroupID         string   `json:"groupID"`
+	KickedUserIDs   []string `json:"kickedUserIDs"`
+	Reason          string   `json:"reason"`
+}
+
+// openIMDisMissGroup is callbackstruct.CallbackDisMissGroupReq.
+type openIMDisMissGroup struct {
+	CallbackCommand string   `json:"callbackCommand"`
+	GroupID         string   `json:"groupID"`
+	OwnerID         string   `json:"ownerID"`
+	GroupType       string   `json:"groupType"`
+	MembersID       []string `json:"membersID"`
+}
+
+// openIMAfterJoinGroup is callbackstruct.CallbackAfterJoinGroupReq (it
+// names no joining user: rosterEvent does).
+type openIMAfterJoinGroup struct {
+	CallbackCommand string `json:"callbackCommand"`
+	OperationID     string `json:"operationID"`
+	GroupID         string `json:"groupID"`
+	ReqMessage      string `json:"reqMessage"`
+	JoinSource      int32  `json:"joinSource"`
+	InviterUserID   string `json:"inviterUserID"`
+}
+
+// openIMTransferGroupOwner is callbackstruct.CallbackTransferGroupOwnerReq.
+type openIMTransferGroupOwner struct {
+	CallbackCommand string `json:"callbackCommand"`
+	GroupID         string `json:"groupID"`
+	OldOwnerUserID  string `json:"oldOwnerUserID"`
+	NewOwnerUserID  string `json:"newOwnerUserID"`
+}
+
+// openIMExtension is the body of Roster's extension callbacks (no OpenIM
+// struct): OpenIM's common keys, the operator, and the operation's fields
+// under OpenIM's names; the keys an operation does not have are left out.
+type openIMExtension struct {
+	CallbackCommand string   `json:"callbackCommand"`
+	OperationID     string   `json:"operationID"`
+	GroupID         string   `json:"groupID"`
+	OperatorUserID  string   `json:"operatorUserID"`
+	UserID          string   `json:"userID,omitempty"`
+	InvitedUserIDs  []string `json:"invitedUserIDs,omitempty"`
+	InviterUserID   *string  `json:"inviterUserID,omitempty"`
+	ReqMessage      *string  `json:"reqMessage,omitempty"`
+	JoinSource      *int32   `json:"joinSource,omitempty"`
+	Reason          *string  `json:"reason,omitempty"`
+	MuteEndTime     *int64   `json:"muteEndTime,omitempty"`
+}
+
+// openIMTest is the body of an endpoint test (a synthetic event).
+type openIMTest struct {
+	CallbackCommand string `json:"callbackCommand"`
+	OperationID     string `json:"operationID"`
+	GroupID         string `json:"groupID"`
+}
+
+// BuildOpenIM builds the after-callback for e: POST {url}/{command} with
+// the body of OpenIM 3.8's request struct for that command and OpenIM's
+// headers (operationID, Content-Type). batch holds the commit's further
+// events delivered in the same request (OpenIMBatched: the other
+// member.removed events of a remove command). operationID is the stable
+// message id, in the header always and in the body where OpenIM's struct
+// has the key, so a receiver can deduplicate on it. The whole Roster event
+// (the batch's first) rides along as "rosterEvent", the one key OpenIM
+// does not send: its receivers ignore unknown keys, and it carries what
+// OpenIM leaves out (who joined, who acted).
+func BuildOpenIM(baseURL, operationID string, e events.Event, batch ...events.Event) (Built, error) {
 	cmd, ok := OpenIMCommand(e.Type)
+	var body any
 	if !ok {
 		cmd = OpenIMTestCommand
-	}
-	body := map[string]any{
-		"callbackCommand": cmd,
-		"operationID":     operationID,
-		"groupID":         e.GroupID,
-		"rosterEvent":     e,
-	}
-	if _, ok := openIMCommands[e.Type]; ok {
-		_, data, err := events.Decode(e)
+		body = openIMTest{CallbackCommand: cmd, OperationID: operationID, GroupID: e.GroupID}
+	} else {
+		b, err := openIMBody(cmd, operationID, e, batch)
 		if err != nil {
 			return Built{}, err
 		}
-		openIMFields(body, e, data)
+		body = b
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
 		return Built{}, err
 	}
+	ev, err := json.Marshal(e)
+	if err != nil {
+		return Built{}, err
+	}
+	// Every body is a non-empty object: rosterEvent goes in as its last
+	// key.
+	out := make([]byte, 0, len(b)+len(ev)+16)
+	out = append(append(append(out, b[:len(b)-1]...), `,"rosterEvent":`...), ev...)
+	out = append(out, '}')
 	h := http.Header{}
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("operationID", operationID)
-	return Built{URL: strings.TrimRight(baseURL, "/") + "/" + cmd, Body: b, Headers: h}, nil
+	return Built{URL: strings.TrimRight(baseURL, "/") + "/" + cmd, Body: out, Headers: h}, nil
 }
 
-// openIMFields adds OpenIM's field names for the operation.
-func openIMFields(b map[string]any, e events.Event, data any) {
-	b["operatorUserID"] = e.Actor
+// openIMBody is the OpenIM request of cmd for e (and its batch).
+func openIMBody(cmd, opID string, e events.Event, batch []events.Event) (any, error) {
+	_, data, err := events.Decode(e)
+	if err != nil {
+		return nil, err
+	}
+	g := e.GroupID
 	switch d := data.(type) {
 	case *events.GroupCreatedData:
-		members := []map[string]any{{"userID": d.Owner, "roleLevel": events.RoleOwner.Level()}}
-		for _, m := range d.Members {
-			members = append(members, map[string]any{"userID": m, "roleLevel": events.RoleMember.Level()})
-		}
-		b["groupName"], b["introduction"] = d.Name, d.Intro
-		b["ownerUserID"], b["creatorUserID"] = d.Owner, e.Actor
-		b["needVerification"] = needVerification(d.JoinPolicy)
-		b["createTime"] = e.OccurredAt.UnixMilli()
-		b["initMemberList"] = members
+		return afterCreateGroup(cmd, e, d), nil
 	case *events.GroupUpdatedData:
-		if d.Name != nil {
-			b["groupName"] = *d.Name
-		}
-		if d.Intro != nil {
-			b["introduction"] = *d.Intro
-		}
+		b := openIMAfterSetGroupInfo{CallbackCommand: cmd, OperationID: opID, GroupID: g, Ex: d.Ex,
+			LookMemberInfo: d.LookMemberInfo, ApplyMemberFriend: d.ApplyMemberFriend}
+		b.GroupName, b.Introduction = deref(d.Name), deref(d.Intro)
+		b.Notification, b.FaceURL = deref(d.Notification), deref(d.FaceURL)
 		if d.JoinPolicy != nil {
-			b["needVerification"] = needVerification(*d.JoinPolicy)
+			v := NeedVerification(*d.JoinPolicy)
+			b.NeedVerification = &v
 		}
+		return b, nil
 	case *events.GroupDismissedData:
-		b["ownerID"] = e.Actor
+		owner := d.Owner
+		if owner == "" {
+			owner = e.Actor // version 1 named no owner; only the owner dismisses
+		}
+		return openIMDisMissGroup{CallbackCommand: cmd, GroupID: g, OwnerID: owner, GroupType: openIMDismissGroupType, MembersID: d.Members}, nil
 	case *events.GroupOwnershipTransferredData:
-		b["oldOwnerUserID"], b["newOwnerUserID"] = d.From, d.To
-	case *events.MemberInvitedData:
-		b["invitedUserIDs"], b["inviterUserID"] = []string{d.UserID}, d.Inviter
+		return openIMTransferGroupOwner{CallbackCommand: cmd, GroupID: g, OldOwnerUserID: d.From, NewOwnerUserID: d.To}, nil
 	case *events.MemberJoinedData:
-		b["userID"], b["joinSource"] = d.UserID, 3 // OpenIM: 3 = search/direct
-	case *events.MemberJoinRequestedData:
-		b["userID"], b["reqMessage"] = d.UserID, d.Message
-	case *events.MemberJoinApprovedData:
-		b["userID"], b["inviterUserID"], b["joinSource"] = d.UserID, d.Approver, 3
-	case *events.MemberJoinRejectedData:
-		b["userID"], b["reason"] = d.UserID, d.Reason
+		src := int32(d.Source)
+		if src == 0 {
+			src = openIMJoinBySearch // version 1: a direct join by id
+		}
+		// OpenIM's inviterUserID is the join request's, empty on a direct
+		// join; Roster's member.joined has no inviter.
+		return openIMAfterJoinGroup{CallbackCommand: cmd, OperationID: opID, GroupID: g, ReqMessage: d.Message, JoinSource: src}, nil
 	case *events.MemberRemovedData:
-		b["kickedUserIDs"], b["reason"] = []string{d.UserID}, ""
+		kicked := []string{d.UserID}
+		for _, o := range batch {
+			_, od, err := events.Decode(o)
+			if err != nil {
+				return nil, err
+			}
+			r, ok := od.(*events.MemberRemovedData)
+			if !ok {
+				return nil, fmt.Errorf("kick batch of %s holds %s %s", e.ID, o.Type, o.ID)
+			}
+			kicked = append(kicked, r.UserID)
+		}
+		return openIMKillGroupMember{CallbackCommand: cmd, GroupID: g, KickedUserIDs: kicked, Reason: d.Reason}, nil
 	case *events.MemberQuitData:
-		b["userID"] = d.UserID
+		return openIMQuitGroup{CallbackCommand: cmd, GroupID: g, UserID: d.UserID}, nil
 	case *events.MemberRoleChangedData:
-		b["userID"], b["roleLevel"] = d.UserID, d.Role.Level()
-	case *events.MemberMutedData:
-		b["userID"], b["muteEndTime"] = d.UserID, d.Until.UnixMilli()
-	case *events.MemberUnmutedData:
-		b["userID"] = d.UserID
+		lvl := int32(d.Role.Level())
+		return openIMAfterSetGroupMemberInfo{CallbackCommand: cmd, GroupID: g, UserID: d.UserID, RoleLevel: &lvl}, nil
+	case *events.MemberInfoChangedData:
+		b := openIMAfterSetGroupMemberInfo{CallbackCommand: cmd, GroupID: g, UserID: d.UserID, Nickname: d.Nickname, FaceURL: d.FaceURL, Ex: d.Ex}
+		if d.Role != nil {
+			lvl := int32(d.Role.Level())
+			b.RoleLevel = &lvl
+		}
+		return b, nil
 	}
+	return extensionBody(cmd, opID, e, data), nil
 }
 
-// needVerification follows OpenIM: 0 apply+invite need approval, 1 all
-// may join, 2 invite directly, apply needs approval.
-func needVerification(p events.JoinPolicy) int {
-	switch p {
-	case events.PolicyOpen:
-		return 1
-	case events.PolicyInviteOnly:
-		return 0
+// afterCreateGroup fills GroupInfo with the group's real values where
+// OpenIM's request only echoes the create request: memberCount is the
+// first members' count and createTime the event's time.
+func afterCreateGroup(cmd string, e events.Event, d *events.GroupCreatedData) openIMAfterCreateGroup {
+	members := make([]openIMGroupMember, 0, 1+len(d.Admins)+len(d.Members))
+	members = append(members, openIMGroupMember{UserID: d.Owner, RoleLevel: int32(events.RoleOwner.Level())})
+	for _, u := range d.Admins {
+		members = append(members, openIMGroupMember{UserID: u, RoleLevel: int32(events.RoleAdmin.Level())})
 	}
-	return 2
+	for _, u := range d.Members {
+		members = append(members, openIMGroupMember{UserID: u, RoleLevel: int32(events.RoleMember.Level())})
+	}
+	creator := d.Creator
+	if creator == "" {
+		creator = e.Actor
+	}
+	b := openIMAfterCreateGroup{
+		CallbackCommand: cmd, GroupID: e.GroupID, GroupName: d.Name, Notification: d.Notification,
+		Introduction: d.Intro, FaceURL: d.FaceURL, OwnerUserID: d.Owner, CreateTime: e.OccurredAt.UnixMilli(),
+		MemberCount: uint32(len(members)), Ex: d.Ex, Status: openIMGroupStatusOK, CreatorUserID: creator,
+		GroupType: openIMGroupType, NeedVerification: NeedVerification(d.JoinPolicy),
+		LookMemberInfo: d.LookMemberInfo, ApplyMemberFriend: d.ApplyMemberFriend, InitMemberList: members,
+	}
+	if d.Notification != "" {
+		// A notification set at creation was set by the creator, then.
+		b.NotificationUpdateTime, b.NotificationUserID = e.OccurredAt.UnixMilli(), creator
+	}
+	return b
+}
+
+// extensionBody is the body of a Roster extension callback.
+func extensionBody(cmd, opID string, e events.Event, data any) openIMExtension {
+	b := openIMExtension{CallbackCommand: cmd, OperationID: opID, GroupID: e.GroupID, OperatorUserID: e.Actor}
+	switch d := data.(type) {
+	case *events.MemberInvitedData:
+		b.InvitedUserIDs, b.InviterUserID, b.Reason = []string{d.UserID}, &d.Inviter, &d.Reason
+	case *events.MemberJoinRequestedData:
+		src := int32(d.Source)
+		b.UserID, b.ReqMessage, b.InviterUserID, b.JoinSource = d.UserID, &d.Message, &d.Inviter, &src
+	case *events.MemberJoinApprovedData:
+		// The approver is the operator; inviterUserID is the request's.
+		src := int32(d.Source)
+		b.UserID, b.InviterUserID, b.JoinSource = d.UserID, &d.Inviter, &src
+	case *events.MemberJoinRejectedData:
+		b.UserID, b.Reason = d.UserID, &d.Reason
+	case *events.MemberMutedData:
+		ms := d.Until.UnixMilli()
+		b.UserID, b.MuteEndTime = d.UserID, &ms
+	case *events.MemberUnmutedData:
+		b.UserID = d.UserID
+	}
+	return b
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// NeedVerification is OpenIM's code for a join policy (constant
+// ApplyNeedVerificationInviteDirectly 0, AllNeedVerification 1, Directly
+// 2). invite_only, which OpenIM lacks, is sent as 1: nobody joins without
+// the owner or an admin.
+func NeedVerification(p events.JoinPolicy) int32 {
+	switch p {
+	case events.PolicyApproval:
+		return 0
+	case events.PolicyOpen:
+		return 2
+	}
+	return 1 // all_approval, invite_only
 }
 
 // OpenIMResponse is OpenIM's callback response contract.
@@ -153,10 +403,14 @@ type OpenIMResponse struct {
 // ErrNotOneObject means a body is not exactly one JSON object.
 var ErrNotOneObject = errors.New("response body is not exactly one JSON object")
 
+// ErrNotOneValue means a body is neither empty nor exactly one JSON value.
+var ErrNotOneValue = errors.New("response body is not exactly one JSON value")
+
 // ParseOpenIMResponse parses body strictly: exactly one JSON object (only
 // whitespace around it) with OpenIM's field types. Anything else, e.g.
 // `{"actionCode":0}Callback ok`, `200 Content`, HTML or an empty body, is
-// an error wrapping ErrNotOneObject.
+// an error wrapping ErrNotOneObject. (The synchronous before-callbacks
+// need this; after-callbacks are judged by JudgeOpenIM.)
 func ParseOpenIMResponse(body []byte) (OpenIMResponse, error) {
 	var r OpenIMResponse
 	trimmed := bytes.TrimSpace(body)
@@ -173,6 +427,20 @@ func ParseOpenIMResponse(body []byte) (OpenIMResponse, error) {
 	return r, nil
 }
 
+// oneValue checks that body is exactly one JSON value with only
+// whitespace around it.
+func oneValue(body []byte) (json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var v json.RawMessage
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotOneValue, err)
+	}
+	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the value (%s)", ErrNotOneValue, len(rest), describe(rest))
+	}
+	return v, nil
+}
+
 func describe(b []byte) string {
 	if len(b) == 0 {
 		return "empty body"
@@ -183,9 +451,16 @@ func describe(b []byte) string {
 	return fmt.Sprintf("starts with %q", b)
 }
 
-// JudgeOpenIM: non-2xx fails by status; a 2xx body must parse strictly
-// and carry actionCode 0 and errCode 0. A body longer than the cap cannot
-// be judged and is too_large.
+// JudgeOpenIM judges an after-callback's answer (ADR 0085). OpenIM posts
+// after-callbacks fire-and-forget and never acts on the answer, so Roster
+// asks only that the receiver took the request: a non-2xx fails by status
+// (and is retried); a 2xx whose body is empty or exactly one JSON value
+// succeeds whatever actionCode and errCode say (a refusal is noted in the
+// verdict's message, which the attempt row keeps). A 2xx body that is not
+// one JSON value, such as `{"actionCode":0}Callback ok`, is
+// invalid_response: the receiver is broken, and the same answer fails
+// every OpenIM before-callback. A body longer than the cap cannot be
+// judged and is too_large.
 func JudgeOpenIM(r Response) Verdict {
 	if r.Err != nil {
 		return Verdict{Class: r.Class, Message: r.Err.Error()}
@@ -196,12 +471,20 @@ func JudgeOpenIM(r Response) Verdict {
 	if r.Truncated {
 		return Verdict{Class: ClassTooLarge, Message: "response body longer than the cap"}
 	}
-	resp, err := ParseOpenIMResponse(r.Body)
+	trimmed := bytes.TrimSpace(r.Body)
+	if len(trimmed) == 0 {
+		return Verdict{Success: true}
+	}
+	v, err := oneValue(trimmed)
 	if err != nil {
 		return Verdict{Class: ClassInvalidResponse, Message: err.Error()}
 	}
+	var resp OpenIMResponse
+	if v[0] != '{' || json.Unmarshal(v, &resp) != nil {
+		return Verdict{Success: true, Message: "answer is not OpenIM's response object (" + describe(v) + "); accepted: after-callbacks ignore the answer"}
+	}
 	if resp.ActionCode != 0 || resp.ErrCode != 0 {
-		return Verdict{Class: ClassInvalidResponse, Message: fmt.Sprintf("receiver answered actionCode=%d errCode=%d errMsg=%q", resp.ActionCode, resp.ErrCode, resp.ErrMsg)}
+		return Verdict{Success: true, Message: fmt.Sprintf("receiver answered actionCode=%d errCode=%d errMsg=%q; accepted: after-callbacks ignore the answer", resp.ActionCode, resp.ErrCode, resp.ErrMsg)}
 	}
 	return Verdict{Success: true}
 }

@@ -158,12 +158,23 @@ func (e Endpoint) Policy(def delivery.Policy) delivery.Policy {
 }
 
 // Wants reports whether the endpoint subscribes to ev (type and group
-// filters); it does not look at the state or StartSeq.
+// filters); it does not look at the state or StartSeq. An openim endpoint
+// gets an event OpenIM 3.8 has no after-callback for (a Roster extension:
+// invites, join requests and their answers, mutes) only when a pattern
+// names its type exactly: a 3.8 receiver has no route for it and would
+// answer 404 until the endpoint is paused (ADR 0084).
 func (e Endpoint) Wants(ev events.Event) bool {
 	if len(e.GroupIDs) > 0 && !slices.Contains(e.GroupIDs, ev.GroupID) {
 		return false
 	}
+	exactOnly := e.Format == FormatOpenIM && !delivery.OpenIMNative(ev.Type)
 	for _, p := range e.EventTypes {
+		if exactOnly {
+			if p == string(ev.Type) {
+				return true
+			}
+			continue
+		}
 		if MatchType(p, string(ev.Type)) {
 			return true
 		}

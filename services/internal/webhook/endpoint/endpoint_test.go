@@ -1,6 +1,7 @@
 package endpoint_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,37 @@ func TestWants(t *testing.T) {
 				t.Fatalf("want %v, have %v", tt.want, have)
 			}
 		})
+	}
+}
+
+// An openim endpoint gets an event without an OpenIM 3.8 after-callback
+// only when a pattern names its type exactly (ADR 0084).
+func TestWantsOpenIMExtensionsOnlyByName(t *testing.T) {
+	tests := []struct {
+		typ   events.Type
+		types []string
+		want  bool
+	}{
+		{events.MemberInvited, []string{"*"}, false},
+		{events.MemberInvited, []string{"member.*"}, false},
+		{events.MemberInvited, []string{"*", "member.invited"}, true},
+		{events.GroupMuted, []string{"group.*", "member.invited"}, false},
+		{events.MemberJoinApproved, []string{"member.join_approved"}, true},
+		{events.MemberRemoved, []string{"*"}, true},
+		{events.MemberInfoChanged, []string{"member.*"}, true},
+		{events.GroupCreated, []string{"member.*"}, false},
+	}
+	for _, tt := range tests {
+		ev := events.Event{Type: tt.typ, GroupID: "G"}
+		e := endpoint.Endpoint{EventTypes: tt.types, Format: endpoint.FormatOpenIM}
+		if have := e.Wants(ev); have != tt.want {
+			t.Fatalf("openim %v wants %s: %v, want %v", tt.types, tt.typ, have, tt.want)
+		}
+		// The standard format is not filtered.
+		e.Format = endpoint.FormatStandard
+		if !e.Wants(ev) && (slices.Contains(tt.types, "*") || slices.Contains(tt.types, string(tt.typ))) {
+			t.Fatalf("standard %v does not want %s", tt.types, tt.typ)
+		}
 	}
 }
 

@@ -21,6 +21,9 @@ func (t *table) insert(db string) string {
 }
 
 var (
+	policyHookChangesTable = &table{name: record.Table(record.KindPolicyHookChange), columns: []string{
+		"id", "hook_id", "change", "actor", "command", "before", "after", "at", "at_us",
+	}}
 	commandsTable = &table{name: record.Table(record.KindCommand), columns: []string{
 		"id", "command_id", "subject", "group_id", "actor", "outcome", "error_code", "error_message",
 		"version", "latency_us", "received_at", "received_at_us", "payload_sha256", "payload_size",
@@ -39,7 +42,12 @@ var (
 	endpointChangesTable = &table{name: record.Table(record.KindEndpointChange), columns: []string{
 		"id", "endpoint_id", "change", "actor", "automatic", "reason", "group_id", "endpoint", "at", "at_us",
 	}}
-	allTables = []*table{commandsTable, eventsTable, deliveryAttemptsTable, endpointChangesTable}
+	policyDecisionsTable = &table{name: record.Table(record.KindPolicyDecision), columns: []string{
+		"id", "decided_at", "decided_at_us", "hook_id", "command", "command_id", "command_audit_id", "group_id", "actor",
+		"request_id", "format", "outcome", "failure_class", "on_failure", "latency_ms", "response_status",
+		"response_body", "code", "message", "override",
+	}}
+	allTables = []*table{commandsTable, eventsTable, deliveryAttemptsTable, endpointChangesTable, policyDecisionsTable, policyHookChangesTable}
 )
 
 // row is one line for one table.
@@ -51,16 +59,23 @@ type row struct {
 
 // tableOf maps a record kind to its table.
 var tableOf = map[record.Kind]*table{
+	record.KindPolicyHookChange: policyHookChangesTable,
+
 	record.KindCommand:         commandsTable,
 	record.KindEvent:           eventsTable,
 	record.KindDeliveryAttempt: deliveryAttemptsTable,
 	record.KindEndpointChange:  endpointChangesTable,
+	record.KindPolicyDecision:  policyDecisionsTable,
 }
 
 // toRow converts a validated record into its table's row; values have the
 // exact Go types of the columns.
 func toRow(r record.Record) (row, error) {
 	switch r := r.(type) {
+	case record.PolicyHookChange:
+		return row{table: policyHookChangesTable, id: r.ID, values: []any{
+			r.ID, r.HookID, r.Change, r.Actor, r.Command, r.Before, r.After, r.At.UTC(), r.At.UnixMicro(),
+		}}, nil
 	case record.Command:
 		return row{table: commandsTable, id: r.ID, values: []any{
 			r.ID, r.CommandID, r.Subject, r.GroupID, r.Actor, r.Outcome, r.ErrorCode, r.ErrorMsg,
@@ -90,6 +105,12 @@ func toRow(r record.Record) (row, error) {
 		return row{table: endpointChangesTable, id: r.ID, values: []any{
 			r.ID, r.EndpointID, r.Change, r.Actor, boolU8(r.Automatic), r.Reason, r.GroupID, r.Endpoint,
 			r.At.UTC(), r.At.UnixMicro(),
+		}}, nil
+	case record.PolicyDecision:
+		return row{table: policyDecisionsTable, id: r.ID, values: []any{
+			r.ID, r.DecidedAt.UTC(), r.DecidedAt.UnixMicro(), r.HookID, r.Command, r.CommandID, r.CommandAuditID, r.GroupID, r.Actor,
+			r.RequestID, r.Format, r.Outcome, r.FailureClass, r.OnFailure, r.LatencyMS, uint16(r.ResponseStatus),
+			record.TruncateUTF8(r.ResponseBody, record.MaxPolicyResponseBody), r.Code, r.Message, r.Override,
 		}}, nil
 	}
 	return row{}, record.Malformed("unknown record type %T", r)

@@ -20,12 +20,17 @@ import (
 // Store is safe for concurrent use. The zero value is not usable: New.
 type Store struct {
 	mu sync.RWMutex
+
+	// hookChanges are policy hook changes by id (PolicyHookChanges).
+	hookChanges sync.Map
+
 	// Per kind, records by id: a record inserted again replaces its copy,
 	// as ReplacingMergeTree collapses it.
 	commands   map[string]record.Command
 	events     map[string]record.Event
 	deliveries map[string]record.DeliveryAttempt
 	changes    map[string]record.EndpointChange
+	decisions  map[string]record.PolicyDecision
 	inserts    int
 }
 
@@ -36,6 +41,7 @@ func New() *Store {
 		events:     map[string]record.Event{},
 		deliveries: map[string]record.DeliveryAttempt{},
 		changes:    map[string]record.EndpointChange{},
+		decisions:  map[string]record.PolicyDecision{},
 	}
 }
 
@@ -57,7 +63,7 @@ func (s *Store) Insert(ctx context.Context, batch []record.Record) error {
 	}
 	for _, r := range batch {
 		switch r.(type) {
-		case record.Command, record.Event, record.DeliveryAttempt, record.EndpointChange:
+		case record.Command, record.Event, record.DeliveryAttempt, record.EndpointChange, record.PolicyDecision, record.PolicyHookChange:
 		default:
 			return refused{record.Malformed("unknown record type %T", r)}
 		}
@@ -66,6 +72,9 @@ func (s *Store) Insert(ctx context.Context, batch []record.Record) error {
 	defer s.mu.Unlock()
 	for _, r := range batch {
 		switch r := r.(type) {
+		case record.PolicyHookChange:
+			r.At = micro(r.At)
+			s.hookChanges.Store(r.ID, r)
 		case record.Command:
 			r.ReceivedAt = micro(r.ReceivedAt)
 			s.commands[r.ID] = r
@@ -84,6 +93,10 @@ func (s *Store) Insert(ctx context.Context, batch []record.Record) error {
 		case record.EndpointChange:
 			r.At = micro(r.At)
 			s.changes[r.ID] = r
+		case record.PolicyDecision:
+			r.DecidedAt = micro(r.DecidedAt)
+			r.ResponseBody = record.TruncateUTF8(r.ResponseBody, record.MaxPolicyResponseBody)
+			s.decisions[r.ID] = r
 		}
 	}
 	s.inserts++
@@ -223,4 +236,21 @@ func (s *Store) EndpointChanges(ctx context.Context, f app.Filter) ([]record.End
 		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ID, b.ID))
 	})
 	return limit(out, f), ctx.Err()
+}
+
+// PolicyHookChanges returns the policy hook changes stored, oldest first,
+// then by id.
+func (s *Store) PolicyHookChanges() []record.PolicyHookChange {
+	var out []record.PolicyHookChange
+	s.hookChanges.Range(func(_, v any) bool {
+		out = append(out, v.(record.PolicyHookChange))
+		return true
+	})
+	slices.SortFunc(out, func(a, b record.PolicyHookChange) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out
 }

@@ -72,14 +72,17 @@ func Aggregate(id string, n int) *app.Aggregate {
 	st := a.State
 	st.Exists, st.Name, st.Intro, st.JoinPolicy, st.Owner, st.Muted = true, "name "+id, "intro", events.PolicyApproval, "owner", true
 	st.CreatedAt, st.UpdatedAt = at, at.Add(time.Hour)
-	st.Members["owner"] = &group.Member{Role: events.RoleOwner, JoinedAt: at, JoinedVersion: 1}
+	st.Creator, st.FaceURL, st.Ex, st.LookMemberInfo, st.ApplyMemberFriend = "owner", "https://f/g.png", "{\"k\":1}", 1, 1
+	st.Notification, st.NotificationUserID, st.NotificationUpdatedAt = "read me", "owner", at.Add(time.Minute)
+	st.Members["owner"] = &group.Member{Role: events.RoleOwner, JoinedAt: at, JoinedVersion: 1, Profile: &events.Profile{Nickname: "boss"}, JoinSource: events.JoinByInvitation}
 	for i := range n {
 		st.Members[fmt.Sprintf("u%06d", i)] = &group.Member{
 			Role: events.RoleMember, JoinedAt: at.Add(time.Duration(i) * time.Second), JoinedVersion: uint64(i + 2),
 			Inviter: "owner", MutedUntil: at.Add(24 * time.Hour),
+			Profile: &events.Profile{Nickname: "n", FaceURL: "f", Ex: "x"}, JoinSource: events.JoinByInvitation, InviterUserID: "owner",
 		}
 	}
-	st.Pending["asker"] = group.JoinRequest{Message: "let me in", RequestedAt: at}
+	st.Pending["asker"] = group.JoinRequest{Message: "let me in", RequestedAt: at, Inviter: "u000000", Source: events.JoinByInvitation, Ex: "e"}
 	st.Version = uint64(n + 2)
 	a.Seq, a.SnapshotVersion = uint64(1000+n), st.Version
 	a.Commands["c1"] = app.CommandRecord{Seq: 7, LastVersion: 1}

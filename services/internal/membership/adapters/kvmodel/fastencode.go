@@ -10,8 +10,9 @@ import (
 // The member and user-index values are most of what a rebuild writes
 // (two per member event). appendMember and appendUserGroup write the bytes
 // json.Marshal writes for Member and UserGroup, without reflection, when
-// every string is plain (jsonx.Plain: ids are [A-Za-z0-9_-], roles are
-// words) and every time formats; otherwise they report false and the
+// every id is plain (jsonx.Plain: ids are [A-Za-z0-9_-], roles are
+// words), every free text is verbatim (jsonx.Verbatim) and every time
+// formats; otherwise they report false and the
 // caller uses json.Marshal. Both paths must give the same bytes, whichever
 // projector (live or rebuild) writes: TestFastEncodeMatchesJSON and
 // FuzzFastEncode check it. ADR 0074 keeps this path: it is several times
@@ -39,6 +40,30 @@ func appendMember(b []byte, groupID, userID string, m *group.Member) ([]byte, bo
 	if !m.MutedUntil.IsZero() {
 		b = append(b, `,"muted_until":`...)
 		if b, ok = jsonx.AppendTime(b, m.MutedUntil); !ok {
+			return nil, false
+		}
+	}
+	// OpenIM's member fields (issue 12): free text written as is when
+	// json.Marshal would (jsonx.Verbatim), so a non-ASCII nickname stays
+	// on the fast path.
+	for _, f := range [...]struct{ key, v string }{
+		{`,"nickname":`, m.Nickname()}, {`,"face_url":`, m.FaceURL()}, {`,"ex":`, m.Ex()},
+	} {
+		if f.v == "" {
+			continue
+		}
+		b = append(b, f.key...)
+		if b, ok = jsonx.AppendVerbatim(b, f.v); !ok {
+			return nil, false
+		}
+	}
+	if m.JoinSource != 0 {
+		b = append(b, `,"join_source":`...)
+		b = strconv.AppendInt(b, int64(m.JoinSource), 10)
+	}
+	if m.InviterUserID != "" {
+		b = append(b, `,"inviter_user_id":`...)
+		if b, ok = jsonx.AppendPlain(b, m.InviterUserID); !ok {
 			return nil, false
 		}
 	}

@@ -41,6 +41,14 @@ func TestFastEncodeMatchesJSON(t *testing.T) {
 		{name: "escaped id", g: "g<", u: "u", m: group.Member{Role: events.RoleMember, JoinedAt: at}},
 		{name: "non-ASCII inviter", g: "g", u: "u", m: group.Member{Role: events.RoleMember, Inviter: "é", JoinedAt: at}},
 		{name: "quote", g: "g", u: `u"`, m: group.Member{Role: events.RoleMember, JoinedAt: at}},
+		{name: "OpenIM fields", g: "g", u: "u", m: group.Member{Role: events.RoleMember, JoinedAt: at, Inviter: "a", Profile: &events.Profile{Nickname: "Café 名前 😀", FaceURL: "https://f/x.png?a=1", Ex: "{\"k\":[1]}"},
+			JoinSource: events.JoinByQRCode, InviterUserID: "b"}},
+		{name: "OpenIM fields verbatim", g: "g", u: "u", m: group.Member{Role: events.RoleMember, JoinedAt: at, Profile: &events.Profile{Nickname: "名前", FaceURL: "https://f/x.png", Ex: "x y\x7f"},
+			JoinSource: events.JoinByInvitation, InviterUserID: "b"}, wantFast: true},
+		{name: "nickname with a line separator", g: "g", u: "u", m: group.Member{Role: events.RoleMember, JoinedAt: at, Profile: &events.Profile{Nickname: "a\u2028b"}}},
+		{name: "ex with HTML", g: "g", u: "u", m: group.Member{Role: events.RoleMember, JoinedAt: at, Profile: &events.Profile{Ex: "<b>"}}},
+		{name: "invalid UTF-8 face_url", g: "g", u: "u", m: group.Member{Role: events.RoleMember, JoinedAt: at, Profile: &events.Profile{FaceURL: "\xff"}}},
+		{name: "non-ASCII inviter_user_id", g: "g", u: "u", m: group.Member{Role: events.RoleMember, JoinedAt: at, InviterUserID: "é"}},
 		{name: "year out of range", g: "g", u: "u", m: group.Member{Role: events.RoleMember, JoinedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,12 +60,16 @@ func TestFastEncodeMatchesJSON(t *testing.T) {
 }
 
 func FuzzFastEncode(f *testing.F) {
-	f.Add("g", "u", "member", "o", int64(1767225600), int64(5), uint64(3), int64(0))
-	f.Add("g<", "u\u2028", "admin", "", int64(-62135596800), int64(0), uint64(0), int64(-3600))
-	f.Fuzz(func(t *testing.T, g, u, role, inviter string, sec, nsec int64, ver uint64, offset int64) {
+	f.Add("g", "u", "member", "o", int64(1767225600), int64(5), uint64(3), int64(0), "", "", 0)
+	f.Add("g<", "u\u2028", "admin", "", int64(-62135596800), int64(0), uint64(0), int64(-3600), "名前", "<x>", 4)
+	f.Fuzz(func(t *testing.T, g, u, role, inviter string, sec, nsec int64, ver uint64, offset int64, nick, ex string, source int) {
 		zone := time.FixedZone("z", int(offset%86400))
 		at := time.Unix(sec, nsec).In(zone)
-		m := &group.Member{Role: events.Role(role), JoinedAt: at, JoinedVersion: ver, Inviter: inviter}
+		m := &group.Member{Role: events.Role(role), JoinedAt: at, JoinedVersion: ver, Inviter: inviter,
+			JoinSource: events.JoinSource(source), InviterUserID: inviter}
+		if nick != "" || ex != "" {
+			m.Profile = &events.Profile{Nickname: nick, FaceURL: ex + nick, Ex: ex}
+		}
 		if sec%3 == 0 {
 			m.MutedUntil = at.Add(time.Duration(nsec))
 		}

@@ -1,0 +1,109 @@
+// Package ports serves the roster-policy micro service: the subjects
+// roster.policy.hook.<verb>, each decoded, answered and mapped to the wire
+// by services/internal/natsx/edge and handled by one app use case. Nothing
+// here reads or writes storage.
+package ports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/rs/zerolog"
+
+	"github.com/rosterhq/roster/services/internal/natsx/edge"
+	"github.com/rosterhq/roster/services/internal/policy/app"
+)
+
+// Public names (contract).
+const (
+	ServiceName   = "roster-policy"
+	SubjectPrefix = "roster.policy.hook."
+	// MaxRequestBytes bounds a request body.
+	MaxRequestBytes = 64 << 10
+	// requestTimeout bounds one request: a create or an update resolves
+	// the hook's host (5s at most) and waits for its audit record.
+	requestTimeout = 20 * time.Second
+)
+
+// Verbs lists the hook verbs (roster.policy.hook.<verb>).
+var Verbs = []string{"create", "update", "get", "list", "delete"}
+
+// Config configures Serve.
+type Config struct {
+	NC      *nats.Conn
+	App     *app.App
+	Log     zerolog.Logger
+	Version string
+	// Serving is told when the endpoints are registered and when they
+	// stop (readiness).
+	Serving func(bool)
+}
+
+// Serve runs the roster-policy micro service until ctx ends, then stops it
+// and waits for the requests in flight.
+func Serve(ctx context.Context, cfg Config) error {
+	if cfg.App == nil {
+		return errors.New("roster-policy: App is required")
+	}
+	if cfg.Serving == nil {
+		cfg.Serving = func(bool) {}
+	}
+	e, err := edge.New(edge.Config{NC: cfg.NC, Log: cfg.Log, MaxRequestBytes: MaxRequestBytes, Timeout: requestTimeout})
+	if err != nil {
+		return err
+	}
+	svc, err := micro.AddService(cfg.NC, micro.Config{
+		Name: ServiceName, Version: cfg.Version, QueueGroup: ServiceName,
+		Description: "Roster policy hooks: create, update, get, list, delete",
+	})
+	if err != nil {
+		return fmt.Errorf("add service %s: %w", ServiceName, err)
+	}
+	defer func() {
+		_ = svc.Stop()
+		e.Wait()
+	}()
+	a := cfg.App
+	handlers := map[string]edge.HandlerFunc{
+		"create": useCase(app.ParseCreate, a.CreateHook),
+		"update": useCase(app.ParseUpdate, a.UpdateHook),
+		"get":    useCase(parseID(false), a.GetHook),
+		"list":   useCase(app.ParseList, a.ListHooks),
+		"delete": useCase(parseID(true), a.DeleteHook),
+	}
+	for _, verb := range Verbs {
+		if err := svc.AddEndpoint(verb, e.Handler("hook."+verb, handlers[verb]), micro.WithEndpointSubject(SubjectPrefix+verb)); err != nil {
+			return fmt.Errorf("add endpoint %s: %w", verb, err)
+		}
+	}
+	cfg.Serving(true)
+	defer cfg.Serving(false)
+	<-ctx.Done()
+	return nil
+}
+
+// useCase adapts a use case to the edge: parse checks the body as the
+// subject's JSON Schema does (strictly decoded with events/wire), the use
+// case's result is the reply body.
+func useCase[Req, Resp any](parse func([]byte) (Req, error), use func(context.Context, Req) (Resp, error)) edge.HandlerFunc {
+	return func(ctx context.Context, r edge.Request) (edge.Reply, error) {
+		req, err := parse(r.Data)
+		if err != nil {
+			return edge.Reply{}, err
+		}
+		resp, err := use(ctx, req)
+		if err != nil {
+			return edge.Reply{}, err
+		}
+		return edge.Reply{Body: resp}, nil
+	}
+}
+
+// parseID parses a request naming one hook; get takes no actor.
+func parseID(needActor bool) func([]byte) (app.IDRequest, error) {
+	return func(b []byte) (app.IDRequest, error) { return app.ParseID(b, needActor) }
+}
