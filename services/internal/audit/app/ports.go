@@ -44,6 +44,7 @@ type TrailReader interface {
 	Events(ctx context.Context, f Filter) ([]record.Event, error)
 	Deliveries(ctx context.Context, f Filter) ([]record.DeliveryAttempt, error)
 	EndpointChanges(ctx context.Context, f Filter) ([]record.EndpointChange, error)
+	PolicyDecisions(ctx context.Context, f Filter) ([]record.PolicyDecision, error)
 }
 
 // Source is a durable queue of messages that each become zero or more

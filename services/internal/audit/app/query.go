@@ -12,10 +12,11 @@ type Filter struct {
 	GroupID    string
 	Actor      string // commands, events, endpoint changes: who
 	EndpointID string // deliveries, endpoint changes
+	HookID     string // policy decisions
 	EventID    string // events (id), deliveries (event_id)
 	EventType  string
-	Status     string // commands: outcome; deliveries: state; endpoint changes: change
-	Class      string // deliveries: failure_class
+	Status     string // commands, policy decisions: outcome; deliveries: state; endpoint changes: change
+	Class      string // deliveries, policy decisions: failure_class
 	// Final (deliveries): only each delivery's latest row, the state it
 	// has come to, one per endpoint and event however many rows its
 	// attempts, repeats and redeliveries left; Status and Class then
@@ -73,4 +74,10 @@ func (q Queries) Deliveries(ctx context.Context, f Filter) ([]record.DeliveryAtt
 // EndpointChanges lists endpoint changes, oldest first (by time, then id).
 func (q Queries) EndpointChanges(ctx context.Context, f Filter) ([]record.EndpointChange, error) {
 	return q.Reader.EndpointChanges(ctx, f.Normalized())
+}
+
+// PolicyDecisions lists policy hook decisions, oldest first (by decision
+// time, then id): the operator console's policy page.
+func (q Queries) PolicyDecisions(ctx context.Context, f Filter) ([]record.PolicyDecision, error) {
+	return q.Reader.PolicyDecisions(ctx, f.Normalized())
 }

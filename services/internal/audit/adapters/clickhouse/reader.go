@@ -210,6 +210,39 @@ func (r Reader) EndpointChanges(ctx context.Context, f app.Filter) ([]record.End
 	return out, rows.Err()
 }
 
+// PolicyDecisions lists policy hook decisions, oldest first.
+func (r Reader) PolicyDecisions(ctx context.Context, f app.Filter) ([]record.PolicyDecision, error) {
+	f = f.Normalized()
+	var w where
+	w.eq("hook_id", f.HookID)
+	w.eq("group_id", f.GroupID)
+	w.eq("actor", f.Actor)
+	w.eq("outcome", f.Status)
+	w.eq("failure_class", f.Class)
+	w.timeRange("decided_at_us", f)
+	q := "SELECT id, decided_at_us, hook_id, command, command_id, command_audit_id, group_id, actor, request_id, format, " +
+		"outcome, failure_class, on_failure, latency_ms, response_status, response_body, code, message, override FROM " +
+		r.from(policyDecisionsTable) + w.sql() + fmt.Sprintf(" ORDER BY decided_at_us, id LIMIT %d", f.Limit)
+	rows, err := r.Conn.Query(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("query policy decisions: %w", err)
+	}
+	defer rows.Close()
+	var out []record.PolicyDecision
+	for rows.Next() {
+		var d record.PolicyDecision
+		var us int64
+		var status uint16
+		if err := rows.Scan(&d.ID, &us, &d.HookID, &d.Command, &d.CommandID, &d.CommandAuditID, &d.GroupID, &d.Actor, &d.RequestID,
+			&d.Format, &d.Outcome, &d.FailureClass, &d.OnFailure, &d.LatencyMS, &status, &d.ResponseBody, &d.Code, &d.Message, &d.Override); err != nil {
+			return nil, fmt.Errorf("query policy decisions: %w", err)
+		}
+		d.DecidedAt, d.ResponseStatus = time.UnixMicro(us).UTC(), int(status)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
 func zipHeaders(names, values []string) map[string]string {
 	if len(names) == 0 {
 		return nil

@@ -223,6 +223,23 @@ func boolInt(b bool) int {
 }
 
 // EndpointChanges implements app.TrailReader: oldest first, then by id.
+// PolicyDecisions implements app.TrailReader: oldest first, then id.
+func (s *Store) PolicyDecisions(ctx context.Context, f app.Filter) ([]record.PolicyDecision, error) {
+	s.mu.RLock()
+	var out []record.PolicyDecision
+	for _, d := range s.decisions {
+		if match(f.HookID, d.HookID) && match(f.GroupID, d.GroupID) && match(f.Actor, d.Actor) && match(f.Status, d.Outcome) &&
+			match(f.Class, d.FailureClass) && inRange(f, d.DecidedAt) {
+			out = append(out, d)
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b record.PolicyDecision) int {
+		return cmp.Or(a.DecidedAt.Compare(b.DecidedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return limit(out, f), ctx.Err()
+}
+
 func (s *Store) EndpointChanges(ctx context.Context, f app.Filter) ([]record.EndpointChange, error) {
 	s.mu.RLock()
 	var out []record.EndpointChange

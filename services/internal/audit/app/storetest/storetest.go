@@ -54,6 +54,7 @@ var cases = []testCase{
 	{"Limit", testLimit},
 	{"DeliveriesFinal", testDeliveriesFinal},
 	{"WhatIsKept", testWhatIsKept},
+	{"PolicyDecisions", testPolicyDecisions},
 }
 
 // Run runs every case against a fresh store from factory, in parallel.
@@ -419,5 +420,38 @@ func testWhatIsKept(t *testing.T, s Store) {
 	}
 	if have := cmds[0].ReceivedAt; have.Location() != time.UTC || !have.Equal(t0.Truncate(time.Microsecond)) {
 		t.Errorf("received_at: want %s in UTC, have %s", t0.Truncate(time.Microsecond), have)
+	}
+}
+
+func decision(i int, hook string, at time.Time) record.PolicyDecision {
+	return record.PolicyDecision{ID: fmt.Sprintf("dec-%s-%05d", hook, i), DecidedAt: at.Truncate(time.Microsecond), HookID: hook,
+		Command: "member.invite", CommandID: fmt.Sprintf("c-%d", i), GroupID: "G", Actor: "owner", RequestID: fmt.Sprintf("req-%d", i),
+		Format: "standard", Outcome: "allowed", OnFailure: "deny", LatencyMS: 1.25, ResponseStatus: 200, ResponseBody: `{"allow":true}`}
+}
+
+// testPolicyDecisions: decisions read back whole, oldest first, filtered by
+// hook, outcome, class, group, actor and time.
+func testPolicyDecisions(t *testing.T, s Store) {
+	failed := decision(2, "h1", t0.Add(time.Minute))
+	failed.Outcome, failed.FailureClass, failed.ResponseStatus, failed.ResponseBody = "skipped", "timeout", 0, ""
+	other := decision(1, "h2", t0.Add(time.Second))
+	other.GroupID, other.Actor = "H", "mallory"
+	mustInsert(t, s, failed, decision(1, "h1", t0), other)
+	all, err := s.PolicyDecisions(ctx(t), app.Filter{})
+	checkIDs(t, "policy decisions: oldest first", all, err, "dec-h1-00001", "dec-h2-00001", "dec-h1-00002")
+	check(t, "a policy decision read back", all[:1], err, []record.PolicyDecision{decision(1, "h1", t0)})
+	for _, tc := range []struct {
+		name string
+		f    app.Filter
+		want []string
+	}{
+		{"hook", app.Filter{HookID: "h1"}, []string{"dec-h1-00001", "dec-h1-00002"}},
+		{"outcome and class", app.Filter{Status: "skipped", Class: "timeout"}, []string{"dec-h1-00002"}},
+		{"group and actor", app.Filter{GroupID: "H", Actor: "mallory"}, []string{"dec-h2-00001"}},
+		{"since", app.Filter{Since: t0.Add(time.Second).Truncate(time.Microsecond)}, []string{"dec-h2-00001", "dec-h1-00002"}},
+		{"limit", app.Filter{Limit: 1}, []string{"dec-h1-00001"}},
+	} {
+		ds, err := s.PolicyDecisions(ctx(t), tc.f)
+		checkIDs(t, "policy decisions by "+tc.name, ds, err, tc.want...)
 	}
 }
