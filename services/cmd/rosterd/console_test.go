@@ -33,6 +33,7 @@ func TestConsoleUnderItsGrant(t *testing.T) {
 	d.runService(t, "dispatcher", func(o *options) { o.webhookAllow = []string{"127.0.0.0/8"} })
 	dsn, _ := testDemoDSN(t)
 	d.runService(t, "auditsink", func(o *options) { o.clickhouseDSN = dsn })
+	d.runService(t, "policy", func(o *options) { o.webhookAllow = []string{"127.0.0.0/8"} })
 
 	dir := t.TempDir()
 	users, err := console.AddUser(nil, "alice", "correct horse")
@@ -95,7 +96,7 @@ func TestConsoleUnderItsGrant(t *testing.T) {
 	}
 	natstest.Eventually(t, 20*time.Second, func() error {
 		code, body := get("/")
-		for _, want := range []string{"<span>alice</span>", `roster-query</th><td><span class="pill ok">up`, "lag 0 commits", "lag 0 records, 0 commits", `data-endpoint="ep_c"`} {
+		for _, want := range []string{"<span>alice</span>", `roster-query</th><td><span class="pill ok">up`, `roster-policy</th><td><span class="pill ok">up`, "lag 0 commits", "lag 0 records, 0 commits", `data-endpoint="ep_c"`} {
 			if !strings.Contains(body, want) {
 				return fmt.Errorf("overview (%d) lacks %q", code, want)
 			}
@@ -107,6 +108,9 @@ func TestConsoleUnderItsGrant(t *testing.T) {
 	})
 	if code, body := get("/events?group=GC"); code != http.StatusOK || !strings.Contains(body, "<td>member.invited</td>") || strings.Contains(body, "Events unavailable") {
 		t.Fatalf("events tail: %d", code)
+	}
+	if code, body := get("/policy"); code != http.StatusOK || strings.Contains(body, "unavailable") || !strings.Contains(body, "No policy hooks.") {
+		t.Fatalf("policy page: %d:\n%s", code, body)
 	}
 	if code, body := get("/groups/GC?at_version=1"); code != http.StatusOK || strings.Contains(body, ">u1<") {
 		t.Fatalf("group at version 1: %d, or u1 already a member", code)

@@ -34,7 +34,7 @@ import (
 const DefaultListen = "127.0.0.1:8080"
 
 // Services are the micro services the overview pings.
-var Services = []string{"roster-groups", "roster-query", "roster-webhooks"}
+var Services = []string{"roster-groups", "roster-query", "roster-webhooks", "roster-policy"}
 
 // Config configures a console.
 type Config struct {
@@ -157,6 +157,7 @@ func New(cfg Config) (*Console, error) {
 		Status:     adapters.Status{NC: cfg.NC, JS: cfg.JS},
 		Trail:      queries,
 		Events:     adapters.EventLog{JS: cfg.JS},
+		Policy:     adapters.Policy{Requester: req},
 		Clock:      cfg.Clock,
 		Services:   Services,
 	}

@@ -24,7 +24,10 @@ import (
 	"github.com/rosterhq/roster/services/internal/groups"
 	"github.com/rosterhq/roster/services/internal/membership"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
+	"github.com/rosterhq/roster/services/internal/policy"
+	policyapp "github.com/rosterhq/roster/services/internal/policy/app"
 	"github.com/rosterhq/roster/services/internal/webhook"
+	"github.com/rosterhq/roster/services/internal/webhook/adapters/httpclient"
 )
 
 // stack is every Roster service in process on a real nats-server and a
@@ -75,7 +78,29 @@ func startStack(t *testing.T, cfg *console.Config) *stack {
 		t.Fatal(err)
 	}
 	run(t, "sink", sink.Run)
-	gs, err := groups.New(ctx, groups.Config{NC: s.ns.NC, JS: s.ns.JS, Log: log, Audit: pub})
+	// roster-policy and the checker roster-groups asks, as rosterd wires
+	// them (services/cmd/rosterd/groups.go), without a secret key.
+	ps, err := policy.New(ctx, policy.Config{NC: s.ns.NC, JS: s.ns.JS, Log: log, Audit: pub, AllowCIDRs: []string{"127.0.0.0/8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, "policy", ps.Run)
+	view := policy.NewView(policy.ViewConfig{JS: s.ns.JS, Log: log})
+	run(t, "policy view", view.Run)
+	guard, err := httpclient.NewGuard(httpclient.GuardConfig{Allow: []string{"127.0.0.0/8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := httpclient.NewClient(httpclient.ClientConfig{Guard: guard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, err := policyapp.NewChecker(policyapp.CheckConfig{Hooks: view, Sender: client, Audit: pub, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	natstest.Eventually(t, 10*time.Second, func() error { return boolErr(view.Ready(), "policy view not ready") })
+	gs, err := groups.New(ctx, groups.Config{NC: s.ns.NC, JS: s.ns.JS, Log: log, Audit: pub, Policy: checker})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +142,7 @@ func startStack(t *testing.T, cfg *console.Config) *stack {
 	natstest.WaitEndpoints(t, s.ns.NC, groups.ServiceName, len(groups.CommandNames()))
 	natstest.WaitEndpoints(t, s.ns.NC, webhook.ServiceName, len(webhook.Verbs)+1)
 	natstest.WaitEndpoints(t, s.ns.NC, membership.ServiceName, 5)
+	natstest.WaitEndpoints(t, s.ns.NC, policy.ServiceName, len(policy.Verbs))
 	natstest.Eventually(t, 10*time.Second, func() error { return boolErr(sink.Ready() && con.Ready(), "sink or console not ready") })
 	return s
 }

@@ -15,7 +15,9 @@ type App struct {
 	Status     Status
 	Trail      Trail
 	Events     EventLog
-	Clock      clockwork.Clock
+	// Policy is roster-policy; nil shows the policy page empty.
+	Policy Policy
+	Clock  clockwork.Clock
 	// Services are the micro services the overview pings.
 	Services []string
 }

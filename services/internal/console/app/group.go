@@ -76,8 +76,8 @@ func (a *App) Group(ctx context.Context, id string, atVersion uint64, cursor str
 	return p, nil
 }
 
-// timeline merges the group's commands, events and deliveries from the
-// audit trail, newest first.
+// timeline merges the group's commands, events, deliveries and policy
+// decisions from the audit trail, newest first.
 func (a *App) timeline(ctx context.Context, id string) ([]TimelineEntry, error) {
 	f := Filter{GroupID: id, Limit: TrailCap}
 	cmds, err := a.Trail.Commands(ctx, f)
@@ -114,6 +114,22 @@ func (a *App) timeline(ctx context.Context, id string) ([]TimelineEntry, error) 
 		e.Outcome = d.State
 		if !d.Success {
 			e.Outcome = d.FailureClass
+		}
+		tl = append(tl, e)
+	}
+	decisions, err := a.Trail.PolicyDecisions(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range decisions {
+		e := TimelineEntry{At: d.DecidedAt, Kind: "policy", Title: "hook " + d.HookID + " on " + d.Command, Outcome: d.Outcome,
+			OK:     d.Outcome == "allowed" || d.Outcome == "overridden",
+			Detail: fmt.Sprintf("for %s, %.2f ms, status %d", d.Actor, d.LatencyMS, d.ResponseStatus)}
+		if d.FailureClass != "" {
+			e.Outcome += " (" + d.FailureClass + ")"
+		}
+		if d.Message != "" {
+			e.Detail += ": " + d.Message
 		}
 		tl = append(tl, e)
 	}

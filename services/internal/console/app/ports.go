@@ -62,6 +62,7 @@ type Trail interface {
 	Events(ctx context.Context, f Filter) ([]record.Event, error)
 	Deliveries(ctx context.Context, f Filter) ([]record.DeliveryAttempt, error)
 	EndpointChanges(ctx context.Context, f Filter) ([]record.EndpointChange, error)
+	PolicyDecisions(ctx context.Context, f Filter) ([]record.PolicyDecision, error)
 }
 
 // EventLog reads ROSTER_EVENTS in stream order (the event store's range

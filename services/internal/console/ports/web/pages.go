@@ -311,5 +311,28 @@ func reverse[T any](s []T) {
 }
 
 func (s *Server) policy(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "policy", "Policy hooks", nil)
+	s.render(w, r, http.StatusOK, "policy", "Policy hooks", s.cfg.App.PolicyPage(r.Context(), intParam(r, "page")))
+}
+
+func (s *Server) createHook(w http.ResponseWriter, r *http.Request) {
+	h := app.NewHook{
+		ID: strings.TrimSpace(r.PostFormValue("id")), Command: r.PostFormValue("command"), URL: strings.TrimSpace(r.PostFormValue("url")),
+		Format: r.PostFormValue("format"), Timeout: strings.TrimSpace(r.PostFormValue("timeout")), OnFailure: r.PostFormValue("on_failure"),
+	}
+	id, secret, err := s.cfg.App.CreateHook(r.Context(), operator(r).User, h)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "result", "Policy hook "+id+" created", map[string]any{"Kind": "hook", "ID": id, "Secret": secret})
+}
+
+func (s *Server) deleteHook(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := s.cfg.App.DeleteHook(r.Context(), operator(r).User, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	setFlash(w, "Policy hook "+id+" deleted.", true)
+	http.Redirect(w, r, "/policy", http.StatusSeeOther)
 }

@@ -126,6 +126,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /events", auth(s.events))
 	mux.Handle("GET /events/tail", auth(s.eventsTail))
 	mux.Handle("GET /policy", auth(s.policy))
+	mux.Handle("POST /policy/hooks", auth(s.createHook))
+	mux.Handle("POST /policy/hooks/{id}/delete", auth(s.deleteHook))
 
 	// Two CSRF defences (docs/adr/0095): the origin check here refuses
 	// any cross-origin unsafe request; authenticated() checks the
