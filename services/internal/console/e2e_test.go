@@ -5,6 +5,7 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,7 +172,27 @@ func TestConsoleInChromium(t *testing.T) {
 	waitFor("the live tail", `document.querySelector("#event-rows").textContent.includes("newcomer")`)
 	shot("events")
 
-	do("policy", chromedp.Navigate(s.url+"/policy"), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	// Policy: a hook whose receiver is down fails every call until its
+	// breaker opens; the page shows it.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String() + "/hook"
+	l.Close()
+	s.request(t, "roster.policy.hook.create", map[string]any{"actor": "ops", "id": "hk-invite", "command": "member.invite", "url": dead,
+		"format": "openim", "timeout": "1s", "on_failure": "allow"})
+	natstest.Eventually(t, 20*time.Second, func() error {
+		s.request(t, "roster.cmd.member.invite", map[string]any{"group_id": g, "actor": "o", "user_ids": []string{fmt.Sprintf("p%d", time.Now().UnixNano())}})
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/policy"), chromedp.WaitVisible(chromedp.CSS(`#hooks`))); err != nil {
+			return err
+		}
+		open, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('tr[data-hook="hk-invite"] .pill.bad') || {}).textContent === "open"`))
+		if err != nil {
+			return err
+		}
+		return boolErr(open, "breaker not shown open yet")
+	})
 	shot("policy")
 }
 

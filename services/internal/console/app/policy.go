@@ -127,13 +127,14 @@ func summarize(h PolicyHook, ds []record.PolicyDecision, now time.Time) HookSumm
 	s.P99 = time.Duration(percentile(lat, 0.99)) * time.Microsecond
 	if n := len(ds); n > 0 {
 		last := ds[n-1]
-		switch {
-		case last.Outcome == "skipped" && now.Sub(last.DecidedAt) < BreakerCoolDown:
-			s.Breaker = "open"
-		case last.Outcome == "skipped", s.FailingInARow >= BreakerFailures:
-			// The cool-down has passed (or the failures reached the
-			// threshold): the next call is the probe.
+		// The breaker opened at the threshold's failure, and a skipped
+		// call is one it refused; within the cool-down of the last of
+		// them it is open, after it the next call probes.
+		if last.Outcome == "skipped" || s.FailingInARow >= BreakerFailures {
 			s.Breaker = "half-open"
+			if now.Sub(last.DecidedAt) < BreakerCoolDown {
+				s.Breaker = "open"
+			}
 		}
 	}
 	return s

@@ -71,3 +71,28 @@ func TestEventFilter(t *testing.T) {
 		}
 	}
 }
+
+func TestBreakerFromDecisions(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	d := func(outcome string, ago time.Duration) record.PolicyDecision {
+		return record.PolicyDecision{Outcome: outcome, DecidedAt: now.Add(-ago), LatencyMS: 1}
+	}
+	for _, tc := range []struct {
+		name string
+		ds   []record.PolicyDecision
+		want string
+		row  int
+	}{
+		{"no decisions", nil, "closed", 0},
+		{"failures below the threshold", []record.PolicyDecision{d("failed", 5*time.Second), d("failed", 4*time.Second)}, "closed", 2},
+		{"a success resets the count", []record.PolicyDecision{d("failed", 9*time.Second), d("failed", 8*time.Second), d("allowed", 7*time.Second)}, "closed", 0},
+		{"five failures open it", []record.PolicyDecision{d("failed", 5*time.Second), d("failed", 4*time.Second), d("failed", 3*time.Second), d("failed", 2*time.Second), d("failed", time.Second)}, "open", 5},
+		{"skipped calls: open", []record.PolicyDecision{d("failed", 2*time.Second), d("skipped", time.Second)}, "open", 1},
+		{"cool-down passed: half-open", []record.PolicyDecision{d("skipped", time.Minute)}, "half-open", 0},
+	} {
+		s := summarize(PolicyHook{ID: "h"}, tc.ds, now)
+		if s.Breaker != tc.want || s.FailingInARow != tc.row {
+			t.Errorf("%s: want %s with %d failing in a row, have %s with %d", tc.name, tc.want, tc.row, s.Breaker, s.FailingInARow)
+		}
+	}
+}
