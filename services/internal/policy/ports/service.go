@@ -69,11 +69,11 @@ func Serve(ctx context.Context, cfg Config) error {
 	}()
 	a := cfg.App
 	handlers := map[string]edge.HandlerFunc{
-		"create": useCase(app.ParseCreate, a.CreateHook),
-		"update": useCase(app.ParseUpdate, a.UpdateHook),
-		"get":    useCase(parseID(false), a.GetHook),
-		"list":   useCase(app.ParseList, a.ListHooks),
-		"delete": useCase(parseID(true), a.DeleteHook),
+		"create": edge.Parsed(app.ParseCreate, a.CreateHook),
+		"update": edge.Parsed(app.ParseUpdate, a.UpdateHook),
+		"get":    edge.Parsed(parseID(false), a.GetHook),
+		"list":   edge.Parsed(app.ParseList, a.ListHooks),
+		"delete": edge.Parsed(parseID(true), a.DeleteHook),
 	}
 	for _, verb := range Verbs {
 		if err := svc.AddEndpoint(verb, e.Handler("hook."+verb, handlers[verb]), micro.WithEndpointSubject(SubjectPrefix+verb)); err != nil {
@@ -84,23 +84,6 @@ func Serve(ctx context.Context, cfg Config) error {
 	defer cfg.Serving(false)
 	<-ctx.Done()
 	return nil
-}
-
-// useCase adapts a use case to the edge: parse checks the body as the
-// subject's JSON Schema does (strictly decoded with events/wire), the use
-// case's result is the reply body.
-func useCase[Req, Resp any](parse func([]byte) (Req, error), use func(context.Context, Req) (Resp, error)) edge.HandlerFunc {
-	return func(ctx context.Context, r edge.Request) (edge.Reply, error) {
-		req, err := parse(r.Data)
-		if err != nil {
-			return edge.Reply{}, err
-		}
-		resp, err := use(ctx, req)
-		if err != nil {
-			return edge.Reply{}, err
-		}
-		return edge.Reply{Body: resp}, nil
-	}
 }
 
 // parseID parses a request naming one hook; get takes no actor.

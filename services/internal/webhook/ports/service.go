@@ -86,15 +86,15 @@ func Serve(ctx context.Context, cfg Config) error {
 	// up to the endpoint's timeout); edge still answers them.
 	handle := func(h edge.HandlerFunc) edge.HandlerFunc { return stopWith(ctx, h) }
 	handlers := map[string]edge.HandlerFunc{
-		"create":        handle(useCase(app.ParseCreate, a.CreateEndpoint)),
-		"update":        handle(useCase(app.ParseUpdate, a.UpdateEndpoint)),
-		"get":           handle(useCase(parseID(false), a.GetEndpoint)),
-		"list":          handle(useCase(parseList, func(ctx context.Context, _ struct{}) (app.ListReply, error) { return a.ListEndpoints(ctx) })),
-		"delete":        handle(useCase(parseID(true), a.DeleteEndpoint)),
-		"pause":         handle(useCase(parseID(true), a.PauseEndpoint)),
-		"resume":        handle(useCase(parseID(true), a.ResumeEndpoint)),
-		"rotate_secret": handle(useCase(app.ParseRotate, a.RotateSecret)),
-		"test":          handle(useCase(parseID(true), a.TestEndpoint)),
+		"create":        handle(edge.Parsed(app.ParseCreate, a.CreateEndpoint)),
+		"update":        handle(edge.Parsed(app.ParseUpdate, a.UpdateEndpoint)),
+		"get":           handle(edge.Parsed(parseID(false), a.GetEndpoint)),
+		"list":          handle(edge.Parsed(parseList, func(ctx context.Context, _ struct{}) (app.ListReply, error) { return a.ListEndpoints(ctx) })),
+		"delete":        handle(edge.Parsed(parseID(true), a.DeleteEndpoint)),
+		"pause":         handle(edge.Parsed(parseID(true), a.PauseEndpoint)),
+		"resume":        handle(edge.Parsed(parseID(true), a.ResumeEndpoint)),
+		"rotate_secret": handle(edge.Parsed(app.ParseRotate, a.RotateSecret)),
+		"test":          handle(edge.Parsed(parseID(true), a.TestEndpoint)),
 	}
 	for _, verb := range Verbs {
 		e := main
@@ -105,7 +105,7 @@ func Serve(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("add endpoint %s: %w", verb, err)
 		}
 	}
-	if err := svc.AddEndpoint("redeliver", main.Handler("redeliver", handle(useCase(app.ParseRedeliver, a.Redeliver))),
+	if err := svc.AddEndpoint("redeliver", main.Handler("redeliver", handle(edge.Parsed(app.ParseRedeliver, a.Redeliver))),
 		micro.WithEndpointSubject(SubjectRedeliver)); err != nil {
 		return fmt.Errorf("add endpoint redeliver: %w", err)
 	}
@@ -113,23 +113,6 @@ func Serve(ctx context.Context, cfg Config) error {
 	defer cfg.Serving(false)
 	<-ctx.Done()
 	return nil
-}
-
-// useCase adapts a use case to the edge: parse checks the body as the
-// subject's JSON Schema does (strictly decoded with events/wire), the use
-// case's result is the reply body.
-func useCase[Req, Resp any](parse func([]byte) (Req, error), use func(context.Context, Req) (Resp, error)) edge.HandlerFunc {
-	return func(ctx context.Context, r edge.Request) (edge.Reply, error) {
-		req, err := parse(r.Data)
-		if err != nil {
-			return edge.Reply{}, err
-		}
-		resp, err := use(ctx, req)
-		if err != nil {
-			return edge.Reply{}, err
-		}
-		return edge.Reply{Body: resp}, nil
-	}
 }
 
 // stopWith cancels h's context when stop ends.
