@@ -3,7 +3,6 @@ package hookkv_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/rosterhq/roster/services/internal/policy/hookrec"
 	"github.com/rosterhq/roster/services/internal/policy/hooktest"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
+	"github.com/rosterhq/roster/services/internal/webhook/endpointtest"
 )
 
 func provision(t *testing.T, js jetstream.JetStream, keys *endpoint.Keyring) *hookkv.Store {
@@ -147,11 +147,7 @@ func TestLegacyPlaintextSealedOnWrite(t *testing.T) {
 	if _, _, _, err := sealed.Update(context.Background(), "hk1", func(e *hookrec.Entry) error { e.Hook.OnFailure = hook.Allow; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	for _, raw := range natstest.KVHistory(t, srv.JS, hookrec.Bucket) {
-		if strings.Contains(string(raw), e.Hook.Secrets[0]) {
-			t.Fatalf("plaintext secret still at rest: %s", raw)
-		}
-	}
+	endpointtest.NoSecretAtRest(t, natstest.KVHistory(t, srv.JS, hookrec.Bucket), e.Hook.Secrets[0])
 	got, _, err := sealed.Get(context.Background(), "hk1")
 	if err != nil || got.Hook.Secrets[0] != e.Hook.Secrets[0] {
 		t.Fatalf("read back: %v", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/rosterhq/roster/services/internal/webhook/adapters/endpointkv"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
+	"github.com/rosterhq/roster/services/internal/webhook/endpointtest"
 )
 
 func valid(t *testing.T) endpoint.Endpoint {
@@ -59,31 +60,13 @@ func provision(t *testing.T, js jetstream.JetStream, keys *endpoint.Keyring) *en
 	return s
 }
 
-// secretBytes is every form a secret may leak in: the whsec_ string, its
-// base64 key, and the decoded key bytes.
-func secretBytes(t *testing.T, secret string) [][]byte {
-	key, err := base64.StdEncoding.DecodeString(secret[len("whsec_"):])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return [][]byte{[]byte(secret), []byte(secret[len("whsec_"):]), key}
-}
-
 func assertNoSecret(t *testing.T, js jetstream.JetStream, secrets ...string) {
 	t.Helper()
 	revs := natstest.KVHistory(t, js, endpoint.Bucket)
 	if len(revs) == 0 {
 		t.Fatal("bucket is empty")
 	}
-	for _, raw := range revs {
-		for _, s := range secrets {
-			for _, b := range secretBytes(t, s) {
-				if bytes.Contains(raw, b) {
-					t.Fatalf("the bucket holds a secret in the clear: %s", raw)
-				}
-			}
-		}
-	}
+	endpointtest.NoSecretAtRest(t, revs, secrets...)
 }
 
 func TestSecretsSealedAtRest(t *testing.T) {
