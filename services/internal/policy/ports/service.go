@@ -7,11 +7,9 @@ package ports
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/services/internal/natsx/edge"
@@ -49,24 +47,10 @@ func Serve(ctx context.Context, cfg Config) error {
 	if cfg.App == nil {
 		return errors.New("roster-policy: App is required")
 	}
-	if cfg.Serving == nil {
-		cfg.Serving = func(bool) {}
-	}
 	e, err := edge.New(edge.Config{NC: cfg.NC, Log: cfg.Log, MaxRequestBytes: MaxRequestBytes, Timeout: requestTimeout})
 	if err != nil {
 		return err
 	}
-	svc, err := micro.AddService(cfg.NC, micro.Config{
-		Name: ServiceName, Version: cfg.Version, QueueGroup: ServiceName,
-		Description: "Roster policy hooks: create, update, get, list, delete",
-	})
-	if err != nil {
-		return fmt.Errorf("add service %s: %w", ServiceName, err)
-	}
-	defer func() {
-		_ = svc.Stop()
-		e.Wait()
-	}()
 	a := cfg.App
 	handlers := map[string]edge.HandlerFunc{
 		"create": edge.Parsed(app.ParseCreate, a.CreateHook),
@@ -75,15 +59,14 @@ func Serve(ctx context.Context, cfg Config) error {
 		"list":   edge.Parsed(app.ParseList, a.ListHooks),
 		"delete": edge.Parsed(parseID(true), a.DeleteHook),
 	}
+	var eps []edge.Endpoint
 	for _, verb := range Verbs {
-		if err := svc.AddEndpoint(verb, e.Handler("hook."+verb, handlers[verb]), micro.WithEndpointSubject(SubjectPrefix+verb)); err != nil {
-			return fmt.Errorf("add endpoint %s: %w", verb, err)
-		}
+		eps = append(eps, edge.Endpoint{Name: verb, Label: "hook." + verb, Subject: SubjectPrefix + verb, Edge: e, Handler: handlers[verb]})
 	}
-	cfg.Serving(true)
-	defer cfg.Serving(false)
-	<-ctx.Done()
-	return nil
+	return edge.Serve(ctx, edge.ServiceConfig{
+		NC: cfg.NC, Name: ServiceName, Version: cfg.Version, Serving: cfg.Serving, Endpoints: eps,
+		Description: "Roster policy hooks: create, update, get, list, delete",
+	})
 }
 
 // parseID parses a request naming one hook; get takes no actor.
