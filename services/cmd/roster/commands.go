@@ -46,8 +46,8 @@ func newCommandVerb(g *globals, s commandSpec) *cobra.Command {
 		Short: s.short + " (" + s.subject + ")",
 		Args:  s.args,
 		RunE: func(c *cobra.Command, args []string) error {
-			if f.actor == "" {
-				return fmt.Errorf("--actor is required (or set $ROSTER_ACTOR)")
+			if err := needActor(&f.actor); err != nil {
+				return err
 			}
 			body := map[string]any{"group_id": args[0], "actor": f.actor}
 			if f.commandID != "" {

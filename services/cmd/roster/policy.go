@@ -2,9 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -30,18 +28,6 @@ type policyHook struct {
 
 func addPolicyVerbs(root *cobra.Command, g *globals) {
 	pol := findOrAdd(root, "policy", "Manage synchronous policy hooks (OpenIM's before-callbacks)")
-	actor := os.Getenv("ROSTER_ACTOR")
-	withActor := func(c *cobra.Command) *string {
-		a := new(string)
-		c.Flags().StringVar(a, "actor", actor, "who makes the change, for the audit trail ($ROSTER_ACTOR)")
-		return a
-	}
-	need := func(a *string) error {
-		if *a == "" {
-			return errors.New("--actor is required (or set $ROSTER_ACTOR)")
-		}
-		return nil
-	}
 
 	// create / update share the hook flags.
 	type hookFlags struct {
@@ -68,13 +54,13 @@ func addPolicyVerbs(root *cobra.Command, g *globals) {
 	{
 		f := &hookFlags{}
 		c := &cobra.Command{Use: "create", Short: "Create a hook; prints a generated signing secret once", Args: cobra.NoArgs}
-		a := withActor(c)
+		a := actorFlag(c)
 		bind(c, f)
 		c.Flags().StringVar(&f.id, "id", "", "hook id (generated when empty)")
 		c.Flags().StringVar(&f.command, "command", "", "the Roster command it guards, e.g. member.invite")
 		c.Flags().StringVar(&f.format, "format", "", "openim (OpenIM's before-callback) or standard (Standard Webhooks signed)")
 		c.RunE = func(c *cobra.Command, _ []string) error {
-			if err := need(a); err != nil {
+			if err := needActor(a); err != nil {
 				return err
 			}
 			for flag, v := range map[string]string{"command": f.command, "url": f.url, "format": f.format, "on-failure": f.onFailure} {
@@ -89,30 +75,30 @@ func addPolicyVerbs(root *cobra.Command, g *globals) {
 			if err := fill(c, f, body); err != nil {
 				return err
 			}
-			return policyCall(c, g, "create", body)
+			return g.call(c, policySubject+"create", body)
 		}
 		pol.AddCommand(c)
 	}
 	{
 		f := &hookFlags{}
 		c := &cobra.Command{Use: "update ID", Short: "Change a hook (only the flags given; command and format are fixed)", Args: cobra.ExactArgs(1)}
-		a := withActor(c)
+		a := actorFlag(c)
 		bind(c, f)
 		c.RunE = func(c *cobra.Command, args []string) error {
-			if err := need(a); err != nil {
+			if err := needActor(a); err != nil {
 				return err
 			}
 			body := map[string]any{"actor": *a, "id": args[0]}
 			if err := fill(c, f, body); err != nil {
 				return err
 			}
-			return policyCall(c, g, "update", body)
+			return g.call(c, policySubject+"update", body)
 		}
 		pol.AddCommand(c)
 	}
 	pol.AddCommand(&cobra.Command{Use: "get ID", Short: "Show a hook (whether it has a secret, never the secret)", Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return policyCall(c, g, "get", map[string]any{"id": args[0]})
+			return g.call(c, policySubject+"get", map[string]any{"id": args[0]})
 		}})
 	{
 		var command string
@@ -151,22 +137,13 @@ func addPolicyVerbs(root *cobra.Command, g *globals) {
 	}
 	{
 		c := &cobra.Command{Use: "delete ID", Short: "Delete a hook: its command runs without it", Args: cobra.ExactArgs(1)}
-		a := withActor(c)
+		a := actorFlag(c)
 		c.RunE = func(c *cobra.Command, args []string) error {
-			if err := need(a); err != nil {
+			if err := needActor(a); err != nil {
 				return err
 			}
-			return policyCall(c, g, "delete", map[string]any{"actor": *a, "id": args[0]})
+			return g.call(c, policySubject+"delete", map[string]any{"actor": *a, "id": args[0]})
 		}
 		pol.AddCommand(c)
 	}
-}
-
-// policyCall sends one hook request and prints the reply.
-func policyCall(c *cobra.Command, g *globals, verb string, body map[string]any) error {
-	raw, err := g.request(c.Context(), policySubject+verb, body)
-	if err != nil {
-		return err
-	}
-	return g.printJSON(raw)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -29,18 +28,6 @@ type webhookEndpoint struct {
 
 func addWebhookVerbs(root *cobra.Command, g *globals) {
 	wh := findOrAdd(root, "webhook", "Manage webhook endpoints, test them and redeliver events")
-	actor := os.Getenv("ROSTER_ACTOR")
-	withActor := func(c *cobra.Command) *string {
-		a := new(string)
-		c.Flags().StringVar(a, "actor", actor, "who makes the change, for the audit trail ($ROSTER_ACTOR)")
-		return a
-	}
-	need := func(a *string) error {
-		if *a == "" {
-			return fmt.Errorf("--actor is required (or set $ROSTER_ACTOR)")
-		}
-		return nil
-	}
 
 	// create / update share the endpoint flags.
 	type epFlags struct {
@@ -81,13 +68,13 @@ func addWebhookVerbs(root *cobra.Command, g *globals) {
 	{
 		f := &epFlags{}
 		c := &cobra.Command{Use: "create", Short: "Create an endpoint; prints its signing secret once", Args: cobra.NoArgs}
-		a := withActor(c)
+		a := actorFlag(c)
 		bindEP(c, f)
 		c.Flags().StringVar(&f.id, "id", "", "endpoint id (generated when empty)")
 		c.Flags().StringVar(&f.secretFile, "secret-file", "", "file holding the whsec_ signing secret, - for stdin (generated when absent; never pass a secret in argv)")
 		c.Flags().BoolVar(&f.paused, "paused", false, "create paused (events are queued, not sent)")
 		c.RunE = func(c *cobra.Command, _ []string) error {
-			if err := need(a); err != nil {
+			if err := needActor(a); err != nil {
 				return err
 			}
 			body := map[string]any{"actor": *a}
@@ -98,28 +85,28 @@ func addWebhookVerbs(root *cobra.Command, g *globals) {
 			if err := secretFrom(c, f.secretFile, body); err != nil {
 				return err
 			}
-			return webhookCall(c, g, "create", body)
+			return g.call(c, webhookSubject+"create", body)
 		}
 		wh.AddCommand(c)
 	}
 	{
 		f := &epFlags{}
 		c := &cobra.Command{Use: "update ID", Short: "Change an endpoint (only the flags given)", Args: cobra.ExactArgs(1)}
-		a := withActor(c)
+		a := actorFlag(c)
 		bindEP(c, f)
 		c.RunE = func(c *cobra.Command, args []string) error {
-			if err := need(a); err != nil {
+			if err := needActor(a); err != nil {
 				return err
 			}
 			body := map[string]any{"actor": *a, "id": args[0]}
 			fill(c, f, body)
-			return webhookCall(c, g, "update", body)
+			return g.call(c, webhookSubject+"update", body)
 		}
 		wh.AddCommand(c)
 	}
 	wh.AddCommand(&cobra.Command{Use: "get ID", Short: "Show an endpoint", Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return webhookCall(c, g, "get", map[string]any{"id": args[0]})
+			return g.call(c, webhookSubject+"get", map[string]any{"id": args[0]})
 		}})
 	wh.AddCommand(&cobra.Command{Use: "list", Short: "List endpoints", Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -154,45 +141,45 @@ func addWebhookVerbs(root *cobra.Command, g *globals) {
 		{"test", "test ID", "Send a synthetic webhook.test event now and show the outcome"},
 	} {
 		c := &cobra.Command{Use: v.use, Short: v.short, Args: cobra.ExactArgs(1)}
-		a := withActor(c)
+		a := actorFlag(c)
 		var reason string
 		if v.verb == "pause" || v.verb == "delete" {
 			c.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
 		}
 		c.RunE = func(c *cobra.Command, args []string) error {
-			if err := need(a); err != nil {
+			if err := needActor(a); err != nil {
 				return err
 			}
 			body := map[string]any{"actor": *a, "id": args[0]}
 			if reason != "" {
 				body["reason"] = reason
 			}
-			return webhookCall(c, g, v.verb, body)
+			return g.call(c, webhookSubject+v.verb, body)
 		}
 		wh.AddCommand(c)
 	}
 	{
 		c := &cobra.Command{Use: "rotate-secret ID", Short: "Start signing with a new secret; the old one keeps signing for --grace", Args: cobra.ExactArgs(1)}
-		a := withActor(c)
+		a := actorFlag(c)
 		var secretFile string
 		var grace time.Duration
 		c.Flags().StringVar(&secretFile, "secret-file", "", "file holding the new whsec_ secret, - for stdin (generated when absent)")
 		c.Flags().DurationVar(&grace, "grace", 24*time.Hour, "how long the previous secret keeps signing")
 		c.RunE = func(c *cobra.Command, args []string) error {
-			if err := need(a); err != nil {
+			if err := needActor(a); err != nil {
 				return err
 			}
 			body := map[string]any{"actor": *a, "id": args[0], "grace": grace.String()}
 			if err := secretFrom(c, secretFile, body); err != nil {
 				return err
 			}
-			return webhookCall(c, g, "rotate_secret", body)
+			return g.call(c, webhookSubject+"rotate_secret", body)
 		}
 		wh.AddCommand(c)
 	}
 	{
 		c := &cobra.Command{Use: "redeliver ID", Short: "Re-send a range of events to one endpoint (--since TIME or --since-seq N)", Args: cobra.ExactArgs(1)}
-		a := withActor(c)
+		a := actorFlag(c)
 		var since, until string
 		var sinceSeq, untilSeq uint64
 		c.Flags().StringVar(&since, "since", "", "RFC 3339 time of the first event")
@@ -200,7 +187,7 @@ func addWebhookVerbs(root *cobra.Command, g *globals) {
 		c.Flags().StringVar(&until, "until", "", "RFC 3339 time of the last event (default: now)")
 		c.Flags().Uint64Var(&untilSeq, "until-seq", 0, "sequence of the last commit")
 		c.RunE = func(c *cobra.Command, args []string) error {
-			if err := need(a); err != nil {
+			if err := needActor(a); err != nil {
 				return err
 			}
 			body := map[string]any{"actor": *a, "endpoint_id": args[0]}
@@ -219,21 +206,8 @@ func addWebhookVerbs(root *cobra.Command, g *globals) {
 			if untilSeq > 0 {
 				body["until_seq"] = untilSeq
 			}
-			raw, err := g.request(c.Context(), "roster.webhook.redeliver", body)
-			if err != nil {
-				return err
-			}
-			return g.printJSON(raw)
+			return g.call(c, "roster.webhook.redeliver", body)
 		}
 		wh.AddCommand(c)
 	}
-}
-
-// webhookCall sends one endpoint request and prints the reply.
-func webhookCall(c *cobra.Command, g *globals, verb string, body map[string]any) error {
-	raw, err := g.request(c.Context(), webhookSubject+verb, body)
-	if err != nil {
-		return err
-	}
-	return g.printJSON(raw)
 }

@@ -51,14 +51,18 @@ func newReceiver(t *testing.T) *receiver {
 	return r
 }
 
-// find returns the first delivery whose body contains s.
-func (r *receiver) find(s string) (http.Header, []byte, bool) {
+// find returns the first request whose body contains every one of ss.
+func (r *receiver) find(ss ...string) (http.Header, []byte, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+next:
 	for i, b := range r.body {
-		if strings.Contains(string(b), s) {
-			return r.got[i], b, true
+		for _, s := range ss {
+			if !strings.Contains(string(b), s) {
+				continue next
+			}
 		}
+		return r.got[i], b, true
 	}
 	return nil, nil, false
 }
@@ -181,6 +185,18 @@ func TestShippedDeployConfig(t *testing.T) {
 		}
 		return nil
 	})
+	// roster-groups' own view follows the bucket a moment later (a KV
+	// watch, docs/policy.md): probe invites until it asks the hook.
+	mustOK(t, appA, "roster.cmd.group.create", map[string]any{"group_id": "GPROBE", "actor": "owner-a", "name": "probe"})
+	probe := 0
+	natstest.Eventually(t, 10*time.Second, func() error {
+		probe++
+		mustOK(t, appA, "roster.cmd.member.invite", map[string]any{"group_id": "GPROBE", "actor": "owner-a", "user_ids": []string{fmt.Sprintf("p%d", probe)}})
+		if _, _, ok := rcv.find(`"policy.check"`); !ok {
+			return fmt.Errorf("roster-groups has not asked the hook after %d invites", probe)
+		}
+		return nil
+	})
 	// A trusted backend acts for its users.
 	mustOK(t, appA, "roster.cmd.group.create", map[string]any{"group_id": "GA", "actor": "owner-a", "name": "A"})
 	mustOK(t, appA, "roster.cmd.member.invite", map[string]any{"group_id": "GA", "actor": "owner-a", "user_ids": []string{"u1"}})
@@ -203,9 +219,9 @@ func TestShippedDeployConfig(t *testing.T) {
 	})
 	// roster-groups asked the hook before deciding the invite, signed with
 	// the hook's secret, which it opened with the deployment's key.
-	phdr, pbody, ok := rcv.find(`"policy.check"`)
+	phdr, pbody, ok := rcv.find(`"policy.check"`, `"group_id":"GA"`)
 	if !ok {
-		t.Fatal("roster-groups did not call the member.invite hook")
+		t.Fatal("roster-groups did not call the member.invite hook for GA")
 	}
 	hookKey, err := delivery.ParseSecret(hk.Secret)
 	if err != nil {

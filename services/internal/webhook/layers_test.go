@@ -9,7 +9,8 @@ import (
 
 // TestLayers holds the layout of docs/adr/0067: the domain (endpoint,
 // delivery) imports only the standard library (net/http for its header
-// and status vocabulary; the client is adapters/httpclient) and events;
+// and status vocabulary; the client is adapters/httpclient), events and
+// the OpenIM wire vocabulary (services/internal/openim, itself pure);
 // the use cases import no NATS, adapter or port; the port calls the app
 // only; adapters do not reach into each other, the port or the wiring.
 func TestLayers(t *testing.T) {
@@ -17,7 +18,7 @@ func TestLayers(t *testing.T) {
 	const self = mod + "services/internal/webhook"
 	nats := func(p string) bool { return strings.HasPrefix(p, "github.com/nats-io/") }
 	pure := func(p string) bool {
-		return archtest.Stdlib(p) || strings.HasPrefix(p, mod+"events") ||
+		return archtest.Stdlib(p) || strings.HasPrefix(p, mod+"events") || p == mod+"services/internal/openim" ||
 			strings.HasPrefix(p, self+"/delivery") || strings.HasPrefix(p, self+"/endpoint")
 	}
 	adapter := func(dir string) archtest.Layer {

@@ -218,6 +218,23 @@ func JSON[Req any, Resp any](fn func(ctx context.Context, req *Req) (Resp, error
 	}
 }
 
+// Parsed adapts a use case to a HandlerFunc with its own parse: parse
+// checks the body as the subject's JSON Schema does (strictly decoded
+// with events/wire), the use case's result is the reply body.
+func Parsed[Req any, Resp any](parse func([]byte) (Req, error), use func(context.Context, Req) (Resp, error)) HandlerFunc {
+	return func(ctx context.Context, r Request) (Reply, error) {
+		req, err := parse(r.Data)
+		if err != nil {
+			return Reply{}, err
+		}
+		resp, err := use(ctx, req)
+		if err != nil {
+			return Reply{}, err
+		}
+		return Reply{Body: resp}, nil
+	}
+}
+
 // ReplyMsg encodes a successful reply.
 func ReplyMsg(r Reply) (*nats.Msg, error) {
 	msg := &nats.Msg{Header: r.Header}

@@ -4,6 +4,7 @@
 package natstest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -121,4 +122,31 @@ func WaitEndpoints(t testing.TB, nc *nats.Conn, service string, n int) {
 		}
 		return nil
 	})
+}
+
+// KVHistory returns every stored revision of every key of a KV bucket, as
+// a reader of the bucket sees them (what must never hold a plaintext
+// secret).
+func KVHistory(t testing.TB, js jetstream.JetStream, bucket string) [][]byte {
+	t.Helper()
+	ctx := context.Background()
+	kv, err := js.KeyValue(ctx, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for k := range keys.Keys() {
+		hist, err := kv.History(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range hist {
+			out = append(out, e.Value())
+		}
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/group"
+	"github.com/rosterhq/roster/services/internal/openim"
 	"github.com/rosterhq/roster/services/internal/policy/hook"
 )
 
@@ -17,42 +18,18 @@ import (
 // fe2c504f) and sdkws.GroupInfo of openimsdk/protocol v0.0.73-alpha.12.
 // OpenIM encodes them with encoding/json and no omitempty: every key is
 // always sent, an unset string as "", an unset pointer or slice as null;
-// so do these (no omitempty anywhere). Field order is OpenIM's.
-
-// openIMGroupType is sdkws.GroupInfo.groupType: OpenIM 3.8 has only
-// working groups (constant.WorkingGroup).
-const openIMGroupType = 2
+// so do these (no omitempty anywhere). Field order is OpenIM's. What the
+// after-callbacks send as well (GroupInfo, the member-info, kick and
+// transfer keys, needVerification) is in package openim.
 
 // beforeCreateGroupReq is CallbackBeforeCreateGroupReq: operationID,
 // callbackCommand, the keys of the embedded *sdkws.GroupInfo flattened,
 // initMemberList.
 type beforeCreateGroupReq struct {
-	OperationID            string              `json:"operationID"`
-	CallbackCommand        string              `json:"callbackCommand"`
-	GroupID                string              `json:"groupID"`
-	GroupName              string              `json:"groupName"`
-	Notification           string              `json:"notification"`
-	Introduction           string              `json:"introduction"`
-	FaceURL                string              `json:"faceURL"`
-	OwnerUserID            string              `json:"ownerUserID"`
-	CreateTime             int64               `json:"createTime"`
-	MemberCount            uint32              `json:"memberCount"`
-	Ex                     string              `json:"ex"`
-	Status                 int32               `json:"status"`
-	CreatorUserID          string              `json:"creatorUserID"`
-	GroupType              int32               `json:"groupType"`
-	NeedVerification       int32               `json:"needVerification"`
-	LookMemberInfo         int32               `json:"lookMemberInfo"`
-	ApplyMemberFriend      int32               `json:"applyMemberFriend"`
-	NotificationUpdateTime int64               `json:"notificationUpdateTime"`
-	NotificationUserID     string              `json:"notificationUserID"`
-	InitMemberList         []groupAddMemberReq `json:"initMemberList"`
-}
-
-// groupAddMemberReq is apistruct.GroupAddMemberInfo.
-type groupAddMemberReq struct {
-	UserID    string `json:"userID"`
-	RoleLevel int32  `json:"roleLevel"`
+	OperationID     string `json:"operationID"`
+	CallbackCommand string `json:"callbackCommand"`
+	openim.GroupInfo
+	InitMemberList []openim.GroupAddMemberInfo `json:"initMemberList"`
 }
 
 // beforeMembersJoinGroupReq is CallbackBeforeMembersJoinGroupReq.
@@ -78,9 +55,8 @@ type beforeInviteUserToGroupReq struct {
 	InvitedUserIDs  []string `json:"invitedUserIDs"`
 }
 
-// joinGroupReq is CallbackJoinGroupReq (before apply). Its groupType is a
-// string that OpenIM fills with string(group.GroupType), i.e. the one
-// character U+0002, not "2"; Roster sends the same (docs/adr/0091).
+// joinGroupReq is CallbackJoinGroupReq (before apply). Its groupType is
+// openim.GroupTypeString, the one character U+0002 (docs/adr/0091).
 type joinGroupReq struct {
 	CallbackCommand string `json:"callbackCommand"`
 	GroupID         string `json:"groupID"`
@@ -103,62 +79,6 @@ type beforeSetGroupInfoReq struct {
 	NeedVerification  int32  `json:"needVerification"`
 	LookMemberInfo    int32  `json:"lookMemberInfo"`
 	ApplyMemberFriend int32  `json:"applyMemberFriend"`
-}
-
-// beforeSetGroupMemberInfoReq is CallbackBeforeSetGroupMemberInfoReq.
-type beforeSetGroupMemberInfoReq struct {
-	CallbackCommand string  `json:"callbackCommand"`
-	GroupID         string  `json:"groupID"`
-	UserID          string  `json:"userID"`
-	Nickname        *string `json:"nickName"`
-	FaceURL         *string `json:"faceURL"`
-	RoleLevel       *int32  `json:"roleLevel"`
-	Ex              *string `json:"ex"`
-}
-
-// beforeKickGroupMemberReq is Roster's before-kick (OpenIM 3.8 has none):
-// the keys of CallbackKillGroupMemberReq, OpenIM's after-kick.
-type beforeKickGroupMemberReq struct {
-	CallbackCommand string   `json:"callbackCommand"`
-	GroupID         string   `json:"groupID"`
-	KickedUserIDs   []string `json:"kickedUserIDs"`
-	Reason          string   `json:"reason"`
-}
-
-// beforeTransferGroupOwnerReq is Roster's before-transfer: the keys of
-// CallbackTransferGroupOwnerReq, OpenIM's after-transfer.
-type beforeTransferGroupOwnerReq struct {
-	CallbackCommand string `json:"callbackCommand"`
-	GroupID         string `json:"groupID"`
-	OldOwnerUserID  string `json:"oldOwnerUserID"`
-	NewOwnerUserID  string `json:"newOwnerUserID"`
-}
-
-// NeedVerification is OpenIM's needVerification of a join policy: 0 =
-// applications need approval, invitations are direct; 1 = everything
-// needs approval; 2 = anyone joins directly. invite_only (Roster only)
-// sends 1: nobody joins without the owner or an admin.
-func NeedVerification(p events.JoinPolicy) int32 {
-	switch p {
-	case events.PolicyAllApproval, events.PolicyInviteOnly:
-		return 1
-	case events.PolicyOpen:
-		return 2
-	}
-	return 0
-}
-
-// joinPolicyOf is the join policy an override's needVerification means.
-func joinPolicyOf(v int32) (events.JoinPolicy, bool) {
-	switch v {
-	case 0:
-		return events.PolicyApproval, true
-	case 1:
-		return events.PolicyAllApproval, true
-	case 2:
-		return events.PolicyOpen, true
-	}
-	return "", false
 }
 
 // RoleLevel is OpenIM's roleLevel of a role: owner 100, admin 60, member 20.
@@ -231,20 +151,14 @@ func openIMBody(cb string, in Input, id string) ([]byte, error) {
 		if !ok {
 			return nil, wrongCommand(cb, in.Command)
 		}
-		members := []groupAddMemberReq{{UserID: in.Actor, RoleLevel: 100}}
-		for _, u := range c.Admins {
-			members = append(members, groupAddMemberReq{UserID: u, RoleLevel: 60})
-		}
-		for _, u := range c.Members {
-			members = append(members, groupAddMemberReq{UserID: u, RoleLevel: 20})
-		}
-		v = beforeCreateGroupReq{
-			OperationID: id, CallbackCommand: cb, GroupID: in.GroupID, GroupName: c.Name,
+		members := openim.InitMemberList(in.Actor, c.Admins, c.Members)
+		v = beforeCreateGroupReq{OperationID: id, CallbackCommand: cb, InitMemberList: members, GroupInfo: openim.GroupInfo{
+			GroupID: in.GroupID, GroupName: c.Name,
 			Notification: c.Notification, Introduction: c.Intro, FaceURL: c.FaceURL, OwnerUserID: in.Actor,
-			MemberCount: uint32(len(members)), Ex: c.Ex, CreatorUserID: in.Actor, GroupType: openIMGroupType,
-			NeedVerification: NeedVerification(c.JoinPolicy), LookMemberInfo: c.LookMemberInfo,
-			ApplyMemberFriend: c.ApplyMemberFriend, InitMemberList: members,
-		}
+			MemberCount: uint32(len(members)), Ex: c.Ex, CreatorUserID: in.Actor, GroupType: openim.GroupType,
+			NeedVerification: openim.NeedVerification(c.JoinPolicy), LookMemberInfo: c.LookMemberInfo,
+			ApplyMemberFriend: c.ApplyMemberFriend,
+		}}
 	case hook.OpenIMBeforeMembersJoinGroup:
 		ms, ex, ok := joining(in)
 		if !ok {
@@ -262,7 +176,7 @@ func openIMBody(cb string, in Input, id string) ([]byte, error) {
 		if !ok {
 			return nil, wrongCommand(cb, in.Command)
 		}
-		v = joinGroupReq{CallbackCommand: cb, GroupID: in.GroupID, GroupType: string(rune(openIMGroupType)),
+		v = joinGroupReq{CallbackCommand: cb, GroupID: in.GroupID, GroupType: openim.GroupTypeString,
 			ApplyID: in.Actor, ReqMessage: c.Message, Ex: c.Ex}
 	case hook.OpenIMBeforeSetGroupInfo:
 		c, ok := in.Command.(group.Update)
@@ -274,11 +188,11 @@ func openIMBody(cb string, in Input, id string) ([]byte, error) {
 			FaceURL: deref(c.FaceURL), Ex: deref(c.Ex), LookMemberInfo: deref(c.LookMemberInfo),
 			ApplyMemberFriend: deref(c.ApplyMemberFriend)}
 		if c.JoinPolicy != nil {
-			r.NeedVerification = NeedVerification(*c.JoinPolicy)
+			r.NeedVerification = openim.NeedVerification(*c.JoinPolicy)
 		}
 		v = r
 	case hook.OpenIMBeforeSetGroupMemberInfo:
-		r := beforeSetGroupMemberInfoReq{CallbackCommand: cb, GroupID: in.GroupID}
+		r := openim.SetGroupMemberInfoReq{CallbackCommand: cb, GroupID: in.GroupID}
 		switch c := in.Command.(type) {
 		case group.SetInfo:
 			r.UserID, r.Nickname, r.FaceURL, r.Ex = c.UserID, c.Nickname, c.FaceURL, c.Ex
@@ -298,7 +212,7 @@ func openIMBody(cb string, in Input, id string) ([]byte, error) {
 		if !ok {
 			return nil, wrongCommand(cb, in.Command)
 		}
-		v = beforeKickGroupMemberReq{CallbackCommand: cb, GroupID: in.GroupID, KickedUserIDs: c.UserIDs, Reason: c.Reason}
+		v = openim.KillGroupMemberReq{CallbackCommand: cb, GroupID: in.GroupID, KickedUserIDs: c.UserIDs, Reason: c.Reason}
 	case hook.OpenIMBeforeTransferGroupOwner:
 		c, ok := in.Command.(group.Transfer)
 		if !ok {
@@ -308,7 +222,7 @@ func openIMBody(cb string, in Input, id string) ([]byte, error) {
 		if in.Group != nil {
 			owner = in.Group.Owner
 		}
-		v = beforeTransferGroupOwnerReq{CallbackCommand: cb, GroupID: in.GroupID, OldOwnerUserID: owner, NewOwnerUserID: c.NewOwner}
+		v = openim.TransferGroupOwnerReq{CallbackCommand: cb, GroupID: in.GroupID, OldOwnerUserID: owner, NewOwnerUserID: c.NewOwner}
 	default:
 		return nil, fmt.Errorf("unknown OpenIM callback %q", cb)
 	}
@@ -323,18 +237,10 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-// The answers: CommonCallbackResp plus each callback's override fields
+// The answers: CommonCallbackResp (openim.Response) plus each callback's override fields
 // (CallbackBeforeCreateGroupResp, CallbackBeforeMembersJoinGroupResp,
 // CallbackBeforeSetGroupInfoResp, CallbackBeforeSetGroupMemberInfoResp).
 // Keys OpenIM does not read are ignored, as OpenIM ignores them.
-type openIMAnswer struct {
-	ActionCode int    `json:"actionCode"`
-	ErrCode    int    `json:"errCode"`
-	ErrMsg     string `json:"errMsg"`
-	ErrDlt     string `json:"errDlt"`
-	NextCode   int    `json:"nextCode"`
-}
-
 type beforeCreateGroupResp struct {
 	GroupID           *string `json:"groupID"`
 	GroupName         *string `json:"groupName"`
@@ -393,7 +299,7 @@ func judgeOpenIM(h hook.Hook, in Input, answer []byte) Verdict {
 	if err != nil {
 		return invalid(in, "%s", err)
 	}
-	var common openIMAnswer
+	var common openim.Response
 	if err := json.Unmarshal(obj, &common); err != nil {
 		return invalid(in, "not OpenIM's CommonCallbackResp: %v", err)
 	}
@@ -498,8 +404,8 @@ func applyCreate(h hook.Hook, in Input, r beforeCreateGroupResp) Verdict {
 	if r.Status != nil && *r.Status != 0 {
 		return refuse(in, h, map[string]any{"status": *r.Status}, "status %d: a group is created with status 0", *r.Status)
 	}
-	if r.GroupType != nil && *r.GroupType != openIMGroupType {
-		return refuse(in, h, map[string]any{"groupType": *r.GroupType}, "groupType %d: Roster groups are type %d", *r.GroupType, openIMGroupType)
+	if r.GroupType != nil && *r.GroupType != openim.GroupType {
+		return refuse(in, h, map[string]any{"groupType": *r.GroupType}, "groupType %d: Roster groups are type %d", *r.GroupType, openim.GroupType)
 	}
 	setStr := func(key string, dst *string, v *string) {
 		if v != nil && *v != *dst {
@@ -512,8 +418,8 @@ func applyCreate(h hook.Hook, in Input, r beforeCreateGroupResp) Verdict {
 	setStr("introduction", &c.Intro, r.Introduction)
 	setStr("faceURL", &c.FaceURL, r.FaceURL)
 	setStr("ex", &c.Ex, r.Ex)
-	if r.NeedVerification != nil && *r.NeedVerification != NeedVerification(c.JoinPolicy) {
-		p, ok := joinPolicyOf(*r.NeedVerification)
+	if r.NeedVerification != nil && *r.NeedVerification != openim.NeedVerification(c.JoinPolicy) {
+		p, ok := openim.JoinPolicyOf(*r.NeedVerification)
 		if !ok {
 			return refuse(in, h, map[string]any{"needVerification": *r.NeedVerification}, "needVerification %d is not 0, 1 or 2", *r.NeedVerification)
 		}
@@ -651,8 +557,8 @@ func applySetGroupInfo(h hook.Hook, in Input, r beforeSetGroupInfoResp) Verdict 
 		c.Ex = r.Ex
 		applied["ex"] = *r.Ex
 	}
-	if r.NeedVerification != nil && (c.JoinPolicy == nil || NeedVerification(*c.JoinPolicy) != *r.NeedVerification) {
-		p, ok := joinPolicyOf(*r.NeedVerification)
+	if r.NeedVerification != nil && (c.JoinPolicy == nil || openim.NeedVerification(*c.JoinPolicy) != *r.NeedVerification) {
+		p, ok := openim.JoinPolicyOf(*r.NeedVerification)
 		if !ok {
 			return refuse(in, h, map[string]any{"needVerification": *r.NeedVerification}, "needVerification %d is not 0, 1 or 2", *r.NeedVerification)
 		}

@@ -160,3 +160,31 @@ func Less(a, b hook.Hook) int {
 	}
 	return strings.Compare(a.ID, b.ID)
 }
+
+// Records is how a hook store keeps entries (the Codec of package
+// kvrecord, met here without importing it): keyed by hook id, encoded by
+// Seal, decoded by Open, listed in call order (Less). Keys nil: secrets
+// are stored as given.
+type Records struct{ Keys *endpoint.Keyring }
+
+// Noun names a hook in a store's error texts.
+func (Records) Noun() string { return "hook" }
+
+// Key is the hook's id.
+func (Records) Key(e Entry) string { return e.Hook.ID }
+
+// Encode seals e for the bucket.
+func (r Records) Encode(e Entry) ([]byte, error) { return Seal(r.Keys, e) }
+
+// Decode opens a stored entry. stale: it holds plaintext secrets and the
+// store seals, so once rewritten its history must go.
+func (r Records) Decode(b []byte) (Entry, bool, error) {
+	e, legacy, err := Open(r.Keys, b)
+	return e, legacy && r.Keys != nil, err
+}
+
+// Clone returns a copy of e sharing no slice with it.
+func (Records) Clone(e Entry) Entry { return e.Clone() }
+
+// Compare orders entries as their hooks are called.
+func (Records) Compare(a, b Entry) int { return Less(a.Hook, b.Hook) }

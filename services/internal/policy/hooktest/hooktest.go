@@ -4,20 +4,20 @@
 package hooktest
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/services/internal/kvrecord"
+	"github.com/rosterhq/roster/services/internal/kvrecord/kvrecordtest"
 	"github.com/rosterhq/roster/services/internal/policy/app"
 	"github.com/rosterhq/roster/services/internal/policy/hook"
 	"github.com/rosterhq/roster/services/internal/policy/hookrec"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
+	"github.com/rosterhq/roster/services/internal/webhook/endpointtest"
 )
 
 // Source is what a hook source offers the caller of hooks.
@@ -41,7 +41,9 @@ type Subject struct {
 // Factory returns a fresh, empty store that seals secrets with keys.
 type Factory func(t *testing.T, keys *endpoint.Keyring) Subject
 
-// Run runs every case against stores made by factory.
+// Run runs every case against stores made by factory: this package's
+// and the record machinery's (kvrecordtest: taken and missing ids, no
+// lost update, deletes racing updates).
 func Run(t *testing.T, factory Factory) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,6 +51,19 @@ func Run(t *testing.T, factory Factory) {
 			tc.run(t, factory(t, Keyring(t)))
 		})
 	}
+	kvrecordtest.Run(t, kind, func(t *testing.T) kvrecordtest.Store[hookrec.Entry] { return factory(t, Keyring(t)).Store })
+}
+
+// kind is the stored hook as the record machinery's cases change it.
+var kind = kvrecordtest.Kind[hookrec.Entry]{
+	Errors: kvrecord.Errors{NotFound: hookrec.ErrNotFound, Exists: hookrec.ErrExists, Contention: hookrec.ErrContention, NoChange: hookrec.ErrNoChange},
+	Valid:  func(t *testing.T, id string) hookrec.Entry { return Valid(t, id, "member.invite") },
+	// Valid's timeout is 2s; each bump adds a millisecond.
+	Bump:  func(e *hookrec.Entry) { e.Hook.Timeout += time.Millisecond },
+	Bumps: func(e hookrec.Entry) int { return int((e.Hook.Timeout - 2*time.Second) / time.Millisecond) },
+	Vary: func(e *hookrec.Entry, i, j int) {
+		e.Hook.URL = fmt.Sprintf("https://policy.example.com/%d-%d", i, j)
+	},
 }
 
 var cases = []struct {
@@ -56,8 +71,6 @@ var cases = []struct {
 	run  func(t *testing.T, s Subject)
 }{
 	{"CreateGet", testCreateGet},
-	{"CreateTwice", testCreateTwice},
-	{"Missing", testMissing},
 	{"UpdateWithRevision", testUpdateWithRevision},
 	{"UpdateNoChange", testUpdateNoChange},
 	{"UpdateAborted", testUpdateAborted},
@@ -65,27 +78,11 @@ var cases = []struct {
 	{"Delete", testDelete},
 	{"SecretsSealedAtRest", testSecretsSealedAtRest},
 	{"SourceForCommand", testSourceForCommand},
-	{"ConcurrentUpdates", testConcurrentUpdates},
-	{"DeletesRacingUpdates", testDeletesRacingUpdates},
 }
 
-// Keyring is a fresh keyring of one random key.
-func Keyring(t *testing.T) *endpoint.Keyring {
-	t.Helper()
-	s, err := endpoint.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := endpoint.ParseKey(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := endpoint.NewKeyring(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ring
-}
+// Keyring is a fresh keyring of one random key (the webhook keyring seals
+// hook secrets too).
+func Keyring(t *testing.T) *endpoint.Keyring { return endpointtest.Keyring(t) }
 
 // created is the creation time of the hooks Valid makes.
 var created = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -126,29 +123,6 @@ func testCreateGet(t *testing.T, s Subject) {
 		h.OnFailure != want.OnFailure || !h.CreatedAt.Equal(want.CreatedAt) || len(h.Secrets) != 1 || h.Secrets[0] != want.Secrets[0] ||
 		got.CreatedBy != "ops" || got.UpdatedBy != "ops" {
 		t.Fatalf("want %+v, have %+v", e, got)
-	}
-}
-
-func testCreateTwice(t *testing.T, s Subject) {
-	ctx := context.Background()
-	if _, err := s.Store.Create(ctx, Valid(t, "hk1", "member.invite")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Store.Create(ctx, Valid(t, "hk1", "member.join")); !errors.Is(err, hookrec.ErrExists) {
-		t.Fatalf("second create: want ErrExists, have %v", err)
-	}
-}
-
-func testMissing(t *testing.T, s Subject) {
-	ctx := context.Background()
-	if _, _, err := s.Store.Get(ctx, "nope"); !errors.Is(err, hookrec.ErrNotFound) {
-		t.Fatalf("get: want ErrNotFound, have %v", err)
-	}
-	if _, _, _, err := s.Store.Update(ctx, "nope", func(*hookrec.Entry) error { return nil }); !errors.Is(err, hookrec.ErrNotFound) {
-		t.Fatalf("update: want ErrNotFound, have %v", err)
-	}
-	if _, err := s.Store.Delete(ctx, "nope"); !errors.Is(err, hookrec.ErrNotFound) {
-		t.Fatalf("delete: want ErrNotFound, have %v", err)
 	}
 }
 
@@ -262,16 +236,6 @@ func testDelete(t *testing.T, s Subject) {
 	}
 }
 
-// secretForms is every form a secret may leak in: the whsec_ string, its
-// base64 key, and the decoded key bytes.
-func secretForms(t *testing.T, secret string) [][]byte {
-	key, err := base64.StdEncoding.DecodeString(secret[len(delivery.SecretPrefix):])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return [][]byte{[]byte(secret), []byte(secret[len(delivery.SecretPrefix):]), key}
-}
-
 func testSecretsSealedAtRest(t *testing.T, s Subject) {
 	ctx := context.Background()
 	e := Valid(t, "hk1", "member.invite")
@@ -290,15 +254,7 @@ func testSecretsSealedAtRest(t *testing.T, s Subject) {
 	if len(revs) < 2 {
 		t.Fatalf("%d records at rest, want both revisions", len(revs))
 	}
-	for _, raw := range revs {
-		for _, secret := range []string{first, next} {
-			for _, b := range secretForms(t, secret) {
-				if bytes.Contains(raw, b) {
-					t.Fatalf("a secret is stored in the clear: %s", raw)
-				}
-			}
-		}
-	}
+	endpointtest.NoSecretAtRest(t, revs, first, next)
 	got, _, err := s.Store.Get(ctx, "hk1")
 	if err != nil {
 		t.Fatal(err)
@@ -352,92 +308,4 @@ func ids(hs []hook.Hook) []string {
 		out = append(out, h.ID)
 	}
 	return out
-}
-
-// Concurrent read-modify-writes never lose one another's change.
-func testConcurrentUpdates(t *testing.T, s Subject) {
-	ctx := context.Background()
-	if _, err := s.Store.Create(ctx, Valid(t, "hk1", "member.invite")); err != nil {
-		t.Fatal(err)
-	}
-	const writers, each = 4, 5
-	var wg sync.WaitGroup
-	errs := make(chan error, writers*each)
-	for range writers {
-		wg.Go(func() {
-			for range each {
-				for {
-					_, _, _, err := s.Store.Update(ctx, "hk1", func(e *hookrec.Entry) error {
-						e.Hook.Timeout += time.Millisecond
-						return nil
-					})
-					if errors.Is(err, hookrec.ErrContention) {
-						continue // the contract allows it: the caller retries
-					}
-					if err != nil {
-						errs <- err
-					}
-					break
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	got, _, err := s.Store.Get(ctx, "hk1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := 2*time.Second + writers*each*time.Millisecond; got.Hook.Timeout != want {
-		t.Fatalf("timeout: want %s, have %s: an update was lost", want, got.Hook.Timeout)
-	}
-}
-
-// Deletes racing updates: every outcome is success, ErrNotFound or
-// ErrContention, never an untyped error.
-func testDeletesRacingUpdates(t *testing.T, s Subject) {
-	ctx := context.Background()
-	for round := range 3 {
-		id := fmt.Sprintf("hk%d", round)
-		if _, err := s.Store.Create(ctx, Valid(t, id, "member.invite")); err != nil {
-			t.Fatal(err)
-		}
-		var wg sync.WaitGroup
-		errs := make(chan error, 20)
-		for i := range 6 {
-			wg.Go(func() {
-				for j := range 4 {
-					_, _, _, err := s.Store.Update(ctx, id, func(e *hookrec.Entry) error {
-						e.Hook.URL = fmt.Sprintf("https://policy.example.com/%d-%d", i, j)
-						return nil
-					})
-					if err != nil && !errors.Is(err, hookrec.ErrNotFound) && !errors.Is(err, hookrec.ErrContention) {
-						errs <- fmt.Errorf("update: %w", err)
-						return
-					}
-				}
-			})
-		}
-		for range 2 {
-			wg.Go(func() {
-				if _, err := s.Store.Delete(ctx, id); err != nil && !errors.Is(err, hookrec.ErrNotFound) && !errors.Is(err, hookrec.ErrContention) {
-					errs <- fmt.Errorf("delete: %w", err)
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
-		if _, err := s.Store.Delete(ctx, id); err != nil && !errors.Is(err, hookrec.ErrNotFound) {
-			t.Fatal(err)
-		}
-		if _, _, err := s.Store.Get(ctx, id); !errors.Is(err, hookrec.ErrNotFound) {
-			t.Fatalf("after delete: %v", err)
-		}
-	}
 }

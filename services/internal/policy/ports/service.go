@@ -7,11 +7,9 @@ package ports
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/services/internal/natsx/edge"
@@ -49,58 +47,26 @@ func Serve(ctx context.Context, cfg Config) error {
 	if cfg.App == nil {
 		return errors.New("roster-policy: App is required")
 	}
-	if cfg.Serving == nil {
-		cfg.Serving = func(bool) {}
-	}
 	e, err := edge.New(edge.Config{NC: cfg.NC, Log: cfg.Log, MaxRequestBytes: MaxRequestBytes, Timeout: requestTimeout})
 	if err != nil {
 		return err
 	}
-	svc, err := micro.AddService(cfg.NC, micro.Config{
-		Name: ServiceName, Version: cfg.Version, QueueGroup: ServiceName,
-		Description: "Roster policy hooks: create, update, get, list, delete",
-	})
-	if err != nil {
-		return fmt.Errorf("add service %s: %w", ServiceName, err)
-	}
-	defer func() {
-		_ = svc.Stop()
-		e.Wait()
-	}()
 	a := cfg.App
 	handlers := map[string]edge.HandlerFunc{
-		"create": useCase(app.ParseCreate, a.CreateHook),
-		"update": useCase(app.ParseUpdate, a.UpdateHook),
-		"get":    useCase(parseID(false), a.GetHook),
-		"list":   useCase(app.ParseList, a.ListHooks),
-		"delete": useCase(parseID(true), a.DeleteHook),
+		"create": edge.Parsed(app.ParseCreate, a.CreateHook),
+		"update": edge.Parsed(app.ParseUpdate, a.UpdateHook),
+		"get":    edge.Parsed(parseID(false), a.GetHook),
+		"list":   edge.Parsed(app.ParseList, a.ListHooks),
+		"delete": edge.Parsed(parseID(true), a.DeleteHook),
 	}
+	var eps []edge.Endpoint
 	for _, verb := range Verbs {
-		if err := svc.AddEndpoint(verb, e.Handler("hook."+verb, handlers[verb]), micro.WithEndpointSubject(SubjectPrefix+verb)); err != nil {
-			return fmt.Errorf("add endpoint %s: %w", verb, err)
-		}
+		eps = append(eps, edge.Endpoint{Name: verb, Label: "hook." + verb, Subject: SubjectPrefix + verb, Edge: e, Handler: handlers[verb]})
 	}
-	cfg.Serving(true)
-	defer cfg.Serving(false)
-	<-ctx.Done()
-	return nil
-}
-
-// useCase adapts a use case to the edge: parse checks the body as the
-// subject's JSON Schema does (strictly decoded with events/wire), the use
-// case's result is the reply body.
-func useCase[Req, Resp any](parse func([]byte) (Req, error), use func(context.Context, Req) (Resp, error)) edge.HandlerFunc {
-	return func(ctx context.Context, r edge.Request) (edge.Reply, error) {
-		req, err := parse(r.Data)
-		if err != nil {
-			return edge.Reply{}, err
-		}
-		resp, err := use(ctx, req)
-		if err != nil {
-			return edge.Reply{}, err
-		}
-		return edge.Reply{Body: resp}, nil
-	}
+	return edge.Serve(ctx, edge.ServiceConfig{
+		NC: cfg.NC, Name: ServiceName, Version: cfg.Version, Serving: cfg.Serving, Endpoints: eps,
+		Description: "Roster policy hooks: create, update, get, list, delete",
+	})
 }
 
 // parseID parses a request naming one hook; get takes no actor.

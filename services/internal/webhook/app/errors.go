@@ -1,40 +1,24 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"strings"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/kvrecord"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
 
 // ErrStateConflict: a job state changed after it was read.
 var ErrStateConflict = errors.New("job state changed concurrently")
 
-// storeErr gives an endpoint store failure its wire code, keeping the
-// store's text as the message and the failure as the cause. Anything else
-// is returned as it is: the edge maps a transport failure to
-// "unavailable" and the rest to "internal".
-func storeErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	var code events.Code
-	switch {
-	case errors.Is(err, endpoint.ErrNotFound):
-		code = events.CodeNotFound
-	case errors.Is(err, endpoint.ErrExists):
-		code = events.CodeAlreadyExists
-	case errors.Is(err, endpoint.ErrContention):
-		code = events.CodeConflict
-	case errors.Is(err, context.DeadlineExceeded):
-		code = events.CodeUnavailable
-	default:
-		return err
-	}
-	return events.Wrap(code, err, "%s", err.Error())
-}
+// storeErrs are the errors an endpoint store returns (package endpoint's sentinels).
+var storeErrs = kvrecord.Errors{NotFound: endpoint.ErrNotFound, Exists: endpoint.ErrExists, Contention: endpoint.ErrContention, NoChange: endpoint.ErrNoChange}
+
+// storeErr gives an endpoint store failure its wire code (kvrecord.Errors.Wire):
+// the store's text as the message, the failure as the cause; anything
+// else as it is.
+func storeErr(err error) error { return storeErrs.Wire(err) }
 
 // invalid turns a validation failure (possibly several, joined) into one
 // invalid_argument error.

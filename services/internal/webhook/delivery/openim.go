@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/openim"
 )
 
 // OpenIM 3.8's group after-callbacks, by the Roster event type whose
@@ -70,47 +71,21 @@ func OpenIMNative(t events.Type) bool {
 // several users is one commit of one member.removed event per user.
 func OpenIMBatched(t events.Type) bool { return t == events.MemberRemoved }
 
-// OpenIM's constants the bodies carry (protocol/constant).
-const (
-	openIMGroupType        = 2 // constant.WorkingGroup: every group since 3.0
-	openIMGroupStatusOK    = 0 // constant.GroupOk
-	openIMJoinBySearch     = int32(events.JoinBySearch)
-	openIMDismissGroupType = string(rune(openIMGroupType)) // OpenIM: string(group.GroupType) of an int32, the rune U+0002
-)
+// openIMJoinBySearch is OpenIM's joinSource of a direct join by id.
+const openIMJoinBySearch = int32(events.JoinBySearch)
 
 // The request bodies. Each mirrors the OpenIM 3.8.3 struct named in its
 // comment key for key, without omitempty, as OpenIM's encoding/json does:
 // an unset string is "", an unset pointer or slice null. (Declared here,
-// not imported: OpenIM's module is not a dependency.)
-
-// openIMGroupMember is apistruct.GroupAddMemberInfo.
-type openIMGroupMember struct {
-	UserID    string `json:"userID"`
-	RoleLevel int32  `json:"roleLevel"`
-}
+// not imported: OpenIM's module is not a dependency; the vocabulary the
+// before-callbacks send as well is in package openim.)
 
 // openIMAfterCreateGroup is callbackstruct.CallbackAfterCreateGroupReq:
 // callbackCommand, the embedded sdkws.GroupInfo's keys, initMemberList.
 type openIMAfterCreateGroup struct {
-	CallbackCommand        string              `json:"callbackCommand"`
-	GroupID                string              `json:"groupID"`
-	GroupName              string              `json:"groupName"`
-	Notification           string              `json:"notification"`
-	Introduction           string              `json:"introduction"`
-	FaceURL                string              `json:"faceURL"`
-	OwnerUserID            string              `json:"ownerUserID"`
-	CreateTime             int64               `json:"createTime"`
-	MemberCount            uint32              `json:"memberCount"`
-	Ex                     string              `json:"ex"`
-	Status                 int32               `json:"status"`
-	CreatorUserID          string              `json:"creatorUserID"`
-	GroupType              int32               `json:"groupType"`
-	NeedVerification       int32               `json:"needVerification"`
-	LookMemberInfo         int32               `json:"lookMemberInfo"`
-	ApplyMemberFriend      int32               `json:"applyMemberFriend"`
-	NotificationUpdateTime int64               `json:"notificationUpdateTime"`
-	NotificationUserID     string              `json:"notificationUserID"`
-	InitMemberList         []openIMGroupMember `json:"initMemberList"`
+	CallbackCommand string `json:"callbackCommand"`
+	openim.GroupInfo
+	InitMemberList []openim.GroupAddMemberInfo `json:"initMemberList"`
 }
 
 // openIMAfterSetGroupInfo is callbackstruct.CallbackAfterSetGroupInfoReq.
@@ -128,32 +103,11 @@ type openIMAfterSetGroupInfo struct {
 	ApplyMemberFriend *int32  `json:"applyMemberFriend"`
 }
 
-// openIMAfterSetGroupMemberInfo is
-// callbackstruct.CallbackAfterSetGroupMemberInfoReq ("nickName" with
-// OpenIM's capital N).
-type openIMAfterSetGroupMemberInfo struct {
-	CallbackCommand string  `json:"callbackCommand"`
-	GroupID         string  `json:"groupID"`
-	UserID          string  `json:"userID"`
-	Nickname        *string `json:"nickName"`
-	FaceURL         *string `json:"faceURL"`
-	RoleLevel       *int32  `json:"roleLevel"`
-	Ex              *string `json:"ex"`
-}
-
 // openIMQuitGroup is callbackstruct.CallbackQuitGroupReq.
 type openIMQuitGroup struct {
 	CallbackCommand string `json:"callbackCommand"`
 	GroupID         string `json:"groupID"`
 	UserID          string `json:"userID"`
-}
-
-// openIMKillGroupMember is callbackstruct.CallbackKillGroupMemberReq.
-type openIMKillGroupMember struct {
-	CallbackCommand string   `json:"callbackCommand"`
-	GroupID         string   `json:"groupID"`
-	KickedUserIDs   []string `json:"kickedUserIDs"`
-	Reason          string   `json:"reason"`
 }
 
 // openIMDisMissGroup is callbackstruct.CallbackDisMissGroupReq.
@@ -174,14 +128,6 @@ type openIMAfterJoinGroup struct {
 	ReqMessage      string `json:"reqMessage"`
 	JoinSource      int32  `json:"joinSource"`
 	InviterUserID   string `json:"inviterUserID"`
-}
-
-// openIMTransferGroupOwner is callbackstruct.CallbackTransferGroupOwnerReq.
-type openIMTransferGroupOwner struct {
-	CallbackCommand string `json:"callbackCommand"`
-	GroupID         string `json:"groupID"`
-	OldOwnerUserID  string `json:"oldOwnerUserID"`
-	NewOwnerUserID  string `json:"newOwnerUserID"`
 }
 
 // openIMExtension is the body of Roster's extension callbacks (no OpenIM
@@ -266,7 +212,7 @@ func openIMBody(cmd, opID string, e events.Event, batch []events.Event) (any, er
 		b.GroupName, b.Introduction = deref(d.Name), deref(d.Intro)
 		b.Notification, b.FaceURL = deref(d.Notification), deref(d.FaceURL)
 		if d.JoinPolicy != nil {
-			v := NeedVerification(*d.JoinPolicy)
+			v := openim.NeedVerification(*d.JoinPolicy)
 			b.NeedVerification = &v
 		}
 		return b, nil
@@ -275,9 +221,9 @@ func openIMBody(cmd, opID string, e events.Event, batch []events.Event) (any, er
 		if owner == "" {
 			owner = e.Actor // version 1 named no owner; only the owner dismisses
 		}
-		return openIMDisMissGroup{CallbackCommand: cmd, GroupID: g, OwnerID: owner, GroupType: openIMDismissGroupType, MembersID: d.Members}, nil
+		return openIMDisMissGroup{CallbackCommand: cmd, GroupID: g, OwnerID: owner, GroupType: openim.GroupTypeString, MembersID: d.Members}, nil
 	case *events.GroupOwnershipTransferredData:
-		return openIMTransferGroupOwner{CallbackCommand: cmd, GroupID: g, OldOwnerUserID: d.From, NewOwnerUserID: d.To}, nil
+		return openim.TransferGroupOwnerReq{CallbackCommand: cmd, GroupID: g, OldOwnerUserID: d.From, NewOwnerUserID: d.To}, nil
 	case *events.MemberJoinedData:
 		src := int32(d.Source)
 		if src == 0 {
@@ -299,14 +245,14 @@ func openIMBody(cmd, opID string, e events.Event, batch []events.Event) (any, er
 			}
 			kicked = append(kicked, r.UserID)
 		}
-		return openIMKillGroupMember{CallbackCommand: cmd, GroupID: g, KickedUserIDs: kicked, Reason: d.Reason}, nil
+		return openim.KillGroupMemberReq{CallbackCommand: cmd, GroupID: g, KickedUserIDs: kicked, Reason: d.Reason}, nil
 	case *events.MemberQuitData:
 		return openIMQuitGroup{CallbackCommand: cmd, GroupID: g, UserID: d.UserID}, nil
 	case *events.MemberRoleChangedData:
 		lvl := int32(d.Role.Level())
-		return openIMAfterSetGroupMemberInfo{CallbackCommand: cmd, GroupID: g, UserID: d.UserID, RoleLevel: &lvl}, nil
+		return openim.SetGroupMemberInfoReq{CallbackCommand: cmd, GroupID: g, UserID: d.UserID, RoleLevel: &lvl}, nil
 	case *events.MemberInfoChangedData:
-		b := openIMAfterSetGroupMemberInfo{CallbackCommand: cmd, GroupID: g, UserID: d.UserID, Nickname: d.Nickname, FaceURL: d.FaceURL, Ex: d.Ex}
+		b := openim.SetGroupMemberInfoReq{CallbackCommand: cmd, GroupID: g, UserID: d.UserID, Nickname: d.Nickname, FaceURL: d.FaceURL, Ex: d.Ex}
 		if d.Role != nil {
 			lvl := int32(d.Role.Level())
 			b.RoleLevel = &lvl
@@ -320,25 +266,18 @@ func openIMBody(cmd, opID string, e events.Event, batch []events.Event) (any, er
 // OpenIM's request only echoes the create request: memberCount is the
 // first members' count and createTime the event's time.
 func afterCreateGroup(cmd string, e events.Event, d *events.GroupCreatedData) openIMAfterCreateGroup {
-	members := make([]openIMGroupMember, 0, 1+len(d.Admins)+len(d.Members))
-	members = append(members, openIMGroupMember{UserID: d.Owner, RoleLevel: int32(events.RoleOwner.Level())})
-	for _, u := range d.Admins {
-		members = append(members, openIMGroupMember{UserID: u, RoleLevel: int32(events.RoleAdmin.Level())})
-	}
-	for _, u := range d.Members {
-		members = append(members, openIMGroupMember{UserID: u, RoleLevel: int32(events.RoleMember.Level())})
-	}
+	members := openim.InitMemberList(d.Owner, d.Admins, d.Members)
 	creator := d.Creator
 	if creator == "" {
 		creator = e.Actor
 	}
-	b := openIMAfterCreateGroup{
-		CallbackCommand: cmd, GroupID: e.GroupID, GroupName: d.Name, Notification: d.Notification,
+	b := openIMAfterCreateGroup{CallbackCommand: cmd, InitMemberList: members, GroupInfo: openim.GroupInfo{
+		GroupID: e.GroupID, GroupName: d.Name, Notification: d.Notification,
 		Introduction: d.Intro, FaceURL: d.FaceURL, OwnerUserID: d.Owner, CreateTime: e.OccurredAt.UnixMilli(),
-		MemberCount: uint32(len(members)), Ex: d.Ex, Status: openIMGroupStatusOK, CreatorUserID: creator,
-		GroupType: openIMGroupType, NeedVerification: NeedVerification(d.JoinPolicy),
-		LookMemberInfo: d.LookMemberInfo, ApplyMemberFriend: d.ApplyMemberFriend, InitMemberList: members,
-	}
+		MemberCount: uint32(len(members)), Ex: d.Ex, Status: openim.GroupStatusOK, CreatorUserID: creator,
+		GroupType: openim.GroupType, NeedVerification: openim.NeedVerification(d.JoinPolicy),
+		LookMemberInfo: d.LookMemberInfo, ApplyMemberFriend: d.ApplyMemberFriend,
+	}}
 	if d.Notification != "" {
 		// A notification set at creation was set by the creator, then.
 		b.NotificationUpdateTime, b.NotificationUserID = e.OccurredAt.UnixMilli(), creator
@@ -377,29 +316,6 @@ func deref(s *string) string {
 	return *s
 }
 
-// NeedVerification is OpenIM's code for a join policy (constant
-// ApplyNeedVerificationInviteDirectly 0, AllNeedVerification 1, Directly
-// 2). invite_only, which OpenIM lacks, is sent as 1: nobody joins without
-// the owner or an admin.
-func NeedVerification(p events.JoinPolicy) int32 {
-	switch p {
-	case events.PolicyApproval:
-		return 0
-	case events.PolicyOpen:
-		return 2
-	}
-	return 1 // all_approval, invite_only
-}
-
-// OpenIMResponse is OpenIM's callback response contract.
-type OpenIMResponse struct {
-	ActionCode int    `json:"actionCode"`
-	ErrCode    int    `json:"errCode"`
-	ErrMsg     string `json:"errMsg"`
-	ErrDlt     string `json:"errDlt"`
-	NextCode   int    `json:"nextCode"`
-}
-
 // ErrNotOneObject means a body is not exactly one JSON object.
 var ErrNotOneObject = errors.New("response body is not exactly one JSON object")
 
@@ -411,8 +327,8 @@ var ErrNotOneValue = errors.New("response body is not exactly one JSON value")
 // `{"actionCode":0}Callback ok`, `200 Content`, HTML or an empty body, is
 // an error wrapping ErrNotOneObject. (The synchronous before-callbacks
 // need this; after-callbacks are judged by JudgeOpenIM.)
-func ParseOpenIMResponse(body []byte) (OpenIMResponse, error) {
-	var r OpenIMResponse
+func ParseOpenIMResponse(body []byte) (openim.Response, error) {
+	var r openim.Response
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return r, fmt.Errorf("%w: %s", ErrNotOneObject, describe(trimmed))
@@ -479,7 +395,7 @@ func JudgeOpenIM(r Response) Verdict {
 	if err != nil {
 		return Verdict{Class: ClassInvalidResponse, Message: err.Error()}
 	}
-	var resp OpenIMResponse
+	var resp openim.Response
 	if v[0] != '{' || json.Unmarshal(v, &resp) != nil {
 		return Verdict{Success: true, Message: "answer is not OpenIM's response object (" + describe(v) + "); accepted: after-callbacks ignore the answer"}
 	}

@@ -192,3 +192,34 @@ func SealRecord(keys *Keyring, e Endpoint) ([]byte, error) {
 	}
 	return json.Marshal(e)
 }
+
+// Records is how an endpoint store keeps endpoints (the Codec of package
+// kvrecord, met here without importing it): keyed by id, encoded by
+// SealRecord, decoded by OpenRecord, listed by id. Keys nil: secrets are
+// stored as given.
+type Records struct{ Keys *Keyring }
+
+// Noun names an endpoint in a store's error texts.
+func (Records) Noun() string { return "endpoint" }
+
+// Key is the endpoint's id.
+func (Records) Key(e Endpoint) string { return e.ID }
+
+// Encode seals e for storage.
+func (r Records) Encode(e Endpoint) ([]byte, error) { return SealRecord(r.Keys, e) }
+
+// Decode opens a stored endpoint. stale: it holds plaintext secrets and
+// the store seals, so once rewritten its history must go.
+func (r Records) Decode(b []byte) (Endpoint, bool, error) {
+	e, legacy, err := OpenRecord(r.Keys, b)
+	return e, legacy && r.Keys != nil, err
+}
+
+// Clone returns a copy of e sharing no secret slice with it.
+func (Records) Clone(e Endpoint) Endpoint {
+	e.Secrets = slices.Clone(e.Secrets)
+	return e
+}
+
+// Compare orders endpoints by id.
+func (Records) Compare(a, b Endpoint) int { return strings.Compare(a.ID, b.ID) }

@@ -7,11 +7,9 @@ package ports
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
 	"github.com/rs/zerolog"
 
 	"github.com/rosterhq/roster/services/internal/natsx/edge"
@@ -55,9 +53,6 @@ func Serve(ctx context.Context, cfg Config) error {
 	if cfg.App == nil {
 		return errors.New("roster-webhooks: App is required")
 	}
-	if cfg.Serving == nil {
-		cfg.Serving = func(bool) {}
-	}
 	edgeCfg := edge.Config{NC: cfg.NC, Log: cfg.Log, MaxRequestBytes: MaxRequestBytes, Timeout: requestTimeout}
 	main, err := edge.New(edgeCfg)
 	if err != nil {
@@ -68,68 +63,35 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	svc, err := micro.AddService(cfg.NC, micro.Config{
-		Name: ServiceName, Version: cfg.Version, QueueGroup: ServiceName,
-		Description: "Roster webhook endpoints: manage, test, redeliver",
-	})
-	if err != nil {
-		return fmt.Errorf("add service %s: %w", ServiceName, err)
-	}
-	defer func() {
-		_ = svc.Stop()
-		main.Wait()
-		tests.Wait()
-	}()
 	a := cfg.App
 	// Requests in flight when the service stops are cancelled (a test
 	// waiting on a hanging receiver would otherwise hold the shutdown for
 	// up to the endpoint's timeout); edge still answers them.
 	handle := func(h edge.HandlerFunc) edge.HandlerFunc { return stopWith(ctx, h) }
 	handlers := map[string]edge.HandlerFunc{
-		"create":        handle(useCase(app.ParseCreate, a.CreateEndpoint)),
-		"update":        handle(useCase(app.ParseUpdate, a.UpdateEndpoint)),
-		"get":           handle(useCase(parseID(false), a.GetEndpoint)),
-		"list":          handle(useCase(parseList, func(ctx context.Context, _ struct{}) (app.ListReply, error) { return a.ListEndpoints(ctx) })),
-		"delete":        handle(useCase(parseID(true), a.DeleteEndpoint)),
-		"pause":         handle(useCase(parseID(true), a.PauseEndpoint)),
-		"resume":        handle(useCase(parseID(true), a.ResumeEndpoint)),
-		"rotate_secret": handle(useCase(app.ParseRotate, a.RotateSecret)),
-		"test":          handle(useCase(parseID(true), a.TestEndpoint)),
+		"create":        handle(edge.Parsed(app.ParseCreate, a.CreateEndpoint)),
+		"update":        handle(edge.Parsed(app.ParseUpdate, a.UpdateEndpoint)),
+		"get":           handle(edge.Parsed(parseID(false), a.GetEndpoint)),
+		"list":          handle(edge.Parsed(parseList, func(ctx context.Context, _ struct{}) (app.ListReply, error) { return a.ListEndpoints(ctx) })),
+		"delete":        handle(edge.Parsed(parseID(true), a.DeleteEndpoint)),
+		"pause":         handle(edge.Parsed(parseID(true), a.PauseEndpoint)),
+		"resume":        handle(edge.Parsed(parseID(true), a.ResumeEndpoint)),
+		"rotate_secret": handle(edge.Parsed(app.ParseRotate, a.RotateSecret)),
+		"test":          handle(edge.Parsed(parseID(true), a.TestEndpoint)),
 	}
+	var eps []edge.Endpoint
 	for _, verb := range Verbs {
 		e := main
 		if verb == "test" {
 			e = tests
 		}
-		if err := svc.AddEndpoint(verb, e.Handler("endpoint."+verb, handlers[verb]), micro.WithEndpointSubject(SubjectPrefix+verb)); err != nil {
-			return fmt.Errorf("add endpoint %s: %w", verb, err)
-		}
+		eps = append(eps, edge.Endpoint{Name: verb, Label: "endpoint." + verb, Subject: SubjectPrefix + verb, Edge: e, Handler: handlers[verb]})
 	}
-	if err := svc.AddEndpoint("redeliver", main.Handler("redeliver", handle(useCase(app.ParseRedeliver, a.Redeliver))),
-		micro.WithEndpointSubject(SubjectRedeliver)); err != nil {
-		return fmt.Errorf("add endpoint redeliver: %w", err)
-	}
-	cfg.Serving(true)
-	defer cfg.Serving(false)
-	<-ctx.Done()
-	return nil
-}
-
-// useCase adapts a use case to the edge: parse checks the body as the
-// subject's JSON Schema does (strictly decoded with events/wire), the use
-// case's result is the reply body.
-func useCase[Req, Resp any](parse func([]byte) (Req, error), use func(context.Context, Req) (Resp, error)) edge.HandlerFunc {
-	return func(ctx context.Context, r edge.Request) (edge.Reply, error) {
-		req, err := parse(r.Data)
-		if err != nil {
-			return edge.Reply{}, err
-		}
-		resp, err := use(ctx, req)
-		if err != nil {
-			return edge.Reply{}, err
-		}
-		return edge.Reply{Body: resp}, nil
-	}
+	eps = append(eps, edge.Endpoint{Name: "redeliver", Subject: SubjectRedeliver, Edge: main, Handler: handle(edge.Parsed(app.ParseRedeliver, a.Redeliver))})
+	return edge.Serve(ctx, edge.ServiceConfig{
+		NC: cfg.NC, Name: ServiceName, Version: cfg.Version, Serving: cfg.Serving, Endpoints: eps,
+		Description: "Roster webhook endpoints: manage, test, redeliver",
+	})
 }
 
 // stopWith cancels h's context when stop ends.

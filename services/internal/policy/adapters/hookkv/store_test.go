@@ -3,7 +3,6 @@ package hookkv_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/rosterhq/roster/services/internal/policy/hookrec"
 	"github.com/rosterhq/roster/services/internal/policy/hooktest"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
+	"github.com/rosterhq/roster/services/internal/webhook/endpointtest"
 )
 
 func provision(t *testing.T, js jetstream.JetStream, keys *endpoint.Keyring) *hookkv.Store {
@@ -61,30 +61,6 @@ func lastRev(t *testing.T, js jetstream.JetStream) uint64 {
 	return info.State.LastSeq
 }
 
-func rawRevisions(t *testing.T, js jetstream.JetStream) [][]byte {
-	t.Helper()
-	ctx := context.Background()
-	kv, err := js.KeyValue(ctx, hookrec.Bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := kv.ListKeys(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	for k := range keys.Keys() {
-		hist, err := kv.History(ctx, k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range hist {
-			out = append(out, e.Value())
-		}
-	}
-	return out
-}
-
 // The KV adapter and its view pass the store contract against a real
 // server (one per case: the bucket name is fixed).
 func TestContract(t *testing.T) {
@@ -93,7 +69,7 @@ func TestContract(t *testing.T) {
 		s := provision(t, srv.JS, keys)
 		v := runView(t, srv.JS, keys)
 		return hooktest.Subject{
-			Store: s, AtRest: func(t *testing.T) [][]byte { return rawRevisions(t, srv.JS) }, Source: v,
+			Store: s, AtRest: func(t *testing.T) [][]byte { return natstest.KVHistory(t, srv.JS, hookrec.Bucket) }, Source: v,
 			Sync: func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 				defer cancel()
@@ -171,11 +147,7 @@ func TestLegacyPlaintextSealedOnWrite(t *testing.T) {
 	if _, _, _, err := sealed.Update(context.Background(), "hk1", func(e *hookrec.Entry) error { e.Hook.OnFailure = hook.Allow; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	for _, raw := range rawRevisions(t, srv.JS) {
-		if strings.Contains(string(raw), e.Hook.Secrets[0]) {
-			t.Fatalf("plaintext secret still at rest: %s", raw)
-		}
-	}
+	endpointtest.NoSecretAtRest(t, natstest.KVHistory(t, srv.JS, hookrec.Bucket), e.Hook.Secrets[0])
 	got, _, err := sealed.Get(context.Background(), "hk1")
 	if err != nil || got.Hook.Secrets[0] != e.Hook.Secrets[0] {
 		t.Fatalf("read back: %v", err)

@@ -32,7 +32,7 @@ func NewCache() *Cache {
 
 // Run watches the bucket until ctx ends.
 func (c *Cache) Run(ctx context.Context, s *Store) error {
-	w, err := s.kv.WatchAll(ctx)
+	w, err := s.KV().WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", endpoint.Bucket, err)
 	}
@@ -63,7 +63,7 @@ func (c *Cache) apply(s *Store, entry jetstream.KeyValueEntry) {
 		}
 		switch entry.Operation() {
 		case jetstream.KeyValuePut:
-			if e, _, err := s.decode(entry.Value()); err == nil {
+			if e, _, err := s.records.Decode(entry.Value()); err == nil {
 				c.m[id] = e
 				ep = &e
 			}

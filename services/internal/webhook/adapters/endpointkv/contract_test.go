@@ -14,6 +14,6 @@ func TestContract(t *testing.T) {
 	endpointtest.Run(t, func(t *testing.T, keys *endpoint.Keyring) endpointtest.Subject {
 		srv := natstest.Start(t)
 		s := provision(t, srv.JS, keys)
-		return endpointtest.Subject{Store: s, AtRest: func(t *testing.T) [][]byte { return rawRevisions(t, srv.JS) }}
+		return endpointtest.Subject{Store: s, AtRest: func(t *testing.T) [][]byte { return natstest.KVHistory(t, srv.JS, endpoint.Bucket) }}
 	})
 }

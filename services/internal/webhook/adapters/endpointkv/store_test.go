@@ -16,6 +16,7 @@ import (
 	"github.com/rosterhq/roster/services/internal/webhook/adapters/endpointkv"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
+	"github.com/rosterhq/roster/services/internal/webhook/endpointtest"
 )
 
 func valid(t *testing.T) endpoint.Endpoint {
@@ -59,57 +60,13 @@ func provision(t *testing.T, js jetstream.JetStream, keys *endpoint.Keyring) *en
 	return s
 }
 
-// rawRevisions returns every stored revision of every key of the bucket,
-// as a reader of the bucket sees them.
-func rawRevisions(t *testing.T, js jetstream.JetStream) [][]byte {
-	t.Helper()
-	ctx := context.Background()
-	kv, err := js.KeyValue(ctx, endpoint.Bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := kv.ListKeys(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	for k := range keys.Keys() {
-		hist, err := kv.History(ctx, k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range hist {
-			out = append(out, e.Value())
-		}
-	}
-	return out
-}
-
-// secretBytes is every form a secret may leak in: the whsec_ string, its
-// base64 key, and the decoded key bytes.
-func secretBytes(t *testing.T, secret string) [][]byte {
-	key, err := base64.StdEncoding.DecodeString(secret[len("whsec_"):])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return [][]byte{[]byte(secret), []byte(secret[len("whsec_"):]), key}
-}
-
 func assertNoSecret(t *testing.T, js jetstream.JetStream, secrets ...string) {
 	t.Helper()
-	revs := rawRevisions(t, js)
+	revs := natstest.KVHistory(t, js, endpoint.Bucket)
 	if len(revs) == 0 {
 		t.Fatal("bucket is empty")
 	}
-	for _, raw := range revs {
-		for _, s := range secrets {
-			for _, b := range secretBytes(t, s) {
-				if bytes.Contains(raw, b) {
-					t.Fatalf("the bucket holds a secret in the clear: %s", raw)
-				}
-			}
-		}
-	}
+	endpointtest.NoSecretAtRest(t, revs, secrets...)
 }
 
 func TestSecretsSealedAtRest(t *testing.T) {
@@ -138,7 +95,7 @@ func TestSecretsSealedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertNoSecret(t, srv.JS, secret, next)
-	for _, raw := range rawRevisions(t, srv.JS) {
+	for _, raw := range natstest.KVHistory(t, srv.JS, endpoint.Bucket) {
 		if bytes.Contains(raw, k1) || bytes.Contains(raw, []byte(base64.StdEncoding.EncodeToString(k1))) {
 			t.Fatal("the bucket holds the key")
 		}
@@ -172,7 +129,7 @@ func TestPlaintextMigratesAndKeysRotate(t *testing.T) {
 	if _, err := plain.Create(ctx, ep); err != nil {
 		t.Fatal(err)
 	}
-	if raw := rawRevisions(t, srv.JS); !bytes.Contains(raw[0], []byte(secret)) {
+	if raw := natstest.KVHistory(t, srv.JS, endpoint.Bucket); !bytes.Contains(raw[0], []byte(secret)) {
 		t.Fatal("without a key the secret is expected in plaintext")
 	}
 
