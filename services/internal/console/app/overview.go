@@ -17,7 +17,12 @@ type Overview struct {
 	ProjectionErr error
 	AuditLag      AuditLag
 	AuditLagErr   error
+	// Endpoints is one page of them (paused first); Total and Paused
+	// count all.
 	Endpoints     []EndpointSummary
+	Page          int
+	HasNext       bool
+	Total, Paused int
 	EndpointsErr  error
 	// TrailErr: the figures could not be read from the audit trail.
 	TrailErr error
@@ -31,10 +36,11 @@ type EndpointSummary struct {
 	QueueDepthErr error
 }
 
-// Overview reads the overview. Each source that fails is reported in its
-// own field: one service down must not blank the page.
-func (a *App) Overview(ctx context.Context) Overview {
-	var o Overview
+// Overview reads the overview with page of the endpoints. Each source that
+// fails is reported in its own field: one service down must not blank the
+// page.
+func (a *App) Overview(ctx context.Context, page int) Overview {
+	o := Overview{Page: max(page, 1)}
 	o.Services = a.Status.Services(ctx, a.Services)
 	o.Projection, o.ProjectionErr = a.Status.Projection(ctx)
 	o.AuditLag, o.AuditLagErr = a.Status.AuditLag(ctx)
@@ -52,7 +58,25 @@ func (a *App) Overview(ctx context.Context) Overview {
 	for _, r := range rows {
 		byEndpoint[r.EndpointID] = append(byEndpoint[r.EndpointID], r)
 	}
+	// Paused endpoints first (they need someone), then by id.
+	slices.SortStableFunc(eps, func(x, y endpoint.Endpoint) int {
+		if px, py := x.Paused(), y.Paused(); px != py {
+			if px {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	o.Total = len(eps)
 	for _, ep := range eps {
+		if ep.Paused() {
+			o.Paused++
+		}
+	}
+	var shown []endpoint.Endpoint
+	shown, o.HasNext = Page(eps, o.Page)
+	for _, ep := range shown {
 		s := EndpointSummary{Endpoint: ep}
 		s.Stats = ComputeStats(byEndpoint[ep.ID])
 		// The cap is on the one query for every endpoint.
@@ -60,15 +84,5 @@ func (a *App) Overview(ctx context.Context) Overview {
 		s.QueueDepth, s.QueueDepthErr = a.Status.QueueDepth(ctx, ep.ID)
 		o.Endpoints = append(o.Endpoints, s)
 	}
-	// Paused endpoints first (they need someone), then by id.
-	slices.SortStableFunc(o.Endpoints, func(x, y EndpointSummary) int {
-		if px, py := x.Endpoint.Paused(), y.Endpoint.Paused(); px != py {
-			if px {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(x.Endpoint.ID, y.Endpoint.ID)
-	})
 	return o
 }

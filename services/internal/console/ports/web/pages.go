@@ -82,7 +82,7 @@ func uintParam(r *http.Request, name string) uint64 {
 }
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
-	o := s.cfg.App.Overview(r.Context())
+	o := s.cfg.App.Overview(r.Context(), intParam(r, "page"))
 	s.render(w, r, http.StatusOK, "overview", "Overview", o)
 }
 
