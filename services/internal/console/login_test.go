@@ -143,6 +143,11 @@ func TestLoginSessionsAndCSRF(t *testing.T) {
 		if code != http.StatusUnauthorized {
 			t.Errorf("%s cookie: action: want 401, have %d", tc.name, code)
 		}
+		req, _ := http.NewRequest(http.MethodGet, s.url+"/", nil)
+		req.Header.Set("HX-Request", "true")
+		if code, _, hdr := b3.do(req); code != http.StatusUnauthorized || hdr.Get("HX-Redirect") != "/login" {
+			t.Errorf("%s cookie: htmx poll: want 401 with HX-Redirect /login, have %d %q", tc.name, code, hdr.Get("HX-Redirect"))
+		}
 	}
 
 	// The actions were alice's.

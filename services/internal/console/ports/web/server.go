@@ -196,11 +196,18 @@ func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 				sess, err = s.cfg.Sessions.Decode(c.Value, s.cfg.Clock.Now())
 			}
 			if err != nil {
-				if r.Method != http.MethodGet {
+				login := "/login?next=" + urlQueryEscape(r.URL.RequestURI())
+				switch {
+				case r.Header.Get("HX-Request") == "true":
+					// A poll or a boosted click of an expired session:
+					// htmx sends the whole page to the login.
+					w.Header().Set("HX-Redirect", "/login")
 					http.Error(w, "not signed in", http.StatusUnauthorized)
-					return
+				case r.Method != http.MethodGet:
+					http.Error(w, "not signed in", http.StatusUnauthorized)
+				default:
+					http.Redirect(w, r, login, http.StatusSeeOther)
 				}
-				http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
 		}
