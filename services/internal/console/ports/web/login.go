@@ -7,6 +7,10 @@ import (
 	"strings"
 )
 
+// defaultLoginRate bounds the sign-in attempts one console process checks
+// a second.
+const defaultLoginRate = 10
+
 func urlQueryEscape(s string) string            { return url.QueryEscape(s) }
 func urlQueryUnescape(s string) (string, error) { return url.QueryUnescape(s) }
 
@@ -36,6 +40,14 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.NoLogin {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	// Each attempt costs a bcrypt comparison: a process answers at most
+	// Config.LoginRate of them a second, so a flood of guesses cannot take the
+	// machine's CPU (guessing itself stays as slow as bcrypt makes it).
+	if !s.logins.Allow() {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "too many sign-in attempts; try again in a moment", http.StatusTooManyRequests)
 		return
 	}
 	name, pw := r.PostFormValue("name"), r.PostFormValue("password")

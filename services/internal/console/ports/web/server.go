@@ -19,6 +19,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
 
 	"github.com/rosterhq/roster/services/internal/console/app"
 )
@@ -42,7 +43,10 @@ type Config struct {
 	// SecureCookie sets the session cookie's Secure attribute (off only
 	// when the console is reached over plain HTTP on loopback).
 	SecureCookie bool
-	Clock        clockwork.Clock
+	// LoginRate is the most sign-in attempts a second this process checks
+	// (default 10, bursts of twice that).
+	LoginRate float64
+	Clock     clockwork.Clock
 }
 
 // DevOperator is the operator of a console without login.
@@ -71,7 +75,9 @@ type Server struct {
 	version string // content hash of the assets, for cache busting
 	// devToken is the CSRF token of a console without login.
 	devToken string
-	handler  http.Handler
+	// logins bounds the sign-in attempts checked per second.
+	logins  *rate.Limiter
+	handler http.Handler
 }
 
 // pageNames are the templates, each rendered inside layout.html.
@@ -86,7 +92,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, pages: map[string]*template.Template{}, assets: sub}
+	if cfg.LoginRate <= 0 {
+		cfg.LoginRate = defaultLoginRate
+	}
+	s := &Server{cfg: cfg, pages: map[string]*template.Template{}, assets: sub,
+		logins: rate.NewLimiter(rate.Limit(cfg.LoginRate), max(1, int(2*cfg.LoginRate)))}
 	if s.version, err = hashFS(sub); err != nil {
 		return nil, err
 	}

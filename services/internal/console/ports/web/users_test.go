@@ -2,11 +2,19 @@ package web
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/rosterhq/roster/services/internal/console/app"
 )
 
 func TestParseUsers(t *testing.T) {
@@ -115,5 +123,47 @@ func TestSafeNext(t *testing.T) {
 		if have := safeNext(in); have != want {
 			t.Errorf("safeNext(%q): want %q, have %q", in, want, have)
 		}
+	}
+}
+
+// TestLoginRate: sign-in attempts beyond the rate are refused with 429
+// before any bcrypt work.
+func TestLoginRate(t *testing.T) {
+	file, err := AddUser(nil, "alice", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := ParseUsers(strings.NewReader(string(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions, _ := NewSessions([]byte("0123456789abcdef0123456789abcdef"), time.Hour)
+	srv, err := New(Config{App: &app.App{}, Log: zerolog.Nop(), Users: users, Sessions: sessions, LoginRate: 1, Clock: clockwork.NewRealClock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	codes := make(chan int, 6)
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			resp, err := http.PostForm(ts.URL+"/login", url.Values{"name": {"alice"}, "password": {"guess"}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(codes)
+	n := map[int]int{}
+	for c := range codes {
+		n[c]++
+	}
+	if n[http.StatusUnauthorized] != 2 || n[http.StatusTooManyRequests] != 4 {
+		t.Fatalf("6 attempts at once at 1/s (bursts of 2): want 2 checked (401) and 4 refused (429), have %v", n)
 	}
 }
