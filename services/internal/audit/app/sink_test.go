@@ -73,9 +73,13 @@ func TestSinkRetriesOnTheBackoffSchedule(t *testing.T) {
 	fl := &flaky{next: store, n: 3, err: errDown, clock: clock}
 	q := newQueue()
 	reg := prometheus.NewRegistry()
-	s := startSink(t, app.SinkConfig{Store: fl, Clock: clock, Metrics: reg}, q)
+	// Both messages are queued before the sink starts, so they make one
+	// batch: a second batch would wait for the busy writer on a ticker of
+	// the same fake clock, and the BlockUntil below could then see that
+	// ticker instead of the retry timer and advance the clock too early.
 	q.push(nil, cmd(1))
 	q.push(nil, cmd(2))
+	s := startSink(t, app.SinkConfig{Store: fl, Clock: clock, Metrics: reg}, q)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
