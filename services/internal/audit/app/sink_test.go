@@ -74,9 +74,11 @@ func TestSinkRetriesOnTheBackoffSchedule(t *testing.T) {
 	q := newQueue()
 	reg := prometheus.NewRegistry()
 	// Both messages are queued before the sink starts, so they make one
-	// batch: a second batch would wait for the busy writer on a ticker of
-	// the same fake clock, and the BlockUntil below could then see that
-	// ticker instead of the retry timer and advance the clock too early.
+	// batch. A batch handed over while the writer is busy waits on a
+	// ticker of the same fake clock, which BlockUntil below would count
+	// as the retry timer: so the test first waits for the failed attempt
+	// and for the sink to fetch again (the hand-over is over, its ticker
+	// stopped), leaving the retry timer the clock's only waiter.
 	q.push(nil, cmd(1))
 	q.push(nil, cmd(2))
 	s := startSink(t, app.SinkConfig{Store: fl, Clock: clock, Metrics: reg}, q)
@@ -84,6 +86,12 @@ func TestSinkRetriesOnTheBackoffSchedule(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for k, d := range []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond} {
+		natstest.Eventually(t, 5*time.Second, func() error {
+			if n, _ := fl.tries(); n != k+1 || q.fetched() < 2 {
+				return fmt.Errorf("want attempt %d made and the batch handed over, have %d attempts, %d fetches", k+1, n, q.fetched())
+			}
+			return nil
+		})
 		if err := clock.BlockUntilContext(ctx, 1); err != nil { // the retry timer
 			t.Fatal(err)
 		}

@@ -23,6 +23,9 @@ type queue struct {
 	acked  map[string]bool
 	beats  int // InProgress calls
 	nextID int
+	// fetches counts Fetch calls: a sink that fetches again has handed
+	// its last batch over (and stopped that hand-over's ticker).
+	fetches int
 }
 
 type msg struct {
@@ -57,6 +60,7 @@ func (q *queue) Name() string { return "queue" }
 
 func (q *queue) Fetch(ctx context.Context, max int, wait time.Duration) (iter.Seq[app.Message], error) {
 	q.mu.Lock()
+	q.fetches++
 	empty := len(q.ready) == 0
 	q.mu.Unlock()
 	if empty {
@@ -89,6 +93,13 @@ func (q *queue) DeadLetter(ctx context.Context, m app.Message, reason string) er
 	q.dead[m.(*msg).id] = reason
 	q.acked[m.(*msg).id] = true
 	return nil
+}
+
+// fetched is how often the sink has fetched.
+func (q *queue) fetched() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.fetches
 }
 
 func (q *queue) snapshot() (acked int, dead map[string]string, beats int) {
