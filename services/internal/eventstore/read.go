@@ -175,6 +175,13 @@ func (s *Store) directBatch(ctx context.Context, subject string, seq uint64, bat
 			if rctx.Err() != nil {
 				return batchEnd{}, errReplicaTimeout
 			}
+			if errors.Is(err, nats.ErrNoResponders) && last == seq-1 {
+				// No replica serves direct gets at the moment (a node
+				// just restarted; nats.go turns the server's 503 status
+				// into this error on a sync subscription): the leader
+				// will answer, as for the 503 status below.
+				return batchEnd{Empty: true}, nil
+			}
 			return batchEnd{}, fmt.Errorf("direct get %s after %d: %w", subject, last, err)
 		}
 		if status := msg.Header.Get(hdrStatus); status != "" && len(msg.Data) == 0 {
