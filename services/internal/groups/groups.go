@@ -294,6 +294,7 @@ func (p policyPort) Guards(command string) bool { return p.c.Guards(command) }
 func (p policyPort) Check(ctx context.Context, in app.PolicyInput) (app.PolicyVerdict, error) {
 	r, err := p.c.Check(ctx, policyapp.CheckInput{AuditID: in.AuditID, Input: decision.Input{
 		GroupID: in.GroupID, Actor: in.Actor, CommandID: in.CommandID, Command: in.Command, Group: in.State,
+		MemberCount: in.Members, PendingCount: in.Pending,
 	}})
 	if err != nil {
 		return app.PolicyVerdict{}, err

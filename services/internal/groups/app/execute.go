@@ -153,12 +153,13 @@ func (a *App) checkPolicy(ctx context.Context, cmd Command, auditID string) (Pol
 	if cmd.GeneratedID {
 		commandID = ""
 	}
-	st, seen, err := a.repo.Peek(ctx, cmd.GroupID, commandID)
+	p, seen, err := a.repo.Peek(ctx, cmd.GroupID, commandID, cmd.Actor)
 	if err != nil || seen {
 		return PolicyVerdict{}, seen, err
 	}
 	v, err := a.policy.Check(ctx, PolicyInput{
-		AuditID: auditID, GroupID: cmd.GroupID, Actor: cmd.Actor, CommandID: cmd.CommandID, Command: cmd.Change, State: st,
+		AuditID: auditID, GroupID: cmd.GroupID, Actor: cmd.Actor, CommandID: cmd.CommandID, Command: cmd.Change,
+		State: p.State, Members: p.Members, Pending: p.Pending,
 	})
 	return v, false, err
 }

@@ -78,8 +78,14 @@ type PolicyInput struct {
 	CommandID string
 	Command   group.Command
 	// State is a copy of the group's state the hooks are asked on; the
-	// policy must not keep or change it.
+	// policy must not keep or change it. Its Members hold the actor only
+	// and its Pending nothing: the hooks are told the counts (Members,
+	// Pending), and copying every member of a large group for each
+	// guarded command would cost more than the call.
 	State *group.State
+	// Members and Pending count the group's members and pending join
+	// requests.
+	Members, Pending int
 }
 
 // PolicyVerdict is what the hooks let through.

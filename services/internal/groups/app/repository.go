@@ -166,23 +166,44 @@ func (r *Repository) Update(ctx context.Context, groupID, commandID string, deci
 	}
 }
 
-// Peek returns a copy of groupID's state, taken under the group's lock
-// and released (the hooks are then called outside any lock), and whether
-// commandID is in the group's idempotency index (a retry, which is
-// answered without the hooks). The copy may be stale when another
-// process appended meanwhile; Update decides on the current state.
-func (r *Repository) Peek(ctx context.Context, groupID, commandID string) (*group.State, bool, error) {
+// Peek returns a copy of groupID's state for the policy hooks, taken
+// under the group's lock and released (the hooks are then called outside
+// any lock), and whether commandID is in the group's idempotency index (a
+// retry, which is answered without the hooks). The copy may be stale when
+// another process appended meanwhile; Update decides on the current state.
+// It is peekCopy's: the group's fields and actor's membership, with the
+// counts, so a guarded command costs the same in any group size.
+func (r *Repository) Peek(ctx context.Context, groupID, commandID, actor string) (Peeked, bool, error) {
 	unlock := r.cache.lock(groupID)
 	defer unlock()
 	agg, hot, err := r.get(ctx, groupID)
 	if err != nil {
-		return nil, false, unavailable(err)
+		return Peeked{}, false, unavailable(err)
 	}
 	r.metrics.cacheResult(hot)
 	if _, ok := agg.Commands[commandID]; ok && commandID != "" {
-		return nil, true, nil
+		return Peeked{}, true, nil
 	}
-	return cloneState(agg.State), false, nil
+	return peekCopy(agg.State, actor), false, nil
+}
+
+// Peeked is what Peek copies of a group.
+type Peeked struct {
+	// State holds the group's fields; its Members only actor's entry (if
+	// a member), its Pending nothing.
+	State            *group.State
+	Members, Pending int
+}
+
+func peekCopy(s *group.State, actor string) Peeked {
+	st := *s
+	st.Members = make(map[string]*group.Member, 1)
+	if m, ok := s.Members[actor]; ok {
+		cp := *m
+		st.Members[actor] = &cp
+	}
+	st.Pending = map[string]group.JoinRequest{}
+	return Peeked{State: &st, Members: len(s.Members), Pending: len(s.Pending)}
 }
 
 // replay answers a repeated command with its original commit.

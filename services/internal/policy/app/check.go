@@ -143,7 +143,7 @@ type Checked struct {
 // input is answered from the cache, without a call).
 func (c Checked) Holds(st *group.State) bool {
 	in := c.in
-	in.Group = st
+	in.Group, in.MemberCount, in.PendingCount = st, len(st.Members), len(st.Pending)
 	for i, h := range c.hooks {
 		r, err := decision.Build(h, in)
 		if err != nil || r.ID != c.ids[i] {

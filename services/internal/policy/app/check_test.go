@@ -77,7 +77,7 @@ func checkInvite(users ...string) app.CheckInput {
 	st.Exists, st.Owner = true, "owner"
 	st.Members["owner"] = &group.Member{Role: events.RoleOwner}
 	return app.CheckInput{AuditID: "audit-1", Input: decision.Input{GroupID: "G", Actor: "owner", CommandID: "cmd-" + users[0],
-		Command: group.Invite{UserIDs: users}, Group: st}}
+		Command: group.Invite{UserIDs: users}, Group: st, MemberCount: len(st.Members)}}
 }
 
 func checkOutcomes(rec *memory.Recorder) []string {

@@ -343,7 +343,7 @@ func TestRequestIDIsStable(t *testing.T) {
 // the command's wire fields and the group's summary.
 func TestStandardBody(t *testing.T) {
 	h := hook.Hook{ID: "h", Command: "member.invite", URL: "https://p.example/check", Format: hook.FormatStandard, Timeout: time.Second, OnFailure: hook.Deny}
-	req, err := decision.Build(h, decision.Input{GroupID: "G", Actor: "m1", CommandID: "c", Command: group.Invite{UserIDs: []string{"u"}, Reason: "r"}, Group: owned()})
+	req, err := decision.Build(h, decision.Input{GroupID: "G", Actor: "m1", CommandID: "c", Command: group.Invite{UserIDs: []string{"u"}, Reason: "r"}, Group: owned(), MemberCount: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

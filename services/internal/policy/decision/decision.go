@@ -27,8 +27,13 @@ type Input struct {
 	CommandID string
 	Command   group.Command
 	// Group is the group's state; for group.create a group that does not
-	// exist yet. Never modified.
+	// exist yet. Never modified. Its Members may hold the actor only and
+	// its Pending nothing (a caller need not copy a 100,000-member group
+	// to ask a hook): the counts are MemberCount and PendingCount.
 	Group *group.State
+	// MemberCount and PendingCount are the group's members and pending
+	// join requests.
+	MemberCount, PendingCount int
 }
 
 // Outcome is what one hook decision came to: the outcome column of

@@ -43,14 +43,15 @@ type GroupSummary struct {
 }
 
 // Summary is the summary of st as actor sees it.
-func Summary(st *group.State, actor string) GroupSummary {
+func Summary(in Input) GroupSummary {
+	st := in.Group
 	if st == nil {
 		return GroupSummary{}
 	}
 	return GroupSummary{
 		ID: st.ID, Exists: st.Exists, Dismissed: st.Dismissed, Version: st.Version, Name: st.Name, Intro: st.Intro,
-		JoinPolicy: st.JoinPolicy, Owner: st.Owner, Muted: st.Muted, MemberCount: len(st.Members),
-		PendingCount: len(st.Pending), ActorRole: st.Role(actor),
+		JoinPolicy: st.JoinPolicy, Owner: st.Owner, Muted: st.Muted, MemberCount: in.MemberCount,
+		PendingCount: in.PendingCount, ActorRole: st.Role(in.Actor),
 	}
 }
 
@@ -178,7 +179,7 @@ func standardBody(in Input) ([]byte, error) {
 	}
 	return json.Marshal(standardReq{
 		Type: StandardType, Command: in.Command.Kind(), GroupID: in.GroupID, Actor: in.Actor, CommandID: in.CommandID,
-		Input: w, Group: Summary(in.Group, in.Actor),
+		Input: w, Group: Summary(in),
 	})
 }
 
