@@ -52,15 +52,7 @@ func (b *builder) do(actor string, cmd group.Command) []group.Change {
 func TestDecideRules(t *testing.T) {
 	name := "New name"
 	open := events.PolicyOpen
-	tests := []struct {
-		name   string
-		policy events.JoinPolicy
-		setup  func(b *builder)
-		actor  string
-		cmd    group.Command
-		want   events.Code // "" means accepted
-		types  []events.Type
-	}{
+	tests := []decideCase{
 		// create
 		{name: "create twice", actor: "o", cmd: group.Create{Name: "x"}, want: events.CodeAlreadyExists},
 		{name: "create on a fresh id works", actor: "o", setup: func(b *builder) { b.s = group.New("H") }, cmd: group.Create{Name: "x"}, types: []events.Type{events.GroupCreated}},
@@ -148,6 +140,25 @@ func TestDecideRules(t *testing.T) {
 		{name: "unmute an unmuted member", actor: "o", cmd: group.UnmuteMember{UserID: "m1"}, want: events.CodeFailedPrecondition},
 		{name: "member may not unmute", actor: "m2", setup: func(b *builder) { b.do("o", group.MuteMember{UserID: "m1", Duration: time.Hour}) }, cmd: group.UnmuteMember{UserID: "m1"}, want: events.CodeForbidden},
 	}
+	runDecideCases(t, tests)
+}
+
+// decideCase is one command decided on a group built by setup (default:
+// newGroup's under tt.policy, default approval): rejected with want, or
+// accepted with exactly types, leaving the state untouched and folding
+// cleanly.
+type decideCase struct {
+	name   string
+	policy events.JoinPolicy
+	setup  func(b *builder)
+	actor  string
+	cmd    group.Command
+	want   events.Code // "" means accepted
+	types  []events.Type
+}
+
+func runDecideCases(t *testing.T, tests []decideCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			policy := tt.policy

@@ -24,15 +24,7 @@ func timep(t time.Time) *time.Time     { return &t }
 func fresh(b *builder) { b.s = group.New("H") }
 
 func TestDecideOpenIMRules(t *testing.T) {
-	tests := []struct {
-		name   string
-		policy events.JoinPolicy
-		setup  func(b *builder)
-		actor  string
-		cmd    group.Command
-		want   events.Code
-		types  []events.Type
-	}{
+	tests := []decideCase{
 		// create
 		{name: "create with admins and OpenIM fields", actor: "o", setup: fresh, cmd: group.Create{Name: "x", Admins: []string{"a1"}, Members: []string{"m"},
 			FaceURL: "https://f/x.png", Ex: "{\"k\":1}", Notification: "hello\nall", LookMemberInfo: 1, ApplyMemberFriend: 1}, types: []events.Type{events.GroupCreated}},
@@ -98,43 +90,7 @@ func TestDecideOpenIMRules(t *testing.T) {
 		{name: "set info to the same role changes nothing", actor: "o", cmd: group.SetInfo{UserID: "adm", Role: rolep(events.RoleAdmin)}, want: events.CodeFailedPrecondition},
 		{name: "same role with a new nickname by an admin", actor: "adm", cmd: group.SetInfo{UserID: "m1", Role: rolep(events.RoleMember), Nickname: strp("n")}, types: []events.Type{events.MemberInfoChanged}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			policy := tt.policy
-			if policy == "" {
-				policy = events.PolicyApproval
-			}
-			b := newGroup(t, policy)
-			if tt.setup != nil {
-				tt.setup(b)
-			}
-			before := b.s.Version
-			changes, err := group.Decide(b.s, tt.actor, tt.cmd, t0)
-			if tt.want != "" {
-				if !errors.Is(err, &events.Error{Code: tt.want}) {
-					t.Fatalf("want %s, have %v", tt.want, err)
-				}
-				if changes != nil {
-					t.Fatalf("rejected command produced changes: %v", changes)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("want accepted, have %v", err)
-			}
-			var have []events.Type
-			for _, c := range changes {
-				have = append(have, c.Type)
-			}
-			if fmt.Sprint(have) != fmt.Sprint(tt.types) {
-				t.Fatalf("want events %v, have %v", tt.types, have)
-			}
-			if b.s.Version != before {
-				t.Fatal("Decide mutated the state")
-			}
-			b.do(tt.actor, tt.cmd)
-		})
-	}
+	runDecideCases(t, tests)
 }
 
 func ptrPolicy(p events.JoinPolicy) *events.JoinPolicy { return &p }
