@@ -90,6 +90,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.audit.DSN, "clickhouse", os.Getenv("ROSTER_CLICKHOUSE_DSN"), "audit: ClickHouse DSN (scripts/bench starts one)")
 	fs.IntVar(&o.audit.Rows, "audit-rows", 200_000, "audit: command records moved from ROSTER_AUDIT into ClickHouse")
 	fs.DurationVar(&o.audit.Timeout, "audit-timeout", 3*time.Minute, "audit: stop waiting for rows after this (the rate then counts what arrived)")
+	fs.IntVar(&o.audit.Rounds, "audit-rounds", 3, "audit: rounds of sink and baseline phases, in alternating order (the round with the median ratio is reported)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -130,8 +131,8 @@ func parseFlags(args []string) (options, error) {
 	if o.dispatch.Events < 1 || o.dispatch.Timeout <= 0 {
 		errs = append(errs, errors.New("--dispatch-events and --dispatch-timeout must be positive"))
 	}
-	if o.audit.Rows < 1 || o.audit.Timeout <= 0 {
-		errs = append(errs, errors.New("--audit-rows and --audit-timeout must be positive"))
+	if o.audit.Rows < 1 || o.audit.Timeout <= 0 || o.audit.Rounds < 1 {
+		errs = append(errs, errors.New("--audit-rows, --audit-timeout and --audit-rounds must be positive"))
 	}
 	if o.e2e.Rate <= 0 || o.e2e.Duration <= 0 || o.e2e.Groups < 1 {
 		errs = append(errs, errors.New("--e2e-rate, --e2e-duration and --e2e-groups must be positive"))
@@ -326,8 +327,8 @@ func probeAudit(ctx context.Context, o options, prof *profiler, rep *Report, tab
 	rep.AuditPerS = num(r.Rate)
 	rep.AuditBaselinePerS = num(r.Baseline)
 	rep.AuditRatio = ratio(rep.AuditPerS, rep.AuditBaselinePerS)
-	note := fmt.Sprintf("%d command records ROSTER_AUDIT -> audit.Sink -> ClickHouse in %s (sink defaults: batches of 1000, flush 1s); baseline: clickhouse-go batches of %d in %s",
-		o.audit.Rows, r.Took.Round(time.Millisecond), r.Batch, r.BaseTook.Round(time.Millisecond))
+	note := fmt.Sprintf("%d command records ROSTER_AUDIT -> audit.Sink -> ClickHouse in %s (sink defaults: batches of 1000, flush 1s); baseline: clickhouse-go batches of %d in %s; median of %d rounds, ratios %s",
+		o.audit.Rows, r.Took.Round(time.Millisecond), r.Batch, r.BaseTook.Round(time.Millisecond), len(r.Rounds), auditRatios(r.Rounds))
 	if !r.Done {
 		note += fmt.Sprintf("; INCOMPLETE: %d rows within %s", r.Rows, o.audit.Timeout)
 	}
