@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"time"
@@ -123,8 +125,8 @@ func runAuditProbe(ctx context.Context, o auditOptions, prof *profiler) (auditRe
 		return res, err
 	}
 
-	recs := commandRecords(o.Rows)
-	if err := publishAudit(ctx, js, recs); err != nil {
+	fix, err := publishAudit(ctx, js, o.Rows)
+	if err != nil {
 		return res, err
 	}
 
@@ -133,6 +135,7 @@ func runAuditProbe(ctx context.Context, o auditOptions, prof *profiler) (auditRe
 		db := chs[i].Database
 		sinkPhase := func() error {
 			progress("audit: round %d/%d: Roster, audit.Sink from %s into ClickHouse", i+1, rounds, audit.StreamName)
+			runtime.GC()
 			stopProf := func() {}
 			if i == 0 {
 				stopProf = prof.start("audit")
@@ -145,6 +148,11 @@ func runAuditProbe(ctx context.Context, o auditOptions, prof *profiler) (auditRe
 		}
 		basePhase := func() error {
 			progress("audit: round %d/%d: baseline, plain batch inserts of the same rows (batches of %d)", i+1, rounds, auditBatch)
+			recs, err := fix.records()
+			if err != nil {
+				return err
+			}
+			runtime.GC()
 			t0 := time.Now()
 			if err := insertCommands(ctx, conn, db+".commands_baseline", recs); err != nil {
 				return fmt.Errorf("baseline insert: %w", err)
@@ -189,30 +197,63 @@ func medianRound(rounds []auditRound) auditRound {
 	return m
 }
 
-// publishAudit puts recs into ROSTER_AUDIT through the real publisher.
-func publishAudit(ctx context.Context, js jetstream.JetStream, recs []audit.Command) error {
-	progress("audit: publishing %d records to %s", len(recs), audit.StreamName)
+// auditFixture is the records the probe published, as their JSON back to
+// back. The probe keeps them in this form, not as structs, so that they
+// are not 200,000 records of pointers for the garbage collector to scan
+// during the sink's phase (the sink allocates; the baseline hardly does);
+// the baseline decodes them again before its timing starts.
+type auditFixture struct {
+	data []byte
+	ends []int
+}
+
+func (f auditFixture) records() ([]audit.Command, error) {
+	out := make([]audit.Command, len(f.ends))
+	from := 0
+	for i, end := range f.ends {
+		if err := json.Unmarshal(f.data[from:end], &out[i]); err != nil {
+			return nil, fmt.Errorf("fixture record %d: %w", i, err)
+		}
+		from = end
+	}
+	return out, nil
+}
+
+// publishAudit puts n command records into ROSTER_AUDIT through the real
+// publisher and returns them.
+func publishAudit(ctx context.Context, js jetstream.JetStream, n int) (auditFixture, error) {
+	var fix auditFixture
+	progress("audit: publishing %d records to %s", n, audit.StreamName)
 	pub, err := audit.NewPublisher(audit.PublisherConfig{JS: js, Log: benchLog()})
 	if err != nil {
-		return err
+		return fix, err
 	}
 	pctx, pcancel := context.WithCancel(ctx)
 	pdone := make(chan error, 1)
 	go func() { pdone <- pub.Run(pctx) }()
-	for _, r := range recs {
-		if err := pub.Record(ctx, r); err != nil {
+	at := time.Now().UTC()
+	fix.ends = make([]int, 0, n)
+	for i := range n {
+		r := commandRecord(i, at)
+		b, err := json.Marshal(r)
+		if err == nil {
+			err = pub.Record(ctx, r)
+		}
+		if err != nil {
 			pcancel()
 			<-pdone
-			return fmt.Errorf("publish audit records: %w", err)
+			return fix, fmt.Errorf("publish audit records: %w", err)
 		}
+		fix.data = append(fix.data, b...)
+		fix.ends = append(fix.ends, len(fix.data))
 	}
 	ferr := pub.Flush(ctx)
 	pcancel()
 	<-pdone
 	if ferr != nil {
-		return fmt.Errorf("publish audit records: %w", ferr)
+		return fix, fmt.Errorf("publish audit records: %w", ferr)
 	}
-	return nil
+	return fix, nil
 }
 
 // runAuditSink runs a sink with its own durable consumers (named after
@@ -265,21 +306,16 @@ func counterValue(c prometheus.Counter) float64 {
 	return m.GetCounter().GetValue()
 }
 
-// commandRecords makes n plausible command records.
-func commandRecords(n int) []audit.Command {
-	at := time.Now().UTC()
-	out := make([]audit.Command, n)
-	for i := range out {
-		body := fmt.Sprintf(`{"group_id":"g-%06d","actor":"owner","user_ids":["u-%06d"]}`, i%10000, i)
-		sum := sha256.Sum256([]byte(body))
-		out[i] = audit.Command{
-			ID: uuid.NewString(), CommandID: uuid.NewString(), Subject: "roster.cmd.member.invite",
-			GroupID: fmt.Sprintf("g-%06d", i%10000), Actor: "owner", Outcome: "accepted", Version: uint64(i/10000 + 2),
-			LatencyUS: int64(300 + i%700), ReceivedAt: at.Add(time.Duration(i) * time.Microsecond),
-			PayloadHash: hex.EncodeToString(sum[:]), PayloadSize: len(body),
-		}
+// commandRecord makes the i-th of the probe's plausible command records.
+func commandRecord(i int, at time.Time) audit.Command {
+	body := fmt.Sprintf(`{"group_id":"g-%06d","actor":"owner","user_ids":["u-%06d"]}`, i%10000, i)
+	sum := sha256.Sum256([]byte(body))
+	return audit.Command{
+		ID: uuid.NewString(), CommandID: uuid.NewString(), Subject: "roster.cmd.member.invite",
+		GroupID: fmt.Sprintf("g-%06d", i%10000), Actor: "owner", Outcome: "accepted", Version: uint64(i/10000 + 2),
+		LatencyUS: int64(300 + i%700), ReceivedAt: at.Add(time.Duration(i) * time.Microsecond),
+		PayloadHash: hex.EncodeToString(sum[:]), PayloadSize: len(body),
 	}
-	return out
 }
 
 // insertCommands is the baseline: the columns and Go types of the
