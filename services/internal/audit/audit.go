@@ -254,9 +254,11 @@ func (s *Sink) Run(ctx context.Context) error {
 		stream jetstream.Stream
 		name   string
 		decode auditstream.Decoder
+		opts   []auditstream.SourceOption
 	}{
-		{auditStream, s.cfg.Consumer, decodeAuditMsg},
-		{eventStream, s.cfg.EventsConsumer, decodeCommitMsg},
+		{auditStream, s.cfg.Consumer, decodeAuditMsg, nil},
+		// A commit's events record their stream sequence.
+		{eventStream, s.cfg.EventsConsumer, decodeCommitMsg, []auditstream.SourceOption{auditstream.WithStreamSeq()}},
 	} {
 		cons, err := app.Retry(ctx, s.cfg.Clock, backoff, retry("consumer "+src.name), func() (jetstream.Consumer, error) {
 			return auditstream.Consumer(ctx, src.stream, auditstream.ConsumerConfig{
@@ -266,7 +268,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		if err != nil {
 			return app.IgnoreCancel(err)
 		}
-		sources = append(sources, auditstream.NewSource(src.name, cons, s.cfg.JS, src.decode, s.log))
+		sources = append(sources, auditstream.NewSource(src.name, cons, s.cfg.JS, src.decode, s.log, src.opts...))
 	}
 	s.log.Info().Str("database", db).Msg("audit sink running")
 	s.running.Store(true)

@@ -52,7 +52,28 @@ func fastDecode(kind Kind, data []byte) (r Record, ok bool) {
 // field decodes one member's value at l into *T; false means "give up".
 type field[T any] struct {
 	name   string
-	decode func(l *jsonx.Lexer, r *T) bool
+	decode func(l *lexer, r *T) bool
+}
+
+// lexer is jsonx's lexer over one record, beside the record's text as one
+// string: the plain strings it decodes (ASCII, no escapes: nearly all of
+// them) are substrings of that text, one allocation per record instead of
+// one per string field. They keep the text alive as long as the record,
+// which is about the size of the record's strings anyway.
+type lexer struct {
+	jsonx.Lexer
+	src string
+}
+
+// str reads a string like jsonx's String, to the same value.
+func (l *lexer) str() (string, bool) {
+	start := l.Pos
+	if raw, ok := l.RawString(); ok {
+		end := l.Pos - 1 // the closing quote
+		return l.src[end-len(raw) : end], true
+	}
+	l.Pos = start
+	return l.String()
 }
 
 // fieldSet is a record type's fields, indexed by JSON name.
@@ -70,21 +91,21 @@ func newFieldSet[T any](fields ...field[T]) fieldSet[T] {
 }
 
 func decodeObject[T any](data []byte, r *T, fs fieldSet[T]) bool {
-	l := jsonx.Lexer{Data: data}
+	l := lexer{Lexer: jsonx.Lexer{Data: data}, src: string(data)}
 	return l.Object(fs.names, func(i int) bool { return fs.fields[i].decode(&l, r) }) && l.End()
 }
 
 // Field decoders, one per Go type used by the records.
 
 func strField[T any](name string, p func(*T) *string) field[T] {
-	return field[T]{name, func(l *jsonx.Lexer, r *T) (ok bool) {
-		*p(r), ok = l.String()
+	return field[T]{name, func(l *lexer, r *T) (ok bool) {
+		*p(r), ok = l.str()
 		return ok
 	}}
 }
 
 func intField[T any, I int | int64](name string, p func(*T) *I) field[T] {
-	return field[T]{name, func(l *jsonx.Lexer, r *T) bool {
+	return field[T]{name, func(l *lexer, r *T) bool {
 		v, ok := l.Int(64)
 		if !ok || int64(I(v)) != v {
 			return false
@@ -95,21 +116,21 @@ func intField[T any, I int | int64](name string, p func(*T) *I) field[T] {
 }
 
 func uintField[T any](name string, p func(*T) *uint64) field[T] {
-	return field[T]{name, func(l *jsonx.Lexer, r *T) (ok bool) {
+	return field[T]{name, func(l *lexer, r *T) (ok bool) {
 		*p(r), ok = l.Uint()
 		return ok
 	}}
 }
 
 func boolField[T any](name string, p func(*T) *bool) field[T] {
-	return field[T]{name, func(l *jsonx.Lexer, r *T) (ok bool) {
+	return field[T]{name, func(l *lexer, r *T) (ok bool) {
 		*p(r), ok = l.Bool()
 		return ok
 	}}
 }
 
 func timeField[T any](name string, p func(*T) *time.Time) field[T] {
-	return field[T]{name, func(l *jsonx.Lexer, r *T) (ok bool) {
+	return field[T]{name, func(l *lexer, r *T) (ok bool) {
 		*p(r), ok = l.Time()
 		return ok
 	}}
@@ -117,7 +138,7 @@ func timeField[T any](name string, p func(*T) *time.Time) field[T] {
 
 // timePtrField: null leaves the pointer nil, as encoding/json does.
 func timePtrField[T any](name string, p func(*T) **time.Time) field[T] {
-	return field[T]{name, func(l *jsonx.Lexer, r *T) bool {
+	return field[T]{name, func(l *lexer, r *T) bool {
 		if l.Literal("null") {
 			*p(r) = nil
 			return true
@@ -132,7 +153,7 @@ func timePtrField[T any](name string, p func(*T) **time.Time) field[T] {
 // encoding/json leaves it). A key twice: not fast (the strict decoder
 // refuses duplicate names).
 func headersField[T any](name string, p func(*T) *map[string]string) field[T] {
-	return field[T]{name, func(l *jsonx.Lexer, r *T) bool {
+	return field[T]{name, func(l *lexer, r *T) bool {
 		if l.Literal("null") {
 			*p(r) = nil
 			return true
@@ -148,7 +169,7 @@ func headersField[T any](name string, p func(*T) *map[string]string) field[T] {
 		}
 		for {
 			l.Space()
-			k, ok := l.String()
+			k, ok := l.str()
 			if !ok {
 				return false
 			}
@@ -157,7 +178,7 @@ func headersField[T any](name string, p func(*T) *map[string]string) field[T] {
 				return false
 			}
 			l.Space()
-			v, ok := l.String()
+			v, ok := l.str()
 			if !ok {
 				return false
 			}

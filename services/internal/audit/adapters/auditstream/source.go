@@ -17,7 +17,8 @@ import (
 )
 
 // Msg is what a decoder sees of a message: its subject, body, headers and
-// stream sequence (0 when unknown).
+// stream sequence (0 when unknown, and unless the source was made
+// WithStreamSeq).
 type Msg struct {
 	Subject   string
 	Data      []byte
@@ -56,16 +57,29 @@ func Consumer(ctx context.Context, stream jetstream.Stream, cfg ConsumerConfig) 
 // Source is the app.Source on a JetStream durable consumer. Dead letters
 // go to record.DeadLetterSubject in ROSTER_AUDIT through js.
 type Source struct {
-	name   string
-	cons   jetstream.Consumer
-	js     jetstream.JetStream
-	decode Decoder
-	log    zerolog.Logger
+	name    string
+	cons    jetstream.Consumer
+	js      jetstream.JetStream
+	decode  Decoder
+	withSeq bool
+	log     zerolog.Logger
 }
 
+// SourceOption adjusts a Source.
+type SourceOption func(*Source)
+
+// WithStreamSeq gives the decoder each message's stream sequence
+// (Msg.StreamSeq). It parses every message's metadata, which a decoder
+// that does not need it should not pay for.
+func WithStreamSeq() SourceOption { return func(s *Source) { s.withSeq = true } }
+
 // NewSource reads cons (named name), decoding with decode.
-func NewSource(name string, cons jetstream.Consumer, js jetstream.JetStream, decode Decoder, log zerolog.Logger) *Source {
-	return &Source{name: name, cons: cons, js: js, decode: decode, log: log.With().Str("consumer", name).Logger()}
+func NewSource(name string, cons jetstream.Consumer, js jetstream.JetStream, decode Decoder, log zerolog.Logger, opts ...SourceOption) *Source {
+	s := &Source{name: name, cons: cons, js: js, decode: decode, log: log.With().Str("consumer", name).Logger()}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Name implements app.Source.
@@ -80,7 +94,7 @@ func (s *Source) Fetch(ctx context.Context, max int, wait time.Duration) (iter.S
 	}
 	return func(yield func(app.Message) bool) {
 		for m := range batch.Messages() {
-			if !yield(message{m: m, decode: s.decode}) {
+			if !yield(message{m: m, decode: s.decode, withSeq: s.withSeq}) {
 				// Stop consuming: the rest stays unacknowledged and is
 				// redelivered after its ack wait.
 				break
@@ -125,14 +139,17 @@ func (s *Source) DeadLetter(ctx context.Context, am app.Message, reason string) 
 
 // message is one JetStream message as an app.Message.
 type message struct {
-	m      jetstream.Msg
-	decode Decoder
+	m       jetstream.Msg
+	decode  Decoder
+	withSeq bool
 }
 
 func (m message) Records() ([]record.Record, error) {
 	var seq uint64
-	if meta, err := m.m.Metadata(); err == nil {
-		seq = meta.Sequence.Stream
+	if m.withSeq {
+		if meta, err := m.m.Metadata(); err == nil {
+			seq = meta.Sequence.Stream
+		}
 	}
 	return m.decode(Msg{Subject: m.m.Subject(), Data: m.m.Data(), Header: m.m.Headers(), StreamSeq: seq})
 }

@@ -43,20 +43,27 @@ func (s *Store) Insert(ctx context.Context, batch []record.Record) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	byTable := make(map[*table][]row, len(allTables))
+	byTable := make(map[*table]rows, 2)
 	for _, r := range batch {
-		rw, err := toRow(r)
-		if err != nil {
-			return refused{err}
+		t := tableOf[r.AuditKind()]
+		if t == nil {
+			return refused{record.Malformed("unknown record type %T", r)}
 		}
-		byTable[rw.table] = append(byTable[rw.table], rw)
+		rs := byTable[t]
+		if rs == nil {
+			rs = t.rows(len(batch))
+			byTable[t] = rs
+		}
+		if !rs.add(r) {
+			return refused{record.Malformed("unknown record type %T", r)}
+		}
 	}
 	for _, t := range allTables {
-		rows := byTable[t]
-		if len(rows) == 0 {
+		rs := byTable[t]
+		if rs == nil {
 			continue
 		}
-		if err := s.insertTable(ctx, t, rows); err != nil {
+		if err := s.insertTable(ctx, t, rs); err != nil {
 			if permanent(err) {
 				return refused{fmt.Errorf("insert into %s: %w", t.name, err)}
 			}
@@ -71,7 +78,7 @@ func (s *Store) Insert(ctx context.Context, batch []record.Record) error {
 	return nil
 }
 
-func (s *Store) insertTable(ctx context.Context, t *table, rows []row) error {
+func (s *Store) insertTable(ctx context.Context, t *table, rs rows) error {
 	ictx, cancel := context.WithTimeout(ctx, InsertTimeout)
 	defer cancel()
 	b, err := s.conn.PrepareBatch(ictx, t.insert(s.db))
@@ -79,10 +86,8 @@ func (s *Store) insertTable(ctx context.Context, t *table, rows []row) error {
 		return err
 	}
 	defer b.Close()
-	for _, r := range rows {
-		if err := b.Append(r.values...); err != nil {
-			return errRowRejected{fmt.Errorf("record %s: %w", r.id, err)}
-		}
+	if err := rs.appendTo(b); err != nil {
+		return errRowRejected{err}
 	}
 	return b.Send()
 }
