@@ -94,12 +94,12 @@ func runAuditProbe(ctx context.Context, o auditOptions, prof *profiler) (auditRe
 	}
 	defer conn.Close()
 	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
 		for _, ch := range chs {
+			dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			if err := conn.Exec(dctx, "DROP DATABASE IF EXISTS "+ch.Database); err != nil {
 				progress("audit: drop %s: %v", ch.Database, err)
 			}
+			cancel()
 		}
 	}()
 	for _, ch := range chs {
