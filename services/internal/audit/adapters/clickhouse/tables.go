@@ -33,7 +33,6 @@ func (t *table) insert(db string) string {
 type rows interface {
 	// add appends r; false when r is not a record of this table.
 	add(r record.Record) bool
-	len() int
 	// appendTo appends every column to b, in the table's column order.
 	appendTo(b driver.Batch) error
 }
@@ -42,7 +41,6 @@ type rows interface {
 type tableRows[R record.Record] struct {
 	names []string
 	cols  []columnValues[R]
-	n     int
 }
 
 func (t *tableRows[R]) add(r record.Record) bool {
@@ -53,11 +51,8 @@ func (t *tableRows[R]) add(r record.Record) bool {
 	for _, c := range t.cols {
 		c.add(&v)
 	}
-	t.n++
 	return true
 }
-
-func (t *tableRows[R]) len() int { return t.n }
 
 func (t *tableRows[R]) appendTo(b driver.Batch) error {
 	for i, c := range t.cols {
