@@ -18,6 +18,13 @@ type Report struct {
 	CmdRatio        *float64 `json:"cmd_ratio"`
 	CmdP50Ms        *float64 `json:"cmd_p50_ms"`
 	CmdP99Ms        *float64 `json:"cmd_p99_ms"`
+	// The two-hop floors (issue 14): request/reply to a trivial responder
+	// doing one serial OCC append per request, and to one pipelining its
+	// appends; the ratios are Roster's rate over each.
+	CmdFloorPerS       *float64 `json:"cmd_floor_per_s"`
+	CmdFloorAsyncPerS  *float64 `json:"cmd_floor_async_per_s"`
+	CmdFloorRatio      *float64 `json:"cmd_floor_ratio"`
+	CmdFloorAsyncRatio *float64 `json:"cmd_floor_async_ratio"`
 
 	BiggroupColdMs    *float64 `json:"biggroup_cold_ms"`
 	BiggroupWarmP99Ms *float64 `json:"biggroup_warm_p99_ms"`
@@ -49,6 +56,15 @@ func num(v float64) *float64 {
 	}
 	r := math.Round(v*1000) / 1000
 	return &r
+}
+
+// positive is num(v) for a measured rate, nil for none (a probe part that
+// failed or completed nothing has no rate, not a rate of 0).
+func positive(v float64) *float64 {
+	if v <= 0 {
+		return nil
+	}
+	return num(v)
 }
 
 // ratio is figure/baseline, nil when either is missing or the baseline is 0.

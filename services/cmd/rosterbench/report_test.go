@@ -11,6 +11,7 @@ import (
 // The keys of the last line are a public contract (issue 6): exactly these.
 var contractKeys = []string{
 	"cmd_per_s", "cmd_baseline_per_s", "cmd_ratio", "cmd_p50_ms", "cmd_p99_ms",
+	"cmd_floor_per_s", "cmd_floor_async_per_s", "cmd_floor_ratio", "cmd_floor_async_ratio",
 	"biggroup_cold_ms", "biggroup_warm_p99_ms",
 	"rebuild_per_s", "rebuild_baseline_per_s", "rebuild_ratio",
 	"dispatch_per_s", "dispatch_with_hanging_per_s", "dispatch_baseline_per_s", "dispatch_ratio",
