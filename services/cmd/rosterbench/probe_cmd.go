@@ -36,8 +36,8 @@ type cmdResult struct {
 	// but the transport cost a command anything.
 	AsyncFloor loadResult
 	Payload    int // commit body bytes, used for the baseline
-	Lat     summary
-	BaseLat summary
+	Lat        summary
+	BaseLat    summary
 }
 
 // runCmdProbe measures invite/remove commands through roster-groups over
