@@ -167,11 +167,77 @@ func (e *Edge) Handler(name string, h HandlerFunc) micro.HandlerFunc {
 	}
 }
 
-// run takes a slot (waiting for one) and runs fn on a worker: a waiting
-// one, else a new one.
+// AsyncHandlerFunc answers one request through done, called exactly once,
+// from any goroutine, possibly after the handler has returned: a use case
+// that waits for something (a JetStream ack) without a goroutine waiting
+// for it. ctx stays live until done is called.
+type AsyncHandlerFunc func(ctx context.Context, req Request, done func(Reply, error))
+
+// AsyncHandler adapts h to micro like Handler does. The request holds its
+// slot of MaxInFlight until done is called, not until h returns, so the
+// bound on requests in flight holds; the worker is free as soon as h
+// returns. The reply is published from done's goroutine.
+func (e *Edge) AsyncHandler(name string, h AsyncHandlerFunc) micro.HandlerFunc {
+	return func(mr micro.Request) {
+		req := Request{Subject: mr.Subject(), Data: mr.Data(), Header: nats.Header(mr.Headers())}
+		reply := mr.Reply()
+		e.acquire()
+		e.dispatch(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Timeout)
+			e.answerAsync(ctx, name, req, h, func(msg *nats.Msg) {
+				cancel()
+				defer e.release()
+				if reply == "" {
+					return
+				}
+				msg.Subject = reply
+				if err := e.cfg.NC.PublishMsg(msg); err != nil {
+					e.cfg.Log.Warn().Err(err).Str("endpoint", name).Msg("reply failed")
+				}
+			})
+		})
+	}
+}
+
+// answerAsync is Answer for an AsyncHandlerFunc: send gets the reply
+// message (without a subject), exactly once.
+func (e *Edge) answerAsync(ctx context.Context, name string, req Request, h AsyncHandlerFunc, send func(*nats.Msg)) {
+	if err := e.refusal(req); err != nil {
+		if e.cfg.Refused != nil {
+			err = e.cfg.Refused(ctx, name, req, err)
+		}
+		send(e.replyMsg(name, Reply{}, err))
+		return
+	}
+	h(ctx, req, func(rep Reply, err error) { send(e.replyMsg(name, rep, err)) })
+}
+
+// run takes a slot (waiting for one) and runs fn on a worker, freeing the
+// slot when fn returns.
 func (e *Edge) run(fn func()) {
+	e.acquire()
+	e.dispatch(func() {
+		defer e.release()
+		fn()
+	})
+}
+
+// acquire takes a slot of MaxInFlight, waiting for one: back-pressure on
+// the subscription calling the handler.
+func (e *Edge) acquire() {
 	e.sem <- struct{}{}
 	e.wg.Add(1)
+}
+
+// release frees a slot taken by acquire.
+func (e *Edge) release() {
+	<-e.sem
+	e.wg.Done()
+}
+
+// dispatch runs fn on a worker: a waiting one, else a new one. The caller
+// holds a slot, so at most MaxInFlight workers are busy.
+func (e *Edge) dispatch(fn func()) {
 	select {
 	case e.work <- fn:
 	default:
@@ -185,7 +251,7 @@ func (e *Edge) worker(fn func()) {
 	idle := time.NewTimer(workerIdle)
 	defer idle.Stop()
 	for {
-		e.do(fn)
+		fn()
 		idle.Reset(workerIdle)
 		select {
 		case fn = <-e.work:
@@ -193,12 +259,6 @@ func (e *Edge) worker(fn func()) {
 			return
 		}
 	}
-}
-
-// do runs one request and frees its slot, even if fn panics.
-func (e *Edge) do(fn func()) {
-	defer func() { <-e.sem; e.wg.Done() }()
-	fn()
 }
 
 // Answer runs h on req after the size checks and returns the reply message
@@ -215,6 +275,11 @@ func (e *Edge) Answer(ctx context.Context, name string, req Request, h HandlerFu
 	case e.cfg.Refused != nil:
 		err = e.cfg.Refused(ctx, name, req, err)
 	}
+	return e.replyMsg(name, rep, err)
+}
+
+// replyMsg is the message answering with rep, or with err when it is set.
+func (e *Edge) replyMsg(name string, rep Reply, err error) *nats.Msg {
 	if err == nil {
 		msg, encErr := ReplyMsg(rep)
 		if encErr == nil {
