@@ -279,3 +279,77 @@ func TestEdgeReusesWorkers(t *testing.T) {
 		t.Fatalf("want %d sequential requests on a few workers, have %d goroutines", sent, len(seen))
 	}
 }
+
+// An asynchronous handler's request holds its slot until done is called,
+// not until the handler returns: with MaxInFlight 2, a third request is
+// handled only once an earlier one is answered; every one is answered.
+func TestEdgeAsyncHandlerHoldsItsSlotUntilDone(t *testing.T) {
+	const limit, sent = 2, 6
+	srv := natstest.Start(t)
+	e, err := edge.New(edge.Config{NC: srv.NC, Log: zerolog.Nop(), MaxInFlight: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu      sync.Mutex
+		pending []func(edge.Reply, error)
+		most    int
+	)
+	svc, err := micro.AddService(srv.NC, micro.Config{Name: "edge-async-test", Version: "0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.AddGroup("test").AddEndpoint("later", e.AsyncHandler("later", func(ctx context.Context, r edge.Request, done func(edge.Reply, error)) {
+		mu.Lock()
+		defer mu.Unlock()
+		pending = append(pending, done)
+		most = max(most, len(pending))
+	})); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Stop(); e.Wait() })
+	if err := srv.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	nc := srv.Connect(t)
+	inbox := nats.NewInbox()
+	replies, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range sent {
+		if err := nc.PublishRequest("test.later", inbox, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for answered := 0; answered < sent; answered++ {
+		// Answer the oldest pending request once the edge is full (or
+		// holds all that are left).
+		var done func(edge.Reply, error)
+		natstest.Eventually(t, 5*time.Second, func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(pending) < min(limit, sent-answered) {
+				return fmt.Errorf("%d requests pending", len(pending))
+			}
+			done, pending = pending[0], pending[1:]
+			return nil
+		})
+		done(edge.Reply{Body: []byte(`"later"`)}, nil)
+		m, err := replies.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatalf("reply %d: %v", answered+1, err)
+		}
+		if string(m.Data) != `"later"` {
+			t.Fatalf("want \"later\", have %q", m.Data)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most != limit {
+		t.Fatalf("want at most %d requests pending at once, have %d", limit, most)
+	}
+}
