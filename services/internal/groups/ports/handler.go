@@ -2,6 +2,9 @@ package ports
 
 import (
 	"context"
+	"fmt"
+
+	goccy "github.com/goccy/go-json"
 
 	"github.com/nats-io/nats.go"
 
@@ -82,9 +85,24 @@ func reply(res app.Result) (edge.Reply, error) {
 	if res.Err != nil {
 		return edge.Reply{}, res.Err
 	}
-	r := edge.Reply{Body: res.Reply}
+	body, err := encodeReply(res.Reply)
+	if err != nil {
+		return edge.Reply{}, err
+	}
+	r := edge.Reply{Body: body}
 	if res.Duplicate {
 		r.Header = nats.Header{DuplicateHeader: {"true"}}
 	}
 	return r, nil
+}
+
+// encodeReply is the success body: the bytes json.Marshal writes for r
+// (FuzzEncodeReply holds it to that), in about half the CPU, on every
+// acknowledged command.
+func encodeReply(r *app.Reply) ([]byte, error) {
+	b, err := goccy.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("encode reply: %w", err)
+	}
+	return b, nil
 }
