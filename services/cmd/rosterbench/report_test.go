@@ -17,6 +17,10 @@ var contractKeys = []string{
 	"audit_per_s", "audit_baseline_per_s", "audit_ratio",
 	"e2e_p50_ms", "e2e_p99_ms",
 	"rss_mb",
+	"cluster_cmd_per_s", "cluster_cmd_baseline_per_s", "cluster_cmd_ratio", "cluster_cmd_p50_ms", "cluster_cmd_p99_ms",
+	"cluster_dispatch_per_s", "cluster_dispatch_baseline_per_s", "cluster_dispatch_ratio",
+	"cluster_sync_cmd_per_s", "cluster_sync_cmd_baseline_per_s", "cluster_sync_cmd_ratio", "cluster_sync_cmd_p99_ms",
+	"cluster_sync_dispatch_per_s", "cluster_sync_dispatch_baseline_per_s", "cluster_sync_dispatch_ratio",
 }
 
 func TestReportJSONHasExactlyTheContractKeys(t *testing.T) {

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The cluster probe's numbers mean "R3" only if its environment really is
+// three JetStream nodes that place a stream on all of them, and its
+// clients really spread over the nodes.
+func TestStartClusterPlacesStreamsOnEveryNode(t *testing.T) {
+	env, err := startEnv(3, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.close()
+	if env.replicas() != 3 {
+		t.Fatalf("want 3 replicas, have %d", env.replicas())
+	}
+	pool, err := newConnPool(env.url(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.close()
+	seen := map[string]bool{}
+	for _, nc := range pool.ncs {
+		seen[nc.ConnectedServerName()] = true
+	}
+	if len(seen) != 3 {
+		t.Errorf("want three clients on three nodes, have %v", seen)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := pool.jss[0].CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t.>"}, Replicas: env.replicas()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.jss[1].Publish(ctx, "t.a", []byte("x"), jetstream.WithExpectLastSequencePerSubject(0)); err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Cluster == nil || info.Cluster.Leader == "" || len(info.Cluster.Replicas) != 2 {
+		t.Errorf("want a leader and two replicas, have %+v", info.Cluster)
+	}
+	if info.State.Msgs != 1 {
+		t.Errorf("want 1 message, have %d", info.State.Msgs)
+	}
+}
+
+func TestStartEnvOneNodeIsAPlainServer(t *testing.T) {
+	env, err := startEnv(1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.close()
+	if env.replicas() != 1 || len(env.nodes) != 0 {
+		t.Errorf("want one server and R1, have %d nodes, R%d", len(env.nodes), env.replicas())
+	}
+}
