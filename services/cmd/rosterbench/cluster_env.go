@@ -146,6 +146,7 @@ func (e *natsEnv) waitMetaLeader(timeout time.Duration) error {
 // of the run-to-run spread. The services connect to n1 (connect), the
 // clients spread over every node (newConnPool).
 func (e *natsEnv) logLeaders() {
+	lastLeaders = ""
 	nc, err := nats.Connect(e.url(), nats.Name("rosterbench-leaders"))
 	if err != nil {
 		return
@@ -165,5 +166,22 @@ func (e *natsEnv) logLeaders() {
 		}
 	}
 	slices.Sort(leaders)
-	progress("cluster: stream leaders %s (services on n1, clients spread over n1..n%d)", strings.Join(leaders, " "), len(e.nodes))
+	lastLeaders = strings.Join(leaders, " ")
+	progress("cluster: stream leaders %s (services on n1, clients spread over n1..n%d)", lastLeaders, len(e.nodes))
+}
+
+// lastLeaders is what the last cluster environment's logLeaders found
+// ("STREAM=node ..."), for the cluster probe's table note: runCmdProbe and
+// runDispatchProbe own and close their environment, and the probes run one
+// after another on one goroutine, so the probe reads it right after.
+var lastLeaders string
+
+// leaderOf picks stream's leader out of lastLeaders ("?" when unknown).
+func leaderOf(stream string) string {
+	for _, f := range strings.Fields(lastLeaders) {
+		if name, node, ok := strings.Cut(f, "="); ok && name == stream {
+			return node
+		}
+	}
+	return "?"
 }

@@ -63,3 +63,13 @@ func TestStartEnvOneNodeIsAPlainServer(t *testing.T) {
 		t.Errorf("want one server and R1, have %d nodes, R%d", len(env.nodes), env.replicas())
 	}
 }
+
+func TestLeaderOf(t *testing.T) {
+	defer func(saved string) { lastLeaders = saved }(lastLeaders)
+	lastLeaders = "BENCH_BASELINE=n2 ROSTER_EVENTS=n3"
+	for stream, want := range map[string]string{"ROSTER_EVENTS": "n3", "BENCH_BASELINE": "n2", "ROSTER_AUDIT": "?"} {
+		if have := leaderOf(stream); have != want {
+			t.Errorf("%s: want %s, have %s", stream, want, have)
+		}
+	}
+}

@@ -78,8 +78,8 @@ func clusterCmd(ctx context.Context, o options, prof *profiler, tab *table, sync
 		*k.cmdP50 = num(ms(r.Lat.P50))
 	}
 	*k.cmdP99 = num(ms(r.Lat.P99))
-	note := fmt.Sprintf("%d clients spread over the nodes, %d groups, %d-byte commits, R%d file store, roster-groups on n1, %s measured; baseline: R%d OCC appends, same clients and size",
-		co.Clients, co.Groups, r.Payload, o.cluster.Nodes, co.Duration, o.cluster.Nodes)
+	note := fmt.Sprintf("%d clients spread over the nodes, %d groups, %d-byte commits, R%d file store, %s measured; roster-groups on n1, ROSTER_EVENTS led by %s; baseline: R%d OCC appends, same clients and size, BENCH_BASELINE led by %s",
+		co.Clients, co.Groups, r.Payload, o.cluster.Nodes, co.Duration, leaderOf("ROSTER_EVENTS"), o.cluster.Nodes, leaderOf("BENCH_BASELINE"))
 	if syncAlways {
 		note = fmt.Sprintf("p50/p99 %s / %s (baseline %s / %s); ", fmtMs(ms(r.Lat.P50)), fmtMs(ms(r.Lat.P99)), fmtMs(ms(r.BaseLat.P50)), fmtMs(ms(r.BaseLat.P99))) + note
 	}
@@ -109,8 +109,8 @@ func clusterDispatch(ctx context.Context, o options, prof *profiler, tab *table,
 	*k.disp = num(r.Healthy)
 	*k.dispBase = num(r.Baseline)
 	*k.dispRatio = ratio(*k.disp, *k.dispBase)
-	note := fmt.Sprintf("the real dispatcher on n1, one loopback endpoint; %d events appended -> delivered, from first append to last delivery; bodies %d B; baseline: plain POSTs of the same bodies, concurrency %d",
-		do.Events, r.BodyBytes, r.Concurrency)
+	note := fmt.Sprintf("the real dispatcher on n1 (ROSTER_EVENTS led by %s, its delivery jobs by %s), one loopback endpoint; %d events appended -> delivered, from first append to last delivery; bodies %d B; baseline: plain POSTs of the same bodies, concurrency %d",
+		leaderOf("ROSTER_EVENTS"), leaderOf("ROSTER_WEBHOOK_DELIVERIES"), do.Events, r.BodyBytes, r.Concurrency)
 	if !r.HealthyDone {
 		note += fmt.Sprintf("; INCOMPLETE: %d of %d arrived within %s", r.HealthyN, do.Events, do.Timeout)
 	}
