@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -184,4 +185,84 @@ func leaderOf(stream string) string {
 		}
 	}
 	return "?"
+}
+
+// pinStreamLeaders moves the leader of every stream to the node nc is
+// connected to, and returns once each of them is led from there with every
+// replica current. The services call it right after provisioning, before
+// any load, on a cluster only: the meta leader places leaders at random,
+// and whether a service sits on its stream's leader changes its append by
+// a route hop each way, so an unpinned probe would measure a different
+// path in every run. With the service's streams led from the service's
+// node and the clients spread evenly over the nodes, two of three
+// commands cross a route once (client to service), as two of three
+// baseline appends do (client to leader), which is also what a rosterd
+// per node averages (a client's local roster-groups appends to the leader
+// from its node). Consumers keep their own leaders: moving one would
+// interrupt pulls the services already have open.
+func pinStreamLeaders(ctx context.Context, nc *nats.Conn, js jetstream.JetStream) error {
+	node := nc.ConnectedServerName()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var names []string
+	l := js.StreamNames(ctx)
+	for n := range l.Name() {
+		names = append(names, n)
+	}
+	if err := l.Err(); err != nil {
+		return fmt.Errorf("pin stream leaders: %w", err)
+	}
+	for _, name := range names {
+		if err := pinStreamLeader(ctx, nc, js, name, node); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func pinStreamLeader(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, name, node string) error {
+	var asked time.Time
+	for {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			return fmt.Errorf("pin %s: %w", name, err)
+		}
+		c := s.CachedInfo().Cluster
+		if c == nil {
+			return nil // not replicated: nothing to place
+		}
+		current := c.Leader == node
+		for _, r := range c.Replicas {
+			current = current && r.Current && !r.Offline
+		}
+		if current {
+			return nil
+		}
+		// A step-down takes an election; ask again only if one that
+		// was asked for did not happen within a few seconds.
+		if c.Leader != node && c.Leader != "" && time.Since(asked) > 3*time.Second {
+			req := fmt.Sprintf(`{"placement":{"preferred":%q}}`, node)
+			m, err := nc.RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+name, []byte(req))
+			if err != nil {
+				return fmt.Errorf("pin %s to %s: %w", name, node, err)
+			}
+			var resp struct {
+				Error *struct {
+					Description string `json:"description"`
+				} `json:"error"`
+			}
+			if err := json.Unmarshal(m.Data, &resp); err != nil {
+				return fmt.Errorf("pin %s to %s: %w", name, node, err)
+			}
+			if resp.Error != nil {
+				return fmt.Errorf("pin %s to %s: %s", name, node, resp.Error.Description)
+			}
+			asked = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pin %s to %s: leader %s: %w", name, node, c.Leader, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

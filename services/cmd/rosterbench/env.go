@@ -156,6 +156,12 @@ func runGroups(ctx context.Context, url string, mod func(*groups.Config)) (stop 
 		_ = stop()
 		return nil, err
 	}
+	if strings.Contains(url, ",") { // a cluster: see pinStreamLeaders
+		if err := pinStreamLeaders(ctx, nc, js); err != nil {
+			_ = stop()
+			return nil, err
+		}
+	}
 	return stop, nil
 }
 
@@ -305,6 +311,12 @@ func runDispatcherReplicas(ctx context.Context, nc *nats.Conn, js jetstream.JetS
 	if err := waitEndpointService(ctx, nc); err != nil {
 		stop()
 		return nil, err
+	}
+	if replicas > 1 { // a cluster: see pinStreamLeaders
+		if err := pinStreamLeaders(ctx, nc, js); err != nil {
+			stop()
+			return nil, err
+		}
 	}
 	return stop, nil
 }
