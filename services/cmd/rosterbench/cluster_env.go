@@ -222,6 +222,7 @@ func pinStreamLeaders(ctx context.Context, nc *nats.Conn, js jetstream.JetStream
 
 func pinStreamLeader(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, name, node string) error {
 	var asked time.Time
+	var refused error // the last refusal, retried: a replica just created may not be current yet
 	for {
 		s, err := js.Stream(ctx, name)
 		if err != nil {
@@ -254,14 +255,15 @@ func pinStreamLeader(ctx context.Context, nc *nats.Conn, js jetstream.JetStream,
 			if err := json.Unmarshal(m.Data, &resp); err != nil {
 				return fmt.Errorf("pin %s to %s: %w", name, node, err)
 			}
+			refused = nil
 			if resp.Error != nil {
-				return fmt.Errorf("pin %s to %s: %s", name, node, resp.Error.Description)
+				refused = errors.New(resp.Error.Description)
 			}
 			asked = time.Now()
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("pin %s to %s: leader %s: %w", name, node, c.Leader, ctx.Err())
+			return fmt.Errorf("pin %s to %s: leader %s: %w", name, node, c.Leader, errors.Join(ctx.Err(), refused))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

@@ -73,3 +73,41 @@ func TestLeaderOf(t *testing.T) {
 		}
 	}
 }
+
+// The cluster probe's services must sit on their streams' leader in every
+// run: pinStreamLeaders moves each leader to the caller's node.
+func TestPinStreamLeadersMovesEveryLeaderToTheCallersNode(t *testing.T) {
+	env, err := startEnv(3, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.close()
+	pool, err := newConnPool(env.url(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, name := range []string{"A", "B", "C"} {
+		if _, err := pool.jss[0].CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{name + ".>"}, Replicas: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each node is the target once, so at least one stream has to move.
+	for c := range pool.ncs {
+		node := pool.ncs[c].ConnectedServerName()
+		if err := pinStreamLeaders(ctx, pool.ncs[c], pool.jss[c]); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"A", "B", "C"} {
+			s, err := pool.jss[c].Stream(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if have := s.CachedInfo().Cluster.Leader; have != node {
+				t.Errorf("%s: want leader %s, have %s", name, node, have)
+			}
+		}
+	}
+}
