@@ -141,11 +141,12 @@ func (e *natsEnv) waitMetaLeader(timeout time.Duration) error {
 	}
 }
 
-// logLeaders says on stderr which node led each stream: the meta leader
-// places stream leaders at random, and whether a probe's service sat on
-// the leader of its stream (one route hop less per append) explains part
-// of the run-to-run spread. The services connect to n1 (connect), the
-// clients spread over every node (newConnPool).
+// logLeaders says on stderr which node led each stream at the end of a
+// probe: the services' streams are pinned to their node (pinStreamLeaders)
+// unless a leader moved during the run, the baseline streams stay where
+// the meta leader placed them, and the table notes show both. The services
+// connect to n1 (connect), the clients spread over every node
+// (newConnPool).
 func (e *natsEnv) logLeaders() {
 	lastLeaders = ""
 	nc, err := nats.Connect(e.url(), nats.Name("rosterbench-leaders"))
@@ -188,8 +189,7 @@ func leaderOf(stream string) string {
 }
 
 // pinStreamLeaders moves the leader of every stream to the node nc is
-// connected to, and returns once each of them is led from there with every
-// replica current. The services call it right after provisioning, before
+// connected to, and returns once each of them is led from there. The services call it right after provisioning, before
 // any load, on a cluster only: the meta leader places leaders at random,
 // and whether a service sits on its stream's leader changes its append by
 // a route hop each way, so an unpinned probe would measure a different
@@ -224,26 +224,35 @@ func pinStreamLeader(ctx context.Context, nc *nats.Conn, js jetstream.JetStream,
 	var asked time.Time
 	var refused error // the last refusal, retried: a replica just created may not be current yet
 	for {
-		s, err := js.Stream(ctx, name)
+		// Short requests, retried: while a stream elects its leader, an
+		// info request may go unanswered.
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		s, err := js.Stream(rctx, name)
+		cancel()
 		if err != nil {
-			return fmt.Errorf("pin %s: %w", name, err)
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("pin %s: %w", name, errors.Join(err, refused))
+			case <-time.After(50 * time.Millisecond):
+				continue
+			}
 		}
 		c := s.CachedInfo().Cluster
 		if c == nil {
 			return nil // not replicated: nothing to place
 		}
-		current := c.Leader == node
-		for _, r := range c.Replicas {
-			current = current && r.Current && !r.Offline
-		}
-		if current {
+		if c.Leader == node {
 			return nil
 		}
 		// A step-down takes an election; ask again only if one that
 		// was asked for did not happen within a few seconds.
-		if c.Leader != node && c.Leader != "" && time.Since(asked) > 3*time.Second {
+		if c.Leader != "" && time.Since(asked) > 3*time.Second {
 			req := fmt.Sprintf(`{"placement":{"preferred":%q}}`, node)
-			m, err := nc.RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+name, []byte(req))
+			m, err := nc.Request("$JS.API.STREAM.LEADER.STEPDOWN."+name, []byte(req), 2*time.Second)
+			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) {
+				asked = time.Now() // no leader to answer right now: look again
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("pin %s to %s: %w", name, node, err)
 			}

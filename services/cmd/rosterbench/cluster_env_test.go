@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
 // The cluster probe's numbers mean "R3" only if its environment really is
@@ -38,9 +40,12 @@ func TestStartClusterPlacesStreamsOnEveryNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.jss[1].Publish(ctx, "t.a", []byte("x"), jetstream.WithExpectLastSequencePerSubject(0)); err != nil {
-		t.Fatal(err)
-	}
+	// A stream just created may not have elected its leader yet: the
+	// server answers "no responders" until it has.
+	natstest.Eventually(t, 30*time.Second, func() error {
+		_, err := pool.jss[1].Publish(ctx, "t.a", []byte("x"), jetstream.WithExpectLastSequencePerSubject(0))
+		return err
+	})
 	info, err := s.Info(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +92,7 @@ func TestPinStreamLeadersMovesEveryLeaderToTheCallersNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	for _, name := range []string{"A", "B", "C"} {
 		if _, err := pool.jss[0].CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{name + ".>"}, Replicas: 3}); err != nil {
