@@ -48,6 +48,7 @@ type BulkWriter struct {
 	maxUnproven int
 	sinceAck    int
 	out         []sentinel // acked writes in flight, oldest first
+	written     app.WriteCount
 }
 
 type sentinel struct {
@@ -119,6 +120,9 @@ func (w *BulkWriter) Write(ctx context.Context, ws []*app.GroupWrite) error {
 // asks for an ack for this write (the last write of a window).
 func (w *BulkWriter) send(ctx context.Context, m *nats.Msg, proof bool) (uint64, error) {
 	seq := w.next
+	w.written.Messages++
+	w.written.KeyBytes += uint64(len(m.Subject) - len(w.m.pre))
+	w.written.ValueBytes += uint64(len(m.Data))
 	w.sinceAck++
 	if proof || w.sinceAck >= w.ackEvery {
 		f, err := w.m.js.PublishMsgAsync(m)
@@ -158,6 +162,10 @@ func (w *BulkWriter) waitOldest(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// Written counts the messages sent so far (whether proven stored yet or
+// not).
+func (w *BulkWriter) Written() app.WriteCount { return w.written }
 
 // Drain waits until every write sent so far is proven stored.
 func (w *BulkWriter) Drain(ctx context.Context) error {
