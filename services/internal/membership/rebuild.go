@@ -248,6 +248,7 @@ func (p *Projector) bulkLoad(ctx context.Context, gen Generation, last uint64, o
 	if err != nil {
 		return nil, 0, app.WriteCount{}, err
 	}
+	defer w.Close()
 	stream, err := p.cfg.JS.Stream(ctx, events.StreamName)
 	if err != nil {
 		return nil, 0, app.WriteCount{}, fmt.Errorf("open %s: %w", events.StreamName, err)
