@@ -294,10 +294,17 @@ func probeRebuild(ctx context.Context, o options, prof *profiler, rep *Report, t
 	rep.RebuildPerS = num(r.rate())
 	rep.RebuildBaselinePerS = num(r.baseRate())
 	rep.RebuildRatio = ratio(rep.RebuildPerS, rep.RebuildBaselinePerS)
+	rep.RebuildKVBaselinePerS = num(r.kvRate())
+	rep.RebuildKVRatio = ratio(rep.RebuildPerS, rep.RebuildKVBaselinePerS)
 	tab.add(row{Probe: "projection rebuild", Figure: fmtRate(r.rate(), "event"), Baseline: fmtRate(r.baseRate(), "msg"),
 		Ratio: fmtRatio(rep.RebuildRatio), Target: target,
 		Note: fmt.Sprintf("%d events in %d commits (one event each), %d per group; membership.Rebuild into file-backed KV in %s; ordered-consumer read in %s",
 			r.Events, r.Commits, o.rebuild.EventsPerGroup, r.Took.Round(time.Millisecond), r.BaseTook.Round(time.Millisecond))})
+	tab.add(row{Probe: "rebuild vs KV put ceiling", Figure: fmtRate(r.rate(), "event"), Baseline: fmtRate(r.kvRate(), "event"),
+		Ratio: fmtRatio(rep.RebuildKVRatio), Target: "bound by it (ratio near 1)",
+		Note: fmt.Sprintf("the rebuild stored %d KV messages (%.2f per event, mean key %d B, value %d B); as raw async KV puts into a generation-configured bucket: %s (%s)",
+			r.Writes.Messages, float64(r.Writes.Messages)/float64(max(r.Events, 1)), r.Writes.KeyBytes/max(r.Writes.Messages, 1), r.Writes.ValueBytes/max(r.Writes.Messages, 1),
+			r.KVTook.Round(time.Millisecond), fmtRate(r.kvPutRate(), "put"))})
 }
 
 func probeDispatch(ctx context.Context, o options, prof *profiler, rep *Report, tab *table) {

@@ -25,6 +25,12 @@ type Report struct {
 	RebuildPerS         *float64 `json:"rebuild_per_s"`
 	RebuildBaselinePerS *float64 `json:"rebuild_baseline_per_s"`
 	RebuildRatio        *float64 `json:"rebuild_ratio"`
+	// RebuildKVBaselinePerS is the KV put ceiling in events/s: the
+	// rebuild's events over the time raw async KV puts of what it stored
+	// (same count, same mean sizes) took. RebuildKVRatio is
+	// rebuild_per_s over it.
+	RebuildKVBaselinePerS *float64 `json:"rebuild_kv_baseline_per_s"`
+	RebuildKVRatio        *float64 `json:"rebuild_kv_ratio"`
 
 	DispatchPerS            *float64 `json:"dispatch_per_s"`
 	DispatchWithHangingPerS *float64 `json:"dispatch_with_hanging_per_s"`
