@@ -22,6 +22,7 @@ type cmdOptions struct {
 	Duration   time.Duration
 	SyncAlways bool
 	Floor      bool // also measure the request/reply + append floor
+	Nodes      int  // > 1: a loopback cluster of that many nodes, streams at R<Nodes> (cluster probe)
 }
 
 type cmdResult struct {
@@ -47,12 +48,12 @@ type cmdResult struct {
 // runs, so neither run has cross-client conflicts on a subject.
 func runCmdProbe(ctx context.Context, o cmdOptions, prof *profiler, label string) (cmdResult, error) {
 	var res cmdResult
-	env, err := startNATS(o.SyncAlways)
+	env, err := startEnv(o.Nodes, o.SyncAlways)
 	if err != nil {
 		return res, err
 	}
 	defer env.close()
-	stop, err := runGroups(ctx, env.url(), nil)
+	stop, err := runGroups(ctx, env.url(), env.replicated)
 	if err != nil {
 		return res, err
 	}
@@ -89,7 +90,7 @@ func runCmdProbe(ctx context.Context, o cmdOptions, prof *profiler, label string
 	// Baseline first, on its own stream of the same server and storage.
 	if _, err := pool.jss[0].CreateStream(ctx, jetstream.StreamConfig{
 		Name: "BENCH_BASELINE", Subjects: []string{"bench.base.>"}, Storage: jetstream.FileStorage,
-		Duplicates: 2 * time.Minute, Discard: jetstream.DiscardNew,
+		Duplicates: 2 * time.Minute, Discard: jetstream.DiscardNew, Replicas: env.replicas(),
 	}); err != nil {
 		return res, fmt.Errorf("baseline stream: %w", err)
 	}

@@ -19,6 +19,12 @@ import (
 type dispatchOptions struct {
 	Events  int           // events published per phase
 	Timeout time.Duration // give up waiting for deliveries after this
+	// The cluster probe's: Nodes > 1 runs on a loopback cluster with
+	// R<Nodes> streams, SyncAlways sets sync_interval: always, HealthyOnly
+	// skips phase two (the hanging endpoint).
+	Nodes       int
+	SyncAlways  bool
+	HealthyOnly bool
 }
 
 type dispatchResult struct {
@@ -40,7 +46,7 @@ type dispatchResult struct {
 // concurrency, with a plain keep-alive http.Client to the same receiver.
 func runDispatchProbe(ctx context.Context, o dispatchOptions, prof *profiler) (dispatchResult, error) {
 	var res dispatchResult
-	env, err := startNATS(false)
+	env, err := startEnv(o.Nodes, o.SyncAlways)
 	if err != nil {
 		return res, err
 	}
@@ -50,7 +56,7 @@ func runDispatchProbe(ctx context.Context, o dispatchOptions, prof *profiler) (d
 		return res, err
 	}
 	defer nc.Close()
-	if _, err := eventstore.Provision(ctx, js, eventstore.StreamConfig{}); err != nil {
+	if _, err := eventstore.Provision(ctx, js, eventstore.StreamConfig{Replicas: env.replicas()}); err != nil {
 		return res, err
 	}
 	sink, err := startSink()
@@ -59,7 +65,7 @@ func runDispatchProbe(ctx context.Context, o dispatchOptions, prof *profiler) (d
 	}
 	defer sink.close()
 
-	stopDispatcher, err := runDispatcher(ctx, nc, js, "dispatch")
+	stopDispatcher, err := runDispatcherReplicas(ctx, nc, js, "dispatch", env.replicas())
 	if err != nil {
 		return res, err
 	}
@@ -106,6 +112,9 @@ func runDispatchProbe(ctx context.Context, o dispatchOptions, prof *profiler) (d
 	if err := endpointCall(ctx, nc, "delete", map[string]string{"actor": "bench", "id": ep0}); err != nil {
 		return res, err
 	}
+	if o.HealthyOnly {
+		return res, dispatchBaseline(ctx, sink, bodies, &res)
+	}
 
 	// Phase two: nine healthy endpoints and one that hangs.
 	healthy := []int{1, 2, 3, 4, 5, 6, 7, 8, 9}
@@ -131,18 +140,23 @@ func runDispatchProbe(ctx context.Context, o dispatchOptions, prof *profiler) (d
 	}
 	res.HangingN, res.HangingDone = total, ok
 	res.Hanging = perSecond(int(total), t1.Sub(t0))
+	return res, dispatchBaseline(ctx, sink, bodies, &res)
+}
 
-	// Baseline: the same bodies, plain POSTs, same concurrency.
+// dispatchBaseline POSTs the bodies phase one delivered again, plain, at
+// the same concurrency, into res.Baseline (and their mean size).
+func dispatchBaseline(ctx context.Context, sink *httpSink, bodies [][]byte, res *dispatchResult) error {
 	if len(bodies) == 0 {
-		return res, fmt.Errorf("no delivery reached the healthy endpoint")
+		return fmt.Errorf("no delivery reached the healthy endpoint")
 	}
 	for _, b := range bodies {
 		res.BodyBytes += len(b)
 	}
 	res.BodyBytes /= len(bodies)
 	progress("dispatch: baseline, %d plain POSTs at concurrency %d", len(bodies), res.Concurrency)
+	var err error
 	res.Baseline, err = postAll(ctx, sink.url("/ep/15"), bodies, res.Concurrency)
-	return res, err
+	return err
 }
 
 // postAll POSTs every body once, conc at a time, and returns POSTs/s.
