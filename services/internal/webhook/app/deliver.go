@@ -76,25 +76,26 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 		return msg.Ack() // the endpoint was deleted
 	}
 	seq, nd := msg.Seq(), msg.NumDelivered()
-	// handBack returns the job unsent: the next delivery of this attempt
-	// is not a repeat on its account.
-	handBack := func(delay time.Duration) error {
-		a.given.add(seq, nd)
-		if delay == 0 {
-			return msg.Nak()
-		}
-		return msg.NakWithDelay(delay)
-	}
 	if ep.Paused() {
 		// Held, not dropped: the worker stops while paused and the job
 		// comes back after resume.
-		return handBack(cfg.HoldDelay)
+		return d.handBack(msg, cfg.HoldDelay)
 	}
 	if ep.Ordered {
 		if hold, delay := d.heldBack(ctx, msg.Subject(), seq); hold {
 			cfg.Metrics.Held.Inc()
-			return handBack(delay)
+			return d.handBack(msg, delay)
 		}
+	}
+	if len(j.More) > 0 {
+		us := j.Units()
+		if ep.Format != endpoint.FormatOpenIM {
+			us = unbatched(us)
+		}
+		if ep.Ordered {
+			return d.deliverRun(ctx, msg, j, us, ep)
+		}
+		return d.deliverSet(ctx, msg, j, us, ep)
 	}
 	if len(j.Batch) > 0 && ep.Format != endpoint.FormatOpenIM {
 		// A batch made for the openim format, whose endpoint has since
@@ -103,10 +104,87 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 		// Event alone.
 		if err := d.unbatch(ctx, j); err != nil {
 			d.log.Warn().Err(err).Str("event_id", j.Event.ID).Msg("splitting a kick batch")
-			return handBack(cfg.HoldDelay)
+			return d.handBack(msg, cfg.HoldDelay)
 		}
 		j.Batch = nil
 	}
+	o := d.attempt(ctx, ep, j, seq, nd, j.fresh(nd))
+	switch o.res {
+	case unitSettled:
+		a.given.forget(seq)
+		switch {
+		case o.before:
+			return msg.DoubleAck(ctx) // settled earlier: the ack was lost
+		case o.other:
+			return msg.Ack()
+		}
+		return retire(ctx, msg, ep)
+	case unitRetrying:
+		// The retry: the queue hands the job back after the policy's delay
+		// (retry.go).
+		a.given.forget(seq)
+		return msg.NakWithDelay(o.delay)
+	}
+	return d.settlePending(msg, o)
+}
+
+// handBack returns a job unsent: the next delivery of this attempt is not
+// a repeat on its account.
+func (d *Deliverer) handBack(msg JobMsg, delay time.Duration) error {
+	d.a.given.add(msg.Seq(), msg.NumDelivered())
+	if delay == 0 {
+		return msg.Nak()
+	}
+	return msg.NakWithDelay(delay)
+}
+
+// settlePending hands back a job whose unit o is still to do.
+func (d *Deliverer) settlePending(msg JobMsg, o unitOutcome) error {
+	switch {
+	case o.canceled:
+		// Shutting down: the request may have reached the receiver, so
+		// this is not a clean hand-back.
+		return msg.Nak()
+	case o.sent:
+		// Sent but its outcome not kept (audit record or state): the job
+		// comes back and repeats the attempt (a repeat).
+		return msg.NakWithDelay(d.a.cfg.HoldDelay)
+	}
+	return d.handBack(msg, o.delay)
+}
+
+// unitResult is what an attempt at one unit left to do.
+type unitResult int
+
+const (
+	// unitSettled: nothing left (succeeded, exhausted, settled earlier,
+	// or delivered by another series).
+	unitSettled unitResult = iota
+	// unitRetrying: failed, state saved; retry after delay.
+	unitRetrying
+	// unitPending: still to do, nothing saved (not attempted: early for
+	// its schedule, throttled, state unreadable; or sent and its outcome
+	// not kept, or canceled by shutdown).
+	unitPending
+)
+
+type unitOutcome struct {
+	res   unitResult
+	delay time.Duration
+	// sent: an HTTP request went out (canceled: and shutdown cut it off).
+	sent, canceled bool
+	// before: the unit was settled by an earlier delivery; other: another
+	// generation's live series delivers it.
+	before, other bool
+}
+
+// attempt handles one unit, as a single-unit job j held as delivery nd of
+// queue message seq: it reads the unit's attempt state (unless fresh),
+// sends the attempt when due, records it, and saves the state it leaves
+// when any is needed.
+func (d *Deliverer) attempt(ctx context.Context, ep endpoint.Endpoint, j Job, seq, nd uint64, fresh bool) unitOutcome {
+	a := d.a
+	cfg := &a.cfg
 	key := j.StateKey()
 	// A fresh job has no state to read (Job.fresh): one KV round trip
 	// less on the common path.
@@ -115,34 +193,32 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 		rev uint64
 		err error
 	)
-	if !j.fresh(nd) {
+	if !fresh {
 		if st, rev, err = cfg.States.Get(ctx, key); err != nil {
-			return handBack(cfg.HoldDelay)
+			return unitOutcome{res: unitPending, delay: cfg.HoldDelay}
 		}
 	}
 	switch {
 	case st.Generation != j.Generation && rev != 0 && !st.terminal():
 		// Another series for this event is still live (a redelivery of an
 		// event not yet settled): that one delivers it.
-		a.given.forget(seq)
-		return msg.Ack()
+		return unitOutcome{res: unitSettled, other: true}
 	case st.Generation != j.Generation:
 		st = JobState{Generation: j.Generation}
 	case st.terminal():
-		a.given.forget(seq)
-		return msg.DoubleAck(ctx) // settled earlier: the ack was lost
+		return unitOutcome{res: unitSettled, before: true}
 	}
 	now := a.now()
 	if st.NextAttemptAt != nil && st.NextAttemptAt.After(now) {
 		// Redelivered early (a restart, an AckWait expiry): wait out the
 		// schedule.
-		return handBack(st.NextAttemptAt.Sub(now))
+		return unitOutcome{res: unitPending, delay: st.NextAttemptAt.Sub(now)}
 	}
 	if err := d.throttle(ctx, ep); err != nil {
-		return handBack(0)
+		return unitOutcome{res: unitPending}
 	}
 	if err := d.acquire(ctx); err != nil {
-		return handBack(0)
+		return unitOutcome{res: unitPending}
 	}
 	trigger := j.Trigger
 	if trigger == TriggerScheduled && ep.ResumedAt != nil && ep.ResumedAt.After(j.EnqueuedAt) {
@@ -155,9 +231,8 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 	o := a.send(ctx, ep, j.Event, j.Batch...)
 	<-d.slots
 	if o.canceled {
-		// Shutting down: not an attempt to record. The request may have
-		// reached the receiver, so this is not a clean hand-back.
-		return msg.Nak()
+		// Shutting down: not an attempt to record.
+		return unitOutcome{res: unitPending, sent: true, canceled: true}
 	}
 	next, delay := a.nextState(ep, st, attempt, o)
 	next.Seq, next.Delivery = seq, nd
@@ -168,10 +243,10 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 	rec := attemptRecord{id: attemptID(j, attempt, nd), attempt: attempt, trigger: trigger, repeat: repeat,
 		next: next.NextAttemptAt, state: next.State}
 	if err := a.record(ctx, ep, j.Event, rec, o); err != nil {
-		// Not acknowledged without its audit record: the job comes back
+		// Not acknowledged without its audit record: the unit comes back
 		// and repeats the attempt (the request was sent: a repeat).
 		d.log.Warn().Err(err).Str("event_id", j.Event.ID).Msg("recording attempt")
-		return msg.NakWithDelay(cfg.HoldDelay)
+		return unitOutcome{res: unitPending, sent: true}
 	}
 	// A first attempt that succeeded needs no state: the acknowledgement
 	// (DoubleAck: confirmed) retires the job, and until it is confirmed a
@@ -182,22 +257,19 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 	if !(rev == 0 && next.State == StateSucceeded) {
 		if err := cfg.States.Put(ctx, key, next, rev); err != nil {
 			d.log.Warn().Err(err).Str("event_id", j.Event.ID).Msg("saving attempt state")
-			return msg.NakWithDelay(cfg.HoldDelay)
+			return unitOutcome{res: unitPending, sent: true}
 		}
 	}
-	a.given.forget(seq)
 	d.observe(ctx, ep, o)
 	switch next.State {
 	case StateSucceeded:
-		return retire(ctx, msg, ep)
+		return unitOutcome{res: unitSettled, sent: true}
 	case StateExhausted:
 		d.log.Warn().Str("event_id", j.Event.ID).Int("attempts", attempt).Str("class", next.LastClass).
 			Msg("delivery exhausted; redeliver to send it again")
-		return retire(ctx, msg, ep)
+		return unitOutcome{res: unitSettled, sent: true}
 	}
-	// The retry: the queue hands the job back after the policy's delay
-	// (retry.go).
-	return msg.NakWithDelay(delay)
+	return unitOutcome{res: unitRetrying, sent: true, delay: delay}
 }
 
 // unbatch enqueues each event batched with j's as a job of its own.
