@@ -228,6 +228,12 @@ func (d *Deliverer) attempt(ctx context.Context, ep endpoint.Endpoint, j Job, se
 	// Decided before the request: an earlier delivery of this same
 	// attempt whose outcome was never saved may have sent it already.
 	repeat := a.given.repeat(seq, nd, st.savedDelivery(seq))
+	if j.Refanned && rev == 0 {
+		// Its commit was fanned out before and the fan-out batched it
+		// afresh (ADR 0104): another copy of the job, under another
+		// MsgID, may have sent this request already.
+		repeat = true
+	}
 	o := a.send(ctx, ep, j.Event, j.Batch...)
 	<-d.slots
 	if o.canceled {
