@@ -185,6 +185,14 @@ type unitOutcome struct {
 func (d *Deliverer) attempt(ctx context.Context, ep endpoint.Endpoint, j Job, seq, nd uint64, fresh bool) unitOutcome {
 	a := d.a
 	cfg := &a.cfg
+	// A batched job's later units may come after a pause or a deletion
+	// that arrived while its earlier ones went out.
+	switch cur, ok := cfg.View.Get(ep.ID); {
+	case !ok:
+		return unitOutcome{res: unitSettled, other: true} // deleted: its jobs are dropped
+	case cur.Paused():
+		return unitOutcome{res: unitPending, delay: cfg.HoldDelay}
+	}
 	key := j.StateKey()
 	// A fresh job has no state to read (Job.fresh): one KV round trip
 	// less on the common path.
