@@ -255,3 +255,36 @@ func TestBatchCrashBetweenPartialDeliveryAndAck(t *testing.T) {
 		})
 	}
 }
+
+// TestJobQueuedBeforeBatchingIsDelivered: a job as a dispatcher before
+// ADR 0104 stored it (one event, no "more") is delivered after the
+// upgrade, under its event's webhook-id.
+func TestJobQueuedBeforeBatchingIsDelivered(t *testing.T) {
+	h := newHarness(t)
+	rv := newReceiver(t, ok)
+	_, stop := h.start(h.config(nil))
+	mustOK(t, h.srv.NC, webhook.SubjectPrefix+"create", map[string]any{"actor": "ops", "id": "old", "url": rv.URL}, nil)
+	stop()
+	const eventID = "01a233f0-0000-7000-8000-000000000001"
+	old := `{"endpoint_id":"old","event":{"id":"` + eventID + `","type":"member.quit","schema_version":1,"group_id":"G",` +
+		`"version":7,"occurred_at":"2026-01-01T00:00:00Z","command_id":"c1","actor":"u1","data":{"user_id":"u1"}},` +
+		`"stream_seq":7,"trigger":"scheduled","enqueued_at":"2026-01-01T00:00:00Z"}`
+	if _, err := h.srv.JS.Publish(context.Background(), webhook.DeliverySubject("old", "G"), []byte(old)); err != nil {
+		t.Fatal(err)
+	}
+	h.start(h.config(nil))
+	natstest.Eventually(t, 10*time.Second, atLeast(1, rv))
+	r := rv.requests()[0]
+	if got, want := r.Headers.Get("webhook-id"), delivery.MessageID("old", eventID); got != want {
+		t.Fatalf("webhook-id %s, want %s", got, want)
+	}
+	if ev := eventOf(t, r); ev.ID != eventID || ev.Version != 7 {
+		t.Fatalf("delivered %+v, want the queued event", ev)
+	}
+	natstest.Eventually(t, 5*time.Second, func() error {
+		if a := h.rec.attempts("old"); len(a) != 1 || !a[0].Success || a[0].Attempt != 1 {
+			return fmt.Errorf("attempt rows %+v, want one successful first attempt", a)
+		}
+		return nil
+	})
+}
