@@ -9,6 +9,10 @@ import (
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
 
+// maxBatchesInProgress is how many batched jobs of an unordered endpoint
+// one dispatcher works on at once (Deliverer.batches).
+const maxBatchesInProgress = 2
+
 // settleTimeout bounds the writes that settle a batched job's progress
 // when the dispatcher is stopping (its context is done by then).
 const settleTimeout = 2 * time.Second
@@ -95,6 +99,12 @@ func (d *Deliverer) deliverSet(ctx context.Context, msg JobMsg, j Job, us []Unit
 	a := d.a
 	cfg := &a.cfg
 	seq, nd := msg.Seq(), msg.NumDelivered()
+	select {
+	case d.batches <- struct{}{}:
+		defer func() { <-d.batches }()
+	case <-ctx.Done():
+		return d.handBack(msg, 0)
+	}
 	fresh := j.fresh(nd)
 	outs := make([]unitOutcome, len(us))
 	var (

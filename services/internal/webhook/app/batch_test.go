@@ -63,7 +63,7 @@ func TestFanOutBatchBatchesPerEndpointAndGroup(t *testing.T) {
 		}
 		got = append(got, fmt.Sprintf("%s/%s:%d", j.EndpointID, j.GroupID, len(us)))
 	}
-	want := fmt.Sprint([]string{"a/1:64", "b/1:64", "a/2:1", "b/2:1", "a/1:1", "b/1:1"})
+	want := fmt.Sprint([]string{"a/1:32", "b/1:32", "a/2:1", "b/2:1", "a/1:1", "b/1:1"})
 	if fmt.Sprint(got) != want {
 		t.Fatalf("jobs %v, want %s", got, want)
 	}

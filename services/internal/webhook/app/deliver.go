@@ -28,6 +28,11 @@ type Deliverer struct {
 	// the queue hands out more jobs than that (prefetch) so that the
 	// round trips of one job overlap another's HTTP attempt.
 	slots chan struct{}
+	// batches bounds the endpoint's batched jobs being worked on at once
+	// (unordered endpoints, ADR 0104): a job's units are retired only by
+	// its one acknowledgement, so every job in progress is a window of
+	// requests a crash sends again; two keep the HTTP slots busy.
+	batches chan struct{}
 
 	mu      sync.Mutex
 	health  delivery.Health
@@ -37,7 +42,8 @@ type Deliverer struct {
 
 // Deliverer returns a Deliverer for endpoint id.
 func (a *App) Deliverer(id string) *Deliverer {
-	return &Deliverer{a: a, id: id, log: a.log.With().Str("endpoint_id", id).Logger(), slots: make(chan struct{}, a.cfg.Concurrency)}
+	return &Deliverer{a: a, id: id, log: a.log.With().Str("endpoint_id", id).Logger(), slots: make(chan struct{}, a.cfg.Concurrency),
+		batches: make(chan struct{}, maxBatchesInProgress)}
 }
 
 // GiveBack notes that msg goes back to the queue unsent (the worker is
