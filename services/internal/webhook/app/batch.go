@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -15,7 +16,7 @@ const maxBatchesInProgress = 2
 
 // settleTimeout bounds the writes that settle a batched job's progress
 // when the dispatcher is stopping (its context is done by then).
-const settleTimeout = 2 * time.Second
+const settleTimeout = 5 * time.Second
 
 // unbatched splits kick batches made for the openim format into units of
 // one event each (their endpoint has since changed format), in order.
@@ -162,20 +163,28 @@ func (d *Deliverer) deliverSet(ctx context.Context, msg JobMsg, j Job, us []Unit
 }
 
 // continueAlone stores one retry job per unit, each named after its
-// event, so it keeps its state, webhook-id and schedule.
+// event, so it keeps its state, webhook-id and schedule. The jobs are
+// stored concurrently: one round trip, not one per unit.
 func (d *Deliverer) continueAlone(ctx context.Context, j Job, left []Unit) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	for _, u := range left {
+	errs := make([]error, len(left))
+	var wg sync.WaitGroup
+	for i, u := range left {
 		one := j.one(u)
 		one.Retry = true
 		o, err := one.out(false)
-		if err == nil {
-			err = d.a.cfg.Queue.Enqueue(sctx, o)
-		}
 		if err != nil {
-			return fmt.Errorf("enqueue %s: %w", one.MsgID(), err)
+			return fmt.Errorf("encode %s: %w", one.MsgID(), err)
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := d.a.cfg.Queue.Enqueue(sctx, o); err != nil {
+				errs[i] = err // the queue names the job
+			}
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
