@@ -100,7 +100,9 @@ func runDispatchProbe(ctx context.Context, o dispatchOptions, prof *profiler) (d
 	if err := fill("dh"); err != nil {
 		return res, err
 	}
+	appended := time.Since(t0)
 	t1, ok := waitCounts(ctx, sink, []int{0}, int64(o.Events), o.Timeout)
+	progress("dispatch: appended in %s, delivered in %s", appended.Round(time.Millisecond), t1.Sub(t0).Round(time.Millisecond))
 	stopProf()
 	res.HealthyN, res.HealthyDone = sink.count(0), ok
 	res.Healthy = perSecond(int(res.HealthyN), t1.Sub(t0))

@@ -10,9 +10,10 @@ import (
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
 
-// maxBatchesInProgress is how many batched jobs of an unordered endpoint
-// one dispatcher works on at once (Deliverer.batches).
-const maxBatchesInProgress = 2
+// unitsInProgress is how many units of an unordered endpoint's batched
+// jobs one dispatcher works on at once (Deliverer.batches; at least the
+// endpoint's HTTP concurrency): two full jobs.
+const unitsInProgress = 2 * MaxJobUnits
 
 // settleTimeout bounds the writes that settle a batched job's progress
 // when the dispatcher is stopping (its context is done by then).
@@ -100,12 +101,13 @@ func (d *Deliverer) deliverSet(ctx context.Context, msg JobMsg, j Job, us []Unit
 	a := d.a
 	cfg := &a.cfg
 	seq, nd := msg.Seq(), msg.NumDelivered()
-	select {
-	case d.batches <- struct{}{}:
-		defer func() { <-d.batches }()
-	case <-ctx.Done():
+	// A job larger than the budget (none is: MaxJobUnits) would wait
+	// forever; it takes the whole budget instead.
+	weight := min(int64(len(us)), int64(max(unitsInProgress, cfg.Concurrency)))
+	if err := d.batches.Acquire(ctx, weight); err != nil {
 		return d.handBack(msg, 0)
 	}
+	defer d.batches.Release(weight)
 	fresh := j.fresh(nd)
 	outs := make([]unitOutcome, len(us))
 	var (

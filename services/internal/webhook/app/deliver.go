@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
@@ -28,11 +29,12 @@ type Deliverer struct {
 	// the queue hands out more jobs than that (prefetch) so that the
 	// round trips of one job overlap another's HTTP attempt.
 	slots chan struct{}
-	// batches bounds the endpoint's batched jobs being worked on at once
-	// (unordered endpoints, ADR 0104): a job's units are retired only by
-	// its one acknowledgement, so every job in progress is a window of
-	// requests a crash sends again; two keep the HTTP slots busy.
-	batches chan struct{}
+	// batches bounds the units of the endpoint's batched jobs being
+	// worked on at once (unordered endpoints, ADR 0104): a job's units are
+	// retired only by its one acknowledgement, so every unit in progress
+	// is a request a crash may send again. The bound is in units, not
+	// jobs, so that small jobs still fill the HTTP slots.
+	batches *semaphore.Weighted
 
 	mu      sync.Mutex
 	health  delivery.Health
@@ -43,7 +45,7 @@ type Deliverer struct {
 // Deliverer returns a Deliverer for endpoint id.
 func (a *App) Deliverer(id string) *Deliverer {
 	return &Deliverer{a: a, id: id, log: a.log.With().Str("endpoint_id", id).Logger(), slots: make(chan struct{}, a.cfg.Concurrency),
-		batches: make(chan struct{}, maxBatchesInProgress)}
+		batches: semaphore.NewWeighted(int64(max(unitsInProgress, a.cfg.Concurrency)))}
 }
 
 // GiveBack notes that msg goes back to the queue unsent (the worker is
