@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rosterhq/roster/services/internal/eventstore"
 	"github.com/rosterhq/roster/services/internal/webhook"
@@ -33,6 +34,10 @@ type dispatchResult struct {
 	Concurrency                int
 	BodyBytes                  int
 	HealthyN, HangingN         int64
+	// HealthyJobs, HangingJobs: job messages stored in
+	// ROSTER_WEBHOOK_DELIVERIES during each phase (each is one publish,
+	// one delivery to a worker and one ack: the per-job JetStream work).
+	HealthyJobs, HangingJobs uint64
 }
 
 // runDispatchProbe runs the real dispatcher (webhook.New + Run) against
@@ -101,10 +106,15 @@ func runDispatchProbe(ctx context.Context, o dispatchOptions, prof *profiler) (d
 	if err := fill("dh"); err != nil {
 		return res, err
 	}
+	appended := time.Since(t0)
 	t1, ok := waitCounts(ctx, sink, []int{0}, int64(o.Events), o.Timeout)
+	progress("dispatch: appended in %s, delivered in %s", appended.Round(time.Millisecond), t1.Sub(t0).Round(time.Millisecond))
 	stopProf()
 	res.HealthyN, res.HealthyDone = sink.count(0), ok
 	res.Healthy = perSecond(int(res.HealthyN), t1.Sub(t0))
+	jobs0 := jobsStored(ctx, js)
+	res.HealthyJobs = jobs0
+	progress("dispatch: %d deliveries from %d job messages", res.HealthyN, res.HealthyJobs)
 	sink.mu.Lock()
 	sink.keep = false
 	bodies := sink.bodies
@@ -140,6 +150,8 @@ func runDispatchProbe(ctx context.Context, o dispatchOptions, prof *profiler) (d
 	}
 	res.HangingN, res.HangingDone = total, ok
 	res.Hanging = perSecond(int(total), t1.Sub(t0))
+	res.HangingJobs = jobsStored(ctx, js) - jobs0
+	progress("dispatch: %d deliveries (healthy endpoints) from %d job messages (all ten endpoints)", res.HangingN, res.HangingJobs)
 	return res, dispatchBaseline(ctx, sink, bodies, &res)
 }
 
@@ -157,6 +169,20 @@ func dispatchBaseline(ctx context.Context, sink *httpSink, bodies [][]byte, res 
 	var err error
 	res.Baseline, err = postAll(ctx, sink.url("/ep/15"), bodies, res.Concurrency)
 	return err
+}
+
+// jobsStored is how many job messages ROSTER_WEBHOOK_DELIVERIES has
+// stored so far (0 when it cannot be read: the figure is informational).
+func jobsStored(ctx context.Context, js jetstream.JetStream) uint64 {
+	s, err := js.Stream(ctx, webhook.DeliveriesStream)
+	if err != nil {
+		return 0
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0
+	}
+	return info.State.LastSeq
 }
 
 // postAll POSTs every body once, conc at a time, and returns POSTs/s.
