@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,10 +25,12 @@ import (
 )
 
 // natsEnv is an embedded NATS server with JetStream on a random port and a
-// temporary store, removed by close.
+// temporary store, removed by close; or, built by startCluster, a loopback
+// cluster of several such servers (ns is then the first node).
 type natsEnv struct {
-	ns  *server.Server
-	dir string
+	ns    *server.Server
+	nodes []*server.Server // every node of a cluster; nil for one server
+	dir   string
 }
 
 func startNATS(syncAlways bool) (*natsEnv, error) {
@@ -43,17 +46,38 @@ func startNATS(syncAlways bool) (*natsEnv, error) {
 	return &natsEnv{ns: ns, dir: dir}, nil
 }
 
-func (e *natsEnv) url() string { return e.ns.ClientURL() }
+// url is the server's client URL; for a cluster every node's,
+// comma-separated (what nats.Connect and --nats-url take).
+func (e *natsEnv) url() string {
+	if len(e.nodes) == 0 {
+		return e.ns.ClientURL()
+	}
+	urls := make([]string, len(e.nodes))
+	for i, ns := range e.nodes {
+		urls[i] = ns.ClientURL()
+	}
+	return strings.Join(urls, ",")
+}
 
 func (e *natsEnv) close() {
-	e.ns.Shutdown()
-	e.ns.WaitForShutdown()
+	nodes := e.nodes
+	if len(nodes) == 0 {
+		nodes = []*server.Server{e.ns}
+	} else {
+		e.logLeaders()
+	}
+	for _, ns := range nodes {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	}
 	_ = os.RemoveAll(e.dir)
 }
 
-// connect opens a client connection and its JetStream context.
+// connect opens a client connection and its JetStream context. Given a
+// cluster's URL list it connects to the first node (DontRandomize), so the
+// services of a probe sit on the same node in every run.
 func connect(url, name string) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1))
+	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.DontRandomize())
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect %s: %w", name, err)
 	}
@@ -72,10 +96,15 @@ type connPool struct {
 	jss []jetstream.JetStream
 }
 
+// Given a cluster's URL list, client i starts at node i%nodes: the clients
+// spread evenly over the nodes, the same way in every run.
 func newConnPool(url string, n int) (*connPool, error) {
 	p := &connPool{}
+	urls := strings.Split(url, ",")
 	for i := range n {
-		nc, js, err := connect(url, fmt.Sprintf("rosterbench-client-%d", i))
+		k := i % len(urls)
+		rotated := strings.Join(append(slices.Clone(urls[k:]), urls[:k]...), ",")
+		nc, js, err := connect(rotated, fmt.Sprintf("rosterbench-client-%d", i))
 		if err != nil {
 			p.close()
 			return nil, err
@@ -126,6 +155,12 @@ func runGroups(ctx context.Context, url string, mod func(*groups.Config)) (stop 
 	if err := waitService(ctx, nc, groups.ServiceName); err != nil {
 		_ = stop()
 		return nil, err
+	}
+	if strings.Contains(url, ",") { // a cluster: see pinStreamLeaders
+		if err := pinStreamLeaders(ctx, nc, js); err != nil {
+			_ = stop()
+			return nil, err
+		}
 	}
 	return stop, nil
 }
@@ -249,9 +284,15 @@ func parseVmRSS(status []byte) (float64, error) {
 // allowlisted: the receivers are local) until the returned stop is called;
 // it returns once roster-webhooks answers.
 func runDispatcher(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, label string) (stop func(), err error) {
+	return runDispatcherReplicas(ctx, nc, js, label, 1)
+}
+
+// runDispatcherReplicas is runDispatcher with the replicas of the streams
+// and buckets the dispatcher provisions (3 on the cluster probe's cluster).
+func runDispatcherReplicas(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, label string, replicas int) (stop func(), err error) {
 	d, err := webhook.New(ctx, webhook.Config{
 		NC: nc, JS: js, Log: benchLog().With().Str("component", "webhook").Logger(),
-		AllowCIDRs: []string{"127.0.0.0/8"}, Metrics: prometheus.NewRegistry(),
+		AllowCIDRs: []string{"127.0.0.0/8"}, Metrics: prometheus.NewRegistry(), Replicas: replicas,
 	})
 	if err != nil {
 		return nil, err
@@ -270,6 +311,12 @@ func runDispatcher(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, l
 	if err := waitEndpointService(ctx, nc); err != nil {
 		stop()
 		return nil, err
+	}
+	if replicas > 1 { // a cluster: see pinStreamLeaders
+		if err := pinStreamLeaders(ctx, nc, js); err != nil {
+			stop()
+			return nil, err
+		}
 	}
 	return stop, nil
 }

@@ -17,10 +17,16 @@ func TestParseFlags(t *testing.T) {
 			if o.cmd.Clients != 32 || o.big.Members != 100_000 || o.rebuild.Events != 1_000_000 || o.e2e.Rate != 1000 {
 				t.Errorf("want the issue's sizes, have %+v", o)
 			}
+			if !o.wants("cluster") || o.cluster.Nodes != 3 || o.cluster.Duration != 10*time.Second || o.cluster.DispatchEvents != 5000 {
+				t.Errorf("want the cluster probe by default on 3 nodes, 10s measured, 5000 events, have %+v", o.cluster)
+			}
 		}},
 		{name: "smoke shrinks every probe", args: []string{"--smoke"}, check: func(t *testing.T, o options) {
 			if o.cmd.Duration != time.Second || o.big.Members != 3000 || o.mem.Groups != 300 || o.rebuild.Events != 2000 || o.audit.Rows != 2000 {
 				t.Errorf("want smoke sizes, have %+v", o)
+			}
+			if o.cluster.Duration != time.Second || o.cluster.Warmup != 200*time.Millisecond || o.cluster.DispatchEvents != 200 {
+				t.Errorf("want cluster smoke sizes, have %+v", o.cluster)
 			}
 		}},
 		{name: "smoke keeps an explicit size", args: []string{"--smoke", "--big-members", "5000"}, check: func(t *testing.T, o options) {
@@ -30,6 +36,7 @@ func TestParseFlags(t *testing.T) {
 		}},
 		{name: "unknown probe", args: []string{"--probes", "cmd,nope"}, wantErr: `unknown probe "nope"`},
 		{name: "fewer groups than clients", args: []string{"--clients", "8", "--groups", "4"}, wantErr: "--groups >= --clients"},
+		{name: "cluster without measured time", args: []string{"--cluster-duration", "0s"}, wantErr: "--cluster-duration"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
 	}
 	for _, tt := range tests {

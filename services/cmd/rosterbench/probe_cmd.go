@@ -22,6 +22,7 @@ type cmdOptions struct {
 	Duration   time.Duration
 	SyncAlways bool
 	Floor      bool // also measure the request/reply + append floor
+	Nodes      int  // > 1: a loopback cluster of that many nodes, streams at R<Nodes> (cluster probe)
 }
 
 type cmdResult struct {
@@ -29,10 +30,15 @@ type cmdResult struct {
 	// Floor is a diagnostic, not a contract figure: request/reply to a
 	// trivial responder that makes one OCC append per request, i.e. the
 	// transport Roster's command path is built on, without Roster's code.
-	Floor   loadResult
-	Payload int // commit body bytes, used for the baseline
-	Lat     summary
-	BaseLat summary
+	Floor loadResult
+	// AsyncFloor is the same two hops through a responder that pipelines
+	// its appends (PublishMsgAsync, reply on each ack, no goroutine per
+	// request): the floor Roster's command path could reach if nothing
+	// but the transport cost a command anything.
+	AsyncFloor loadResult
+	Payload    int // commit body bytes, used for the baseline
+	Lat        summary
+	BaseLat    summary
 }
 
 // runCmdProbe measures invite/remove commands through roster-groups over
@@ -42,12 +48,12 @@ type cmdResult struct {
 // runs, so neither run has cross-client conflicts on a subject.
 func runCmdProbe(ctx context.Context, o cmdOptions, prof *profiler, label string) (cmdResult, error) {
 	var res cmdResult
-	env, err := startNATS(o.SyncAlways)
+	env, err := startEnv(o.Nodes, o.SyncAlways)
 	if err != nil {
 		return res, err
 	}
 	defer env.close()
-	stop, err := runGroups(ctx, env.url(), nil)
+	stop, err := runGroups(ctx, env.url(), env.replicated)
 	if err != nil {
 		return res, err
 	}
@@ -84,7 +90,7 @@ func runCmdProbe(ctx context.Context, o cmdOptions, prof *profiler, label string
 	// Baseline first, on its own stream of the same server and storage.
 	if _, err := pool.jss[0].CreateStream(ctx, jetstream.StreamConfig{
 		Name: "BENCH_BASELINE", Subjects: []string{"bench.base.>"}, Storage: jetstream.FileStorage,
-		Duplicates: 2 * time.Minute, Discard: jetstream.DiscardNew,
+		Duplicates: 2 * time.Minute, Discard: jetstream.DiscardNew, Replicas: env.replicas(),
 	}); err != nil {
 		return res, fmt.Errorf("baseline stream: %w", err)
 	}
@@ -106,6 +112,9 @@ func runCmdProbe(ctx context.Context, o cmdOptions, prof *profiler, label string
 
 	if o.Floor {
 		if res.Floor, err = runFloor(ctx, env.url(), pool, o, owned, name, payload); err != nil {
+			return res, err
+		}
+		if res.AsyncFloor, err = runAsyncFloor(ctx, env.url(), pool, o, owned, name, payload); err != nil {
 			return res, err
 		}
 	}
@@ -205,16 +214,100 @@ func runFloor(ctx context.Context, url string, pool *connPool, o cmdOptions, own
 		return loadResult{}, err
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	req := []byte(`{"group_id":"bench-000000","actor":"owner","user_ids":["bench-user"]}`)
 	progress("cmd: floor, request/reply to a responder doing one OCC append, %d clients", o.Clients)
+	return floorLoad(ctx, pool, o, owned, name, "bench.floor."), nil
+}
+
+// floorLoad runs the floor's clients: request/reply on prefix+group, each
+// client on the groups it owns, one request in flight per client (so per
+// group), a reply starting with '{' counted as a failure.
+func floorLoad(ctx context.Context, pool *connPool, o cmdOptions, owned [][]int, name func(int) string, prefix string) loadResult {
+	req := []byte(`{"group_id":"bench-000000","actor":"owner","user_ids":["bench-user"]}`)
 	return closedLoop(ctx, o.Clients, o.Warmup, max(o.Duration/2, time.Second), func(ctx context.Context, c, i int) error {
 		g := owned[c][i%len(owned[c])]
 		cctx, cancel := timeoutCtx(ctx, 10*time.Second)
 		defer cancel()
-		m, err := pool.ncs[c].RequestWithContext(cctx, "bench.floor."+name(g), req)
+		m, err := pool.ncs[c].RequestWithContext(cctx, prefix+name(g), req)
 		if err == nil && len(m.Data) > 0 && m.Data[0] == '{' {
 			err = fmt.Errorf("floor: %s", m.Data)
 		}
 		return err
-	}), nil
+	})
+}
+
+// runAsyncFloor is runFloor with a responder that pipelines its appends:
+// the subscription's callback publishes each request's append with
+// PublishMsgAsync (expected last subject sequence, as in runFloor) and
+// returns at once, and the JetStream ack handler replies to the request
+// when its ack arrives, so many appends, of different groups, are in
+// flight at once without a goroutine per request. Each group has at most
+// one request in flight (one per client, on groups it owns), so the
+// group's last sequence is known when its next request arrives.
+func runAsyncFloor(ctx context.Context, url string, pool *connPool, o cmdOptions, owned [][]int, name func(int) string, payload []byte) (loadResult, error) {
+	nc, err := nats.Connect(url, nats.Name("rosterbench-floor-async"), nats.MaxReconnects(-1))
+	if err != nil {
+		return loadResult{}, fmt.Errorf("connect floor-async: %w", err)
+	}
+	defer nc.Close()
+	var (
+		mu      sync.Mutex
+		last    = map[string]uint64{}
+		waiting = map[*nats.Msg]*nats.Msg{} // append -> the request it answers
+	)
+	// take returns (and forgets) the request an append answers.
+	take := func(pub *nats.Msg) *nats.Msg {
+		mu.Lock()
+		defer mu.Unlock()
+		req := waiting[pub]
+		delete(waiting, pub)
+		return req
+	}
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithPublishAsyncTimeout(10*time.Second),
+		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, pub *nats.Msg, ack *jetstream.PubAck) {
+			req := take(pub)
+			if req == nil {
+				return
+			}
+			mu.Lock()
+			last[strings.TrimPrefix(pub.Subject, "bench.floorasyncev.")] = ack.Sequence
+			mu.Unlock()
+			_ = req.Respond(payload)
+		}),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, pub *nats.Msg, _ error) {
+			if req := take(pub); req != nil {
+				_ = req.Respond([]byte(`{"error":{"code":"unavailable"}}`))
+			}
+		}),
+	)
+	if err != nil {
+		return loadResult{}, err
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: "BENCH_FLOOR_ASYNC", Subjects: []string{"bench.floorasyncev.>"}, Storage: jetstream.FileStorage,
+		Duplicates: 2 * time.Minute, Discard: jetstream.DiscardNew,
+	}); err != nil {
+		return loadResult{}, fmt.Errorf("async floor stream: %w", err)
+	}
+	sub, err := nc.QueueSubscribe("bench.floorasync.>", "floor-async", func(m *nats.Msg) {
+		g := strings.TrimPrefix(m.Subject, "bench.floorasync.")
+		pub := nats.NewMsg("bench.floorasyncev." + g)
+		pub.Data = payload
+		mu.Lock()
+		seq := last[g]
+		waiting[pub] = m
+		mu.Unlock()
+		if _, err := js.PublishMsgAsync(pub, jetstream.WithExpectLastSequencePerSubject(seq)); err != nil {
+			if req := take(pub); req != nil {
+				_ = req.Respond([]byte(`{"error":{"code":"unavailable"}}`))
+			}
+		}
+	})
+	if err != nil {
+		return loadResult{}, err
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	progress("cmd: async floor, request/reply to a responder pipelining its OCC appends, %d clients", o.Clients)
+	return floorLoad(ctx, pool, o, owned, name, "bench.floorasync."), nil
 }

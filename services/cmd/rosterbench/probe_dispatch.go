@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rosterhq/roster/services/internal/eventstore"
 	"github.com/rosterhq/roster/services/internal/webhook"
@@ -19,6 +20,12 @@ import (
 type dispatchOptions struct {
 	Events  int           // events published per phase
 	Timeout time.Duration // give up waiting for deliveries after this
+	// The cluster probe's: Nodes > 1 runs on a loopback cluster with
+	// R<Nodes> streams, SyncAlways sets sync_interval: always, HealthyOnly
+	// skips phase two (the hanging endpoint).
+	Nodes       int
+	SyncAlways  bool
+	HealthyOnly bool
 }
 
 type dispatchResult struct {
@@ -27,6 +34,10 @@ type dispatchResult struct {
 	Concurrency                int
 	BodyBytes                  int
 	HealthyN, HangingN         int64
+	// HealthyJobs, HangingJobs: job messages stored in
+	// ROSTER_WEBHOOK_DELIVERIES during each phase (each is one publish,
+	// one delivery to a worker and one ack: the per-job JetStream work).
+	HealthyJobs, HangingJobs uint64
 }
 
 // runDispatchProbe runs the real dispatcher (webhook.New + Run) against
@@ -40,7 +51,7 @@ type dispatchResult struct {
 // concurrency, with a plain keep-alive http.Client to the same receiver.
 func runDispatchProbe(ctx context.Context, o dispatchOptions, prof *profiler) (dispatchResult, error) {
 	var res dispatchResult
-	env, err := startNATS(false)
+	env, err := startEnv(o.Nodes, o.SyncAlways)
 	if err != nil {
 		return res, err
 	}
@@ -50,7 +61,7 @@ func runDispatchProbe(ctx context.Context, o dispatchOptions, prof *profiler) (d
 		return res, err
 	}
 	defer nc.Close()
-	if _, err := eventstore.Provision(ctx, js, eventstore.StreamConfig{}); err != nil {
+	if _, err := eventstore.Provision(ctx, js, eventstore.StreamConfig{Replicas: env.replicas()}); err != nil {
 		return res, err
 	}
 	sink, err := startSink()
@@ -59,7 +70,7 @@ func runDispatchProbe(ctx context.Context, o dispatchOptions, prof *profiler) (d
 	}
 	defer sink.close()
 
-	stopDispatcher, err := runDispatcher(ctx, nc, js, "dispatch")
+	stopDispatcher, err := runDispatcherReplicas(ctx, nc, js, "dispatch", env.replicas())
 	if err != nil {
 		return res, err
 	}
@@ -95,16 +106,24 @@ func runDispatchProbe(ctx context.Context, o dispatchOptions, prof *profiler) (d
 	if err := fill("dh"); err != nil {
 		return res, err
 	}
+	appended := time.Since(t0)
 	t1, ok := waitCounts(ctx, sink, []int{0}, int64(o.Events), o.Timeout)
+	progress("dispatch: appended in %s, delivered in %s", appended.Round(time.Millisecond), t1.Sub(t0).Round(time.Millisecond))
 	stopProf()
 	res.HealthyN, res.HealthyDone = sink.count(0), ok
 	res.Healthy = perSecond(int(res.HealthyN), t1.Sub(t0))
+	jobs0 := jobsStored(ctx, js)
+	res.HealthyJobs = jobs0
+	progress("dispatch: %d deliveries from %d job messages", res.HealthyN, res.HealthyJobs)
 	sink.mu.Lock()
 	sink.keep = false
 	bodies := sink.bodies
 	sink.mu.Unlock()
 	if err := endpointCall(ctx, nc, "delete", map[string]string{"actor": "bench", "id": ep0}); err != nil {
 		return res, err
+	}
+	if o.HealthyOnly {
+		return res, dispatchBaseline(ctx, sink, bodies, &res)
 	}
 
 	// Phase two: nine healthy endpoints and one that hangs.
@@ -131,18 +150,39 @@ func runDispatchProbe(ctx context.Context, o dispatchOptions, prof *profiler) (d
 	}
 	res.HangingN, res.HangingDone = total, ok
 	res.Hanging = perSecond(int(total), t1.Sub(t0))
+	res.HangingJobs = jobsStored(ctx, js) - jobs0
+	progress("dispatch: %d deliveries (healthy endpoints) from %d job messages (all ten endpoints)", res.HangingN, res.HangingJobs)
+	return res, dispatchBaseline(ctx, sink, bodies, &res)
+}
 
-	// Baseline: the same bodies, plain POSTs, same concurrency.
+// dispatchBaseline POSTs the bodies phase one delivered again, plain, at
+// the same concurrency, into res.Baseline (and their mean size).
+func dispatchBaseline(ctx context.Context, sink *httpSink, bodies [][]byte, res *dispatchResult) error {
 	if len(bodies) == 0 {
-		return res, fmt.Errorf("no delivery reached the healthy endpoint")
+		return fmt.Errorf("no delivery reached the healthy endpoint")
 	}
 	for _, b := range bodies {
 		res.BodyBytes += len(b)
 	}
 	res.BodyBytes /= len(bodies)
 	progress("dispatch: baseline, %d plain POSTs at concurrency %d", len(bodies), res.Concurrency)
+	var err error
 	res.Baseline, err = postAll(ctx, sink.url("/ep/15"), bodies, res.Concurrency)
-	return res, err
+	return err
+}
+
+// jobsStored is how many job messages ROSTER_WEBHOOK_DELIVERIES has
+// stored so far (0 when it cannot be read: the figure is informational).
+func jobsStored(ctx context.Context, js jetstream.JetStream) uint64 {
+	s, err := js.Stream(ctx, webhook.DeliveriesStream)
+	if err != nil {
+		return 0
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0
+	}
+	return info.State.LastSeq
 }
 
 // postAll POSTs every body once, conc at a time, and returns POSTs/s.

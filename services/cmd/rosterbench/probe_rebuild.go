@@ -1,17 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/services/internal/eventstore"
 	"github.com/rosterhq/roster/services/internal/membership"
+	"github.com/rosterhq/roster/services/internal/membership/adapters/kvmodel"
 )
 
 type rebuildOptions struct {
@@ -23,10 +28,22 @@ type rebuildResult struct {
 	Events, Commits          uint64
 	Took, BaseTook, FillTook time.Duration
 	BaseMsgs                 int
+	// Writes is what the rebuild's bulk phase stored; KVTook is how long
+	// the same number of raw KV puts of the same sizes took.
+	Writes membership.WriteCount
+	KVTook time.Duration
 }
 
 func (r rebuildResult) rate() float64     { return perSecond(int(r.Events), r.Took) }
 func (r rebuildResult) baseRate() float64 { return perSecond(r.BaseMsgs, r.BaseTook) }
+
+// kvRate is the KV ceiling as events/s: the rebuild's events divided by the
+// time the raw puts of what it wrote took. kvRate/rate is then how much
+// longer the rebuild took than storing its writes alone.
+func (r rebuildResult) kvRate() float64 { return perSecond(int(r.Events), r.KVTook) }
+
+// kvPutRate is the raw puts per second of the KV ceiling.
+func (r rebuildResult) kvPutRate() float64 { return perSecond(int(r.Writes.Messages), r.KVTook) }
 
 // runRebuildProbe fills ROSTER_EVENTS with o.Events events (groups of
 // o.EventsPerGroup: a create with ten members, then single-user invites),
@@ -86,12 +103,106 @@ func runRebuildProbe(ctx context.Context, o rebuildOptions, prof *profiler) (reb
 	if err != nil {
 		return res, err
 	}
-	res.Events, res.Commits = r.Events, r.Commits
-	if r.Events == 0 {
+	res.Events, res.Commits, res.Writes = r.Events, r.Commits, r.BulkWrites
+	if r.Events == 0 || r.BulkWrites.Messages == 0 {
 		return res, fmt.Errorf("rebuild applied no events")
+	}
+	// The second baseline stores what the rebuild stored, on a server that
+	// holds what it held: drop the rebuilt generation first.
+	if err := js.DeleteKeyValue(ctx, r.To.Bucket); err != nil {
+		return res, fmt.Errorf("drop rebuilt generation: %w", err)
+	}
+	progress("rebuild: baseline, %d raw async KV puts of the rebuild's mean key and value size", r.BulkWrites.Messages)
+	res.KVTook, err = putAll(ctx, js, r.BulkWrites)
+	if err != nil {
+		return res, fmt.Errorf("KV baseline: %w", err)
 	}
 	return res, nil
 }
+
+// putAll stores w.Messages values into a fresh bucket made as a read-model
+// generation is (kvmodel.Create: history 1, file storage, one replica):
+// KV puts (a publish to the key's subject), each key distinct and of the
+// mean key length, each value of the mean value size, so the same number of
+// messages and the same bytes as the rebuild. They are sent as fast as
+// JetStream stores them: without waiting, and with a publish ack asked for
+// every kvAckEvery-th put only, at most kvMaxUnproven puts beyond the last
+// ack (an ack for every put measures the acks, not the store: about half
+// the rate). It returns how long storing them took: the KV put ceiling of
+// this server.
+func putAll(ctx context.Context, js jetstream.JetStream, w membership.WriteCount) (time.Duration, error) {
+	m, err := kvmodel.Create(ctx, js, kvCeilingGeneration, kvmodel.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = js.DeleteKeyValue(context.Background(), m.Bucket()) }()
+	n := int(w.Messages)
+	keyLen := max(int(w.KeyBytes/w.Messages), 12)
+	val := bytes.Repeat([]byte{'v'}, int(w.ValueBytes/w.Messages))
+	pre := "$KV." + m.Bucket() + "."
+	keys := make([]string, n)
+	for i := range keys {
+		k := "k." + strconv.Itoa(i)
+		keys[i] = pre + k + strings.Repeat("x", max(keyLen-len(k), 0))
+	}
+	nc := js.Conn()
+	type sent struct {
+		f   jetstream.PubAckFuture
+		seq uint64
+	}
+	var out []sent
+	oldest := func() error {
+		s := out[0]
+		out = out[1:]
+		select {
+		case ack := <-s.f.Ok():
+			if ack.Sequence != s.seq {
+				return fmt.Errorf("put %d stored at %d: puts were dropped", s.seq, ack.Sequence)
+			}
+			return nil
+		case err := <-s.f.Err():
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	t0 := time.Now()
+	for i, k := range keys {
+		msg := nats.NewMsg(k)
+		msg.Data = val
+		seq := uint64(i) + 1 // one writer on an empty bucket
+		if i%kvAckEvery == kvAckEvery-1 || i == n-1 {
+			f, err := js.PublishMsgAsync(msg, jetstream.WithStallWait(kvmodel.WriteTimeout))
+			if err != nil {
+				return 0, err
+			}
+			out = append(out, sent{f: f, seq: seq})
+			for len(out) > 0 && seq-out[0].seq >= kvMaxUnproven {
+				if err := oldest(); err != nil {
+					return 0, err
+				}
+			}
+		} else if err := nc.PublishMsg(msg); err != nil {
+			return 0, err
+		}
+	}
+	for len(out) > 0 {
+		if err := oldest(); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(t0), nil
+}
+
+// The KV baseline's flow control: the rebuild's bulk writer's defaults.
+const (
+	kvAckEvery    = 256
+	kvMaxUnproven = 16384
+)
+
+// kvCeilingGeneration numbers the KV baseline's bucket, far from the
+// generations the probe's rebuild uses.
+const kvCeilingGeneration = 1_000_000
 
 // fillStream generates the probe's history on 2 connections in parallel
 // (generation is CPU work; publishing is async).

@@ -18,6 +18,13 @@ type Report struct {
 	CmdRatio        *float64 `json:"cmd_ratio"`
 	CmdP50Ms        *float64 `json:"cmd_p50_ms"`
 	CmdP99Ms        *float64 `json:"cmd_p99_ms"`
+	// The two-hop floors (issue 14): request/reply to a trivial responder
+	// doing one serial OCC append per request, and to one pipelining its
+	// appends; the ratios are Roster's rate over each.
+	CmdFloorPerS       *float64 `json:"cmd_floor_per_s"`
+	CmdFloorAsyncPerS  *float64 `json:"cmd_floor_async_per_s"`
+	CmdFloorRatio      *float64 `json:"cmd_floor_ratio"`
+	CmdFloorAsyncRatio *float64 `json:"cmd_floor_async_ratio"`
 
 	BiggroupColdMs    *float64 `json:"biggroup_cold_ms"`
 	BiggroupWarmP99Ms *float64 `json:"biggroup_warm_p99_ms"`
@@ -25,6 +32,12 @@ type Report struct {
 	RebuildPerS         *float64 `json:"rebuild_per_s"`
 	RebuildBaselinePerS *float64 `json:"rebuild_baseline_per_s"`
 	RebuildRatio        *float64 `json:"rebuild_ratio"`
+	// RebuildKVBaselinePerS is the KV put ceiling in events/s: the
+	// rebuild's events over the time raw async KV puts of what it stored
+	// (same count, same mean sizes) took. RebuildKVRatio is
+	// rebuild_per_s over it.
+	RebuildKVBaselinePerS *float64 `json:"rebuild_kv_baseline_per_s"`
+	RebuildKVRatio        *float64 `json:"rebuild_kv_ratio"`
 
 	DispatchPerS            *float64 `json:"dispatch_per_s"`
 	DispatchWithHangingPerS *float64 `json:"dispatch_with_hanging_per_s"`
@@ -39,6 +52,24 @@ type Report struct {
 	E2EP99Ms *float64 `json:"e2e_p99_ms"`
 
 	RSSMB *float64 `json:"rss_mb"`
+
+	// The cluster probe (issue 14): 3 loopback nodes, R3 streams; then the
+	// same under sync_interval: always.
+	ClusterCmdPerS                  *float64 `json:"cluster_cmd_per_s"`
+	ClusterCmdBaselinePerS          *float64 `json:"cluster_cmd_baseline_per_s"`
+	ClusterCmdRatio                 *float64 `json:"cluster_cmd_ratio"`
+	ClusterCmdP50Ms                 *float64 `json:"cluster_cmd_p50_ms"`
+	ClusterCmdP99Ms                 *float64 `json:"cluster_cmd_p99_ms"`
+	ClusterDispatchPerS             *float64 `json:"cluster_dispatch_per_s"`
+	ClusterDispatchBaselinePerS     *float64 `json:"cluster_dispatch_baseline_per_s"`
+	ClusterDispatchRatio            *float64 `json:"cluster_dispatch_ratio"`
+	ClusterSyncCmdPerS              *float64 `json:"cluster_sync_cmd_per_s"`
+	ClusterSyncCmdBaselinePerS      *float64 `json:"cluster_sync_cmd_baseline_per_s"`
+	ClusterSyncCmdRatio             *float64 `json:"cluster_sync_cmd_ratio"`
+	ClusterSyncCmdP99Ms             *float64 `json:"cluster_sync_cmd_p99_ms"`
+	ClusterSyncDispatchPerS         *float64 `json:"cluster_sync_dispatch_per_s"`
+	ClusterSyncDispatchBaselinePerS *float64 `json:"cluster_sync_dispatch_baseline_per_s"`
+	ClusterSyncDispatchRatio        *float64 `json:"cluster_sync_dispatch_ratio"`
 }
 
 // num returns a pointer to v rounded for printing; NaN and Inf become nil
@@ -49,6 +80,15 @@ func num(v float64) *float64 {
 	}
 	r := math.Round(v*1000) / 1000
 	return &r
+}
+
+// positive is num(v) for a measured rate, nil for none (a probe part that
+// failed or completed nothing has no rate, not a rate of 0).
+func positive(v float64) *float64 {
+	if v <= 0 {
+		return nil
+	}
+	return num(v)
 }
 
 // ratio is figure/baseline, nil when either is missing or the baseline is 0.

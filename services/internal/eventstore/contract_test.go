@@ -60,3 +60,47 @@ func provisionReplicated(t *testing.T, c *natstest.Cluster) jetstream.Stream {
 	c.WaitStreamCurrent(t, events.StreamName, 30*time.Second)
 	return stream
 }
+
+// asyncStore is a Store whose Append goes through AppendAsync, so the
+// contract's append cases check the pipelined path too.
+type asyncStore struct{ *eventstore.Store }
+
+func (s asyncStore) Append(ctx context.Context, c events.Commit, expectedSeq uint64, opts ...eventstore.AppendOption) (eventstore.AppendResult, error) {
+	type outcome struct {
+		res eventstore.AppendResult
+		err error
+	}
+	ch := make(chan outcome, 1)
+	s.AppendAsync(c, expectedSeq, func(res eventstore.AppendResult, err error) { ch <- outcome{res, err} }, opts...)
+	select {
+	case o := <-ch:
+		return o.res, o.err
+	case <-ctx.Done():
+		return eventstore.AppendResult{}, ctx.Err()
+	}
+}
+
+// asyncFactory is factory with appends through AppendAsync.
+func asyncFactory(js jetstream.JetStream, stream jetstream.Stream) storetest.Factory {
+	sync := factory(js, stream)
+	return func(t *testing.T, batchSize int) storetest.Backend {
+		b := sync(t, batchSize)
+		b.Store = asyncStore{b.Store.(*eventstore.Store)}
+		return b
+	}
+}
+
+func TestContractAsyncAppendSingleServer(t *testing.T) {
+	srv := natstest.Start(t)
+	stream, err := eventstore.Provision(context.Background(), srv.JS, eventstore.StreamConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Run(t, asyncFactory(srv.JS, stream))
+}
+
+func TestContractAsyncAppendReplicatedCluster(t *testing.T) {
+	c := natstest.StartCluster(t, 3)
+	stream := provisionReplicated(t, c)
+	storetest.Run(t, asyncFactory(c.JS, stream))
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -43,6 +44,16 @@ type Config struct {
 	// Metrics receives the read counters (roster_eventstore_*); nil
 	// registers them on a private registry.
 	Metrics prometheus.Registerer
+	// AppendTimeout bounds how long an AppendAsync waits for JetStream's
+	// ack before it reports the append failed, outcome unknown (default
+	// 10s, the command service's request timeout). Append is bounded by
+	// its context instead.
+	AppendTimeout time.Duration
+	// MaxPendingAppends bounds the asynchronous appends in flight at once
+	// (default 4096); one more waits briefly for a slot, then fails. The
+	// command service sends at most one per request it holds, fewer than
+	// this.
+	MaxPendingAppends int
 }
 
 func (c *Config) setDefaults() {
@@ -55,6 +66,12 @@ func (c *Config) setDefaults() {
 	if c.ReplicaTimeout == 0 {
 		c.ReplicaTimeout = time.Second
 	}
+	if c.AppendTimeout == 0 {
+		c.AppendTimeout = 10 * time.Second
+	}
+	if c.MaxPendingAppends == 0 {
+		c.MaxPendingAppends = 4096
+	}
 }
 
 // Validate reports every problem with c.
@@ -63,8 +80,11 @@ func (c Config) Validate() error {
 	if c.BatchSize < 0 || c.BatchSize > 10_000 {
 		errs = append(errs, fmt.Errorf("batch size %d: must be 1..10000", c.BatchSize))
 	}
-	if c.ReadTimeout < 0 || c.ReplicaTimeout < 0 {
-		errs = append(errs, errors.New("read and replica timeouts must not be negative"))
+	if c.ReadTimeout < 0 || c.ReplicaTimeout < 0 || c.AppendTimeout < 0 {
+		errs = append(errs, errors.New("read, replica and append timeouts must not be negative"))
+	}
+	if c.MaxPendingAppends < 0 {
+		errs = append(errs, errors.New("MaxPendingAppends must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -84,6 +104,11 @@ type Store struct {
 
 	stats   readStats
 	metrics storeMetrics
+
+	// The publisher of AppendAsync, made on first use (async.go).
+	pubOnce sync.Once
+	pub     *publisher
+	pubErr  error
 }
 
 // New returns a Store on a provisioned stream with the default Config.
@@ -137,9 +162,19 @@ func WithHeader(key, value string) AppendOption {
 // still expectedSeq (0: the group has no commit yet). It returns ErrConflict
 // when it is not, whichever of JetStream's two codes reports it.
 func (s *Store) Append(ctx context.Context, c events.Commit, expectedSeq uint64, opts ...AppendOption) (AppendResult, error) {
-	body, err := EncodeCommit(c)
+	msg, err := s.commitMsg(c, opts)
 	if err != nil {
 		return AppendResult{}, err
+	}
+	return s.publish(ctx, msg, c.GroupID+":"+c.CommandID, expectedSeq)
+}
+
+// commitMsg is the message that stores c: its encoding, the caller's
+// headers, then the store's.
+func (s *Store) commitMsg(c events.Commit, opts []AppendOption) (*nats.Msg, error) {
+	body, err := EncodeCommit(c)
+	if err != nil {
+		return nil, err
 	}
 	msg := nats.NewMsg(events.Subject(c.GroupID))
 	msg.Data = body
@@ -150,7 +185,7 @@ func (s *Store) Append(ctx context.Context, c events.Commit, expectedSeq uint64,
 	msg.Header.Set(HeaderCommand, c.Command)
 	msg.Header.Set(HeaderLastVersion, strconv.FormatUint(c.LastVersion(), 10))
 	msg.Header.Set(HeaderEventCount, strconv.Itoa(len(c.Events)))
-	return s.publish(ctx, msg, c.GroupID+":"+c.CommandID, expectedSeq)
+	return msg, nil
 }
 
 // busyRetries bounds how often publish repeats an append that a replicated
@@ -184,10 +219,7 @@ func (s *Store) publish(ctx context.Context, msg *nats.Msg, msgID string, expect
 				return AppendResult{}, fmt.Errorf("append to %s: %w", group, ctx.Err())
 			}
 		}
-		if IsConflict(err) {
-			return AppendResult{}, fmt.Errorf("append to %s at %d: %w: %w", group, expectedSeq, ErrConflict, err)
-		}
-		return AppendResult{}, fmt.Errorf("append to %s: %w", group, err)
+		return AppendResult{}, appendError(group, expectedSeq, err)
 	}
 }
 

@@ -90,7 +90,8 @@ type Config struct {
 	Metrics prometheus.Registerer
 	// Stream configures ROSTER_EVENTS when it has to be created.
 	Stream eventstore.StreamConfig
-	// Reads tunes how groups are read from ROSTER_EVENTS (batch size).
+	// Reads tunes how groups are read from ROSTER_EVENTS (batch size) and
+	// the pipelined appends (AppendTimeout, default RequestTimeout).
 	Reads eventstore.Config
 	// SnapshotEvery is how many events a group may grow past its last
 	// snapshot in ROSTER_SNAPSHOTS before the next is written.
@@ -234,6 +235,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	reads := cfg.Reads
 	if reads.Metrics == nil {
 		reads.Metrics = cfg.Metrics // the store's read counters go with the service's
+	}
+	if reads.AppendTimeout == 0 {
+		// A pipelined append waits for its ack as long as a request may.
+		reads.AppendTimeout = cfg.RequestTimeout
 	}
 	store, err := eventstore.Open(cfg.JS, stream, reads)
 	if err != nil {

@@ -36,7 +36,11 @@ type Config struct {
 	// from the read model when it changes again.
 	MaxCachedMembers int
 	// AckWait is how long JetStream waits for an ack before redelivering
-	// (default 30s). A crashed projector's commits come back after it.
+	// (default 3s). A crashed projector's commits come back after it, so
+	// it bounds how long a restarted projector's applied sequence stays
+	// behind; commits a live projector holds longer (a slow batch, a full
+	// buffer) are marked in progress every AckWait/3, so a short AckWait
+	// does not redeliver them (ADR 0107).
 	AckWait time.Duration
 	// RetryDelay delays the redelivery of a commit that could not be
 	// applied now (a write failed, or its predecessor is not applied yet).
@@ -51,6 +55,11 @@ type Config struct {
 	crashAt func(stage string) error
 }
 
+// DefaultAckWait is the projector consumer's AckWait: how long a dead
+// projector's unacknowledged commits wait before they are redelivered to
+// another (or a restarted) one.
+const DefaultAckWait = 3 * time.Second
+
 func (c *Config) setDefaults() {
 	c.Store.SetDefaults()
 	if c.BatchSize == 0 {
@@ -60,7 +69,7 @@ func (c *Config) setDefaults() {
 		c.MaxCachedMembers = 1_000_000
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 30 * time.Second
+		c.AckWait = DefaultAckWait
 	}
 	if c.RetryDelay == 0 {
 		c.RetryDelay = time.Second
@@ -228,7 +237,7 @@ func (p *Projector) runGeneration(ctx context.Context, gen Generation, done func
 		fold = p.newFold(gen, m, stream)
 	}
 	p.stats.Gen.Store(gen.Number)
-	opts := jsevents.ConsumeOptions{Batch: p.cfg.BatchSize, RetryDelay: p.cfg.RetryDelay, Log: log}
+	opts := jsevents.ConsumeOptions{Batch: p.cfg.BatchSize, RetryDelay: p.cfg.RetryDelay, AckWait: p.cfg.AckWait, Clock: p.cfg.Clock, Log: log}
 	return jsevents.Consume(ctx, cons, opts, func(ctx context.Context, ds []app.Delivery) (bool, error) {
 		if err := fold.Apply(ctx, ds); err != nil {
 			var crash *app.CrashError

@@ -53,6 +53,9 @@ type RebuildProgress = app.RebuildProgress
 // RebuildResult says what a rebuild did.
 type RebuildResult = app.RebuildResult
 
+// WriteCount counts stored KV messages and their key and value bytes.
+type WriteCount = app.WriteCount
+
 // RebuildCommand asks for a rebuild (the CLI's use case).
 type RebuildCommand = app.RebuildCommand
 
@@ -142,7 +145,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 	if cfg.bulk != nil {
 		opt = *cfg.bulk
 	}
-	cache, bulked, err := p.bulkLoad(ctx, to, target, opt, progress)
+	cache, bulked, written, err := p.bulkLoad(ctx, to, target, opt, progress)
 	if errors.Is(err, kvmodel.ErrBulkGap) {
 		// A write was not stored where it had to be (a server whose ingest
 		// limit is below our writes in flight drops some). Start again from
@@ -152,7 +155,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 			return RebuildResult{}, fmt.Errorf("remove incomplete generation: %w", err)
 		}
 		p.stats = app.Counters{}
-		cache, bulked, err = p.bulkLoad(ctx, to, target, bulkOptions{window: opt.window, ackEvery: 1, maxUnproven: 4096}, progress)
+		cache, bulked, written, err = p.bulkLoad(ctx, to, target, bulkOptions{window: opt.window, ackEvery: 1, maxUnproven: 4096}, progress)
 	}
 	if err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild generation %d: %w", to.Number, err)
@@ -200,7 +203,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 			return RebuildResult{}, fmt.Errorf("drop old generation: %w", err)
 		}
 	}
-	return RebuildResult{From: from, To: to, Commits: st.Commits, Events: st.Events, Took: cfg.Clock.Since(started)}, nil
+	return RebuildResult{From: from, To: to, Commits: st.Commits, Events: st.Events, Took: cfg.Clock.Since(started), BulkWrites: written}, nil
 }
 
 // The bulk phase of a rebuild (ADR 0035). A rebuild replays the stream from
@@ -235,19 +238,20 @@ var defaultBulk = bulkOptions{window: 8192, ackEvery: 256, maxUnproven: 16384}
 // bulkLoad folds the stream's commits up to sequence last into gen, which
 // must be empty and private to the caller. It returns the fold holding the
 // group states (for the guarded tail to continue from) and the sequence of
-// the last commit folded: the tail starts after it.
-func (p *Projector) bulkLoad(ctx context.Context, gen Generation, last uint64, opt bulkOptions, progress func(Stats)) (*app.Fold, uint64, error) {
+// the last commit folded: the tail starts after it, and what it wrote.
+func (p *Projector) bulkLoad(ctx context.Context, gen Generation, last uint64, opt bulkOptions, progress func(Stats)) (*app.Fold, uint64, app.WriteCount, error) {
 	m, err := kvmodel.Create(ctx, p.cfg.JS, gen.Number, kvmodel.Options{Store: p.cfg.Store, Clock: p.cfg.Clock})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, app.WriteCount{}, err
 	}
 	w, err := m.BulkWriter(ctx, kvmodel.BulkOptions{AckEvery: opt.ackEvery, MaxUnproven: opt.maxUnproven})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, app.WriteCount{}, err
 	}
+	defer w.Close()
 	stream, err := p.cfg.JS.Stream(ctx, events.StreamName)
 	if err != nil {
-		return nil, 0, fmt.Errorf("open %s: %w", events.StreamName, err)
+		return nil, 0, app.WriteCount{}, fmt.Errorf("open %s: %w", events.StreamName, err)
 	}
 	p.stats.Gen.Store(gen.Number)
 	f := p.newFold(gen, m, stream)
@@ -262,10 +266,10 @@ func (p *Projector) bulkLoad(ctx context.Context, gen Generation, last uint64, o
 		for range ch { // let the reader end
 		}
 		<-rerr
-		return nil, 0, err
+		return nil, 0, app.WriteCount{}, err
 	}
 	if err := <-rerr; err != nil {
-		return nil, 0, err
+		return nil, 0, app.WriteCount{}, err
 	}
-	return f, lastSeq, nil
+	return f, lastSeq, w.Written(), nil
 }

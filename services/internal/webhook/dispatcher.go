@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg Config) (*Dispatcher, error) {
 		Dropped:      func(id string) { m.Depth.DeleteLabelValues(id) },
 	})
 	d.fanout, err = jsqueue.NewFanout(jsqueue.FanoutConfig{
-		NC: cfg.NC, FanOut: a.FanOut, Enqueued: a.JobsEnqueued, Serving: d.fanning.Store,
+		NC: cfg.NC, FanOut: a.FanOutBatch, Enqueued: a.JobsEnqueued, Serving: d.fanning.Store,
 		Log: log, Clock: cfg.Clock, Batch: cfg.FanoutBatch, AckWait: cfg.FanoutAckWait,
 	})
 	if err != nil {

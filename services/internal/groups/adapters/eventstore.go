@@ -40,3 +40,15 @@ func isTooLarge(err error) bool {
 	return errors.Is(err, nats.ErrMaxPayload) ||
 		errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum
 }
+
+var _ app.AsyncAppender = EventStore{}
+
+// AppendAsync implements app.AsyncAppender, with Append's error mapping.
+func (s EventStore) AppendAsync(c events.Commit, expectedSeq uint64, done eventstore.AppendDone, opts ...eventstore.AppendOption) {
+	s.Store.AppendAsync(c, expectedSeq, func(res eventstore.AppendResult, err error) {
+		if isTooLarge(err) {
+			err = fmt.Errorf("%w: %w", app.ErrTooLarge, err)
+		}
+		done(res, err)
+	}, opts...)
+}

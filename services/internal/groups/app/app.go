@@ -121,7 +121,7 @@ func New(cfg Config) (*App, error) {
 	}
 	return &App{
 		repo: &Repository{
-			events: cfg.Events, snaps: cfg.Snapshots, log: cfg.Log, clock: cfg.Clock, metrics: cfg.Metrics,
+			events: cfg.Events, async: asyncOf(cfg.Events), snaps: cfg.Snapshots, log: cfg.Log, clock: cfg.Clock, metrics: cfg.Metrics,
 			maxCommands: cfg.CommandIndex, snapEvery: cfg.SnapshotEvery, maxRetries: cfg.MaxConflictRetries,
 			cache: newCache(cfg.CacheGroups),
 		},
@@ -133,3 +133,9 @@ func New(cfg Config) (*App, error) {
 // Wait blocks until the background work started so far (snapshot writes)
 // has ended. Call it once no command runs any more.
 func (a *App) Wait() { a.repo.Wait() }
+
+// asyncOf is events' pipelined append, nil when it has none.
+func asyncOf(events EventStore) AsyncAppender {
+	a, _ := events.(AsyncAppender)
+	return a
+}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"container/list"
-	"hash/fnv"
 	"sync"
 )
 
@@ -10,12 +9,25 @@ import (
 // serialises work on one group inside this process (lock). Across
 // processes the OCC check on append keeps groups correct.
 type cache struct {
-	locks [256]sync.Mutex
+	// locks holds one lock per group some request holds or waits for, so
+	// commands on different groups never wait for each other (a command
+	// holds its group's lock across its append, until the ack: with locks
+	// shared by groups hashing alike, an unrelated group's ack was waited
+	// for). An entry lives while it has holders or waiters.
+	locksMu sync.Mutex
+	locks   map[string]*groupLock
 
 	mu    sync.Mutex
 	lru   *list.List // of *cacheEntry, front = most recent
 	index map[string]*list.Element
 	max   int
+}
+
+// groupLock is one group's lock; refs counts its holder and waiters
+// (guarded by cache.locksMu).
+type groupLock struct {
+	mu   sync.Mutex
+	refs int
 }
 
 type cacheEntry struct {
@@ -24,17 +36,28 @@ type cacheEntry struct {
 }
 
 func newCache(max int) *cache {
-	return &cache{lru: list.New(), index: map[string]*list.Element{}, max: max}
+	return &cache{locks: map[string]*groupLock{}, lru: list.New(), index: map[string]*list.Element{}, max: max}
 }
 
-// lock takes the group's lock (shared by the groups hashing alike) and
-// returns its unlock.
+// lock takes the group's lock and returns its unlock.
 func (c *cache) lock(id string) func() {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(id))
-	m := &c.locks[h.Sum32()%uint32(len(c.locks))]
-	m.Lock()
-	return m.Unlock
+	c.locksMu.Lock()
+	l := c.locks[id]
+	if l == nil {
+		l = &groupLock{}
+		c.locks[id] = l
+	}
+	l.refs++
+	c.locksMu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		c.locksMu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(c.locks, id)
+		}
+		c.locksMu.Unlock()
+	}
 }
 
 func (c *cache) get(id string) *Aggregate {

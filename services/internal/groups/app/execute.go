@@ -70,21 +70,45 @@ type Reply struct {
 // is stored (its audit row comes from the commit, see settle), any other
 // outcome only once its audit record is stored.
 func (a *App) Execute(ctx context.Context, req Request) Result {
-	rc := a.receive(req)
-	return a.settle(ctx, req.Name, rc, a.execute(ctx, req, rc))
+	ch := make(chan Result, 1)
+	a.Submit(ctx, req, func(res Result) { ch <- res })
+	return <-ch
 }
 
-func (a *App) execute(ctx context.Context, req Request, rc *reception) Result {
+// Submit is Execute answered through done, called exactly once, with the
+// command's append pipelined (Repository.UpdateAsync, docs/adr/0101):
+// an unguarded command returns once its append is sent, and done runs
+// when the ack has come, possibly on the event store's ack goroutine, so
+// done must not block. A command the policy hooks guard, and every
+// outcome that is not an acceptance, settles on a goroutine that may
+// wait (for the hooks, for its audit record) before done runs. ctx must
+// stay live until done.
+func (a *App) Submit(ctx context.Context, req Request, done func(Result)) {
+	rc := a.receive(req)
+	a.execute(ctx, req, rc, func(res Result) {
+		if res.Err == nil && !res.Duplicate {
+			done(a.settle(ctx, req.Name, rc, res)) // no audit record: never waits
+			return
+		}
+		// Stored in ROSTER_AUDIT before the caller is told: it waits, so
+		// not on the ack goroutine.
+		go func() { done(a.settle(ctx, req.Name, rc, res)) }()
+	})
+}
+
+func (a *App) execute(ctx context.Context, req Request, rc *reception, done func(Result)) {
 	cmd, err := req.Decode()
 	rc.rec.GroupID, rc.rec.Actor, rc.rec.CommandID = cmd.GroupID, cmd.Actor, cmd.CommandID
 	if err != nil {
-		return Result{Err: err}
+		done(Result{Err: err})
+		return
 	}
 	// The audit row keeps the claimed actor; a refusal's message names
 	// the attested caller too.
 	if a.callers != nil {
 		if err := a.callers.Admit(ctx, cmd.Actor); err != nil {
-			return Result{Err: err}
+			done(Result{Err: err})
+			return
 		}
 	}
 	if cmd.CommandID == "" {
@@ -99,20 +123,25 @@ func (a *App) execute(ctx context.Context, req Request, rc *reception) Result {
 	if a.maxCommit != nil {
 		limit = a.maxCommit()
 	}
-	guarded := a.policy != nil && a.policy.Guards(cmd.Name)
+	if a.policy == nil || !a.policy.Guards(cmd.Name) {
+		a.repo.UpdateAsync(ctx, cmd.GroupID, cmd.CommandID, a.decider(cmd, cmd.Change, func(*group.State) bool { return true }, rc, limit),
+			func(up Updated, err error) { done(result(rc, up, err, limit)) })
+		return
+	}
+	// Guarded: the hooks are asked outside the lock, and asked again when
+	// the group changed in what they were told, so the rounds run here.
 	var up Updated
 	for round := 1; ; round++ {
 		change, holds := cmd.Change, func(*group.State) bool { return true }
-		if guarded {
-			v, skip, err := a.checkPolicy(ctx, cmd, rc.rec.ID)
-			if err != nil {
-				return Result{Err: err}
-			}
-			if !skip {
-				change = v.Command
-				if v.Holds != nil {
-					holds = v.Holds
-				}
+		v, skip, err := a.checkPolicy(ctx, cmd, rc.rec.ID)
+		if err != nil {
+			done(Result{Err: err})
+			return
+		}
+		if !skip {
+			change = v.Command
+			if v.Holds != nil {
+				holds = v.Holds
 			}
 		}
 		up, err = a.repo.Update(ctx, cmd.GroupID, cmd.CommandID, a.decider(cmd, change, holds, rc, limit))
@@ -122,8 +151,13 @@ func (a *App) execute(ctx context.Context, req Request, rc *reception) Result {
 			}
 			err = events.Wrap(events.CodeConflict, err, "group %q changed while its policy hooks were asked, %d times; retry", cmd.GroupID, round)
 		}
-		break
+		done(result(rc, up, err, limit))
+		return
 	}
+}
+
+// result is the outcome of a command's update.
+func result(rc *reception, up Updated, err error, limit int64) Result {
 	rc.maybeStored = up.MaybeStored
 	if errors.Is(err, ErrTooLarge) {
 		// Refused before it was stored (by the client, or by the stream):

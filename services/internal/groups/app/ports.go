@@ -102,3 +102,13 @@ type PolicyVerdict struct {
 type CallerPolicy interface {
 	Admit(ctx context.Context, actor string) error
 }
+
+// AsyncAppender is an event store that can append without a goroutine
+// waiting for the ack (eventstore.Store.AppendAsync, through the adapter).
+// When the EventStore implements it, commands are pipelined
+// (Repository.UpdateAsync, docs/adr/0101).
+type AsyncAppender interface {
+	// AppendAsync is Append, answered through done, exactly once, on a
+	// goroutine the store's appends share (done must not block).
+	AppendAsync(c events.Commit, expectedSeq uint64, done eventstore.AppendDone, opts ...eventstore.AppendOption)
+}

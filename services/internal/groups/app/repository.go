@@ -24,7 +24,9 @@ const snapshotTimeout = 30 * time.Second
 // serialises work on one group inside this process; across processes the
 // OCC check on append keeps groups correct.
 type Repository struct {
-	events      EventStore
+	events EventStore
+	// async is events' pipelined append (nil: Update's loop throughout).
+	async       AsyncAppender
 	snaps       SnapshotStore // nil: snapshots off
 	log         zerolog.Logger
 	clock       clockwork.Clock
@@ -74,96 +76,205 @@ type Updated struct {
 // (a stored commit that does not fold) is an untyped error: internal, its
 // detail logged and kept in the trail, never shown to the caller.
 func (r *Repository) Update(ctx context.Context, groupID, commandID string, decide func(*group.State) (Proposal, error)) (Updated, error) {
-	var up Updated
-	unlock := r.cache.lock(groupID)
-	defer unlock()
-	agg, hot, err := r.get(ctx, groupID)
+	o, err := r.begin(ctx, groupID, commandID, decide)
 	if err != nil {
-		return up, unavailable(err)
+		return Updated{}, err
 	}
-	r.metrics.cacheResult(hot)
+	defer o.unlock()
+	return o.loop(ctx)
+}
+
+// UpdateAsync is Update with its first append pipelined (docs/adr/0101):
+// it takes the group's lock, decides, sends the append without waiting
+// for JetStream's ack and returns; done gets what Update would have
+// returned. On the common path (the append stored) done runs on the event
+// store's ack goroutine, right after the commit is folded and the group's
+// lock released, so it must not block. Anything else (a conflict to
+// reload, a duplicate, a failure) continues on a goroutine of its own
+// exactly as Update would, still under the group's lock, and done runs
+// there. When the store cannot append asynchronously, or decide needs
+// more than one round (the index holds the command, a stale rejection),
+// UpdateAsync runs Update's loop before returning.
+//
+// The group's lock is held from the decision to the ack, so commands on
+// one group stay one at a time and in order; commands on other groups do
+// not wait for this one's ack.
+func (r *Repository) UpdateAsync(ctx context.Context, groupID, commandID string, decide func(*group.State) (Proposal, error), done func(Updated, error)) {
+	o, err := r.begin(ctx, groupID, commandID, decide)
+	if err != nil {
+		done(Updated{}, err)
+		return
+	}
+	if r.async == nil {
+		up, err := o.loop(ctx)
+		o.unlock()
+		done(up, err)
+		return
+	}
+	p, fin, err := o.prepare(ctx)
+	if fin {
+		o.unlock()
+		done(o.up, err)
+		return
+	}
+	r.async.AppendAsync(p.Commit, o.agg.Seq, func(res eventstore.AppendResult, err error) {
+		if err == nil && !res.Duplicate && p.Commit.LastVersion()-o.agg.SnapshotVersion < r.snapEvery {
+			_, err := o.appended(ctx, p, res, nil)
+			o.unlock()
+			done(o.up, err)
+			return
+		}
+		// A conflict pauses and reloads, a duplicate reads the original,
+		// a snapshot copies the group: not on the ack goroutine every
+		// append shares.
+		go func() {
+			defer o.unlock()
+			if fin, err := o.appended(ctx, p, res, err); fin {
+				done(o.up, err)
+				return
+			}
+			o.attempt++
+			up, err := o.loop(ctx)
+			done(up, err)
+		}()
+	}, p.Headers...)
+}
+
+// update is one command's Update in progress: the group's lock is held
+// from begin until unlock.
+type update struct {
+	r                  *Repository
+	groupID, commandID string
+	decide             func(*group.State) (Proposal, error)
+	unlock             func()
+	agg                *Aggregate
 	// fresh is true while agg is known to include every commit stored at
 	// the time it was loaded. A hot aggregate may be stale when another
 	// process appended meanwhile: appends are protected by the OCC check,
 	// but a rejection (or a duplicate check) is only trusted on fresh state.
-	fresh := !hot
-	refresh := func() error {
-		if err := r.catchUp(ctx, agg); err != nil {
-			r.cache.evict(groupID)
-			return unavailable(err)
-		}
-		fresh = true
-		return nil
+	fresh   bool
+	attempt int
+	up      Updated
+}
+
+// begin takes the group's lock and its aggregate.
+func (r *Repository) begin(ctx context.Context, groupID, commandID string, decide func(*group.State) (Proposal, error)) (*update, error) {
+	unlock := r.cache.lock(groupID)
+	agg, hot, err := r.get(ctx, groupID)
+	if err != nil {
+		unlock()
+		return nil, unavailable(err)
 	}
-	for attempt := 0; ; attempt++ {
-		if rec, ok := agg.Commands[commandID]; ok {
-			return r.replay(ctx, up, rec)
+	r.metrics.cacheResult(hot)
+	return &update{r: r, groupID: groupID, commandID: commandID, decide: decide, unlock: unlock, agg: agg, fresh: !hot}, nil
+}
+
+// loop decides and appends until the command is settled (Update's body).
+func (o *update) loop(ctx context.Context) (Updated, error) {
+	for ; ; o.attempt++ {
+		p, fin, err := o.prepare(ctx)
+		if fin {
+			return o.up, err
 		}
-		p, err := decide(agg.State)
-		if err != nil && !fresh {
-			if err := refresh(); err != nil {
-				return up, err
+		res, err := o.r.events.Append(ctx, p.Commit, o.agg.Seq, p.Headers...)
+		if fin, err := o.appended(ctx, p, res, err); fin {
+			return o.up, err
+		}
+	}
+}
+
+// refresh catches the aggregate up with the store.
+func (o *update) refresh(ctx context.Context) error {
+	if err := o.r.catchUp(ctx, o.agg); err != nil {
+		o.r.cache.evict(o.groupID)
+		return unavailable(err)
+	}
+	o.fresh = true
+	return nil
+}
+
+// prepare answers a command the index holds, or decides on the current
+// state (caught up first when a rejection came from a state that may be
+// stale) and returns the proposal to append. fin: the command is settled
+// with err (and o.up) without an append.
+func (o *update) prepare(ctx context.Context) (Proposal, bool, error) {
+	for {
+		if rec, ok := o.agg.Commands[o.commandID]; ok {
+			up, err := o.r.replay(ctx, o.up, rec)
+			o.up = up
+			return Proposal{}, true, err
+		}
+		p, err := o.decide(o.agg.State)
+		if err != nil && !o.fresh {
+			if err := o.refresh(ctx); err != nil {
+				return Proposal{}, true, err
 			}
 			continue
 		}
-		if err != nil {
-			return up, err
-		}
-		res, err := r.events.Append(ctx, p.Commit, agg.Seq, p.Headers...)
-		if errors.Is(err, ErrTooLarge) {
-			// Refused before it was stored: surely unapplied.
-			return up, err
-		}
-		conflict := errors.Is(err, eventstore.ErrConflict)
-		if !conflict {
-			// Stored (now, or before: a duplicate), or failed in a way that
-			// does not say it was not (timeout, lost connection): only a
-			// definite conflict leaves the command surely unapplied.
-			up.MaybeStored = true
-		}
-		switch {
-		case conflict:
-			r.metrics.conflicts.Inc()
-			if attempt+1 >= r.maxRetries {
-				return up, events.Wrap(events.CodeConflict, err, "group %q changed concurrently %d times; retry", groupID, attempt+1)
-			}
-			// Two processes hammering one group can keep beating each
-			// other to the append; a short random pause after repeated
-			// losses breaks the lockstep.
-			if attempt > 0 {
-				if err := r.pause(ctx, attempt); err != nil {
-					return up, unavailable(err)
-				}
-			}
-			if err := refresh(); err != nil {
-				return up, err
-			}
-			continue
-		case err != nil:
-			return up, unavailable(err)
-		case res.Duplicate:
-			// The store already holds this command's commit: fold what we
-			// missed and answer from the index.
-			if err := refresh(); err != nil {
-				return up, err
-			}
-			rec, ok := agg.Commands[commandID]
-			if !ok {
-				return up, fmt.Errorf("command %q reported stored at %d but not found in group %q", commandID, res.Seq, groupID)
-			}
-			return r.replay(ctx, up, rec)
-		}
-		if err := agg.applyOwn(res.Seq, p.Commit, p.Changes, r.maxCommands); err != nil {
-			// The stored commit is the truth; our copy is suspect.
-			r.cache.evict(groupID)
-			return up, fmt.Errorf("fold own commit: %w", err)
-		}
-		if agg.State.Version-agg.SnapshotVersion >= r.snapEvery {
-			r.snapshot(agg)
-		}
-		up.Commit = p.Commit
-		return up, nil
+		return p, err != nil, err
 	}
+}
+
+// appended handles the outcome of appending p. fin: the command is
+// settled with err (and o.up); otherwise the group was reloaded after a
+// conflict and the command is to be decided again.
+func (o *update) appended(ctx context.Context, p Proposal, res eventstore.AppendResult, err error) (bool, error) {
+	r := o.r
+	if errors.Is(err, ErrTooLarge) {
+		// Refused before it was stored: surely unapplied.
+		return true, err
+	}
+	conflict := errors.Is(err, eventstore.ErrConflict)
+	if !conflict {
+		// Stored (now, or before: a duplicate), or failed in a way that
+		// does not say it was not (timeout, lost connection): only a
+		// definite conflict leaves the command surely unapplied.
+		o.up.MaybeStored = true
+	}
+	switch {
+	case conflict:
+		r.metrics.conflicts.Inc()
+		if o.attempt+1 >= r.maxRetries {
+			return true, events.Wrap(events.CodeConflict, err, "group %q changed concurrently %d times; retry", o.groupID, o.attempt+1)
+		}
+		// Two processes hammering one group can keep beating each
+		// other to the append; a short random pause after repeated
+		// losses breaks the lockstep.
+		if o.attempt > 0 {
+			if err := r.pause(ctx, o.attempt); err != nil {
+				return true, unavailable(err)
+			}
+		}
+		if err := o.refresh(ctx); err != nil {
+			return true, err
+		}
+		return false, nil
+	case err != nil:
+		return true, unavailable(err)
+	case res.Duplicate:
+		// The store already holds this command's commit: fold what we
+		// missed and answer from the index.
+		if err := o.refresh(ctx); err != nil {
+			return true, err
+		}
+		rec, ok := o.agg.Commands[o.commandID]
+		if !ok {
+			return true, fmt.Errorf("command %q reported stored at %d but not found in group %q", o.commandID, res.Seq, o.groupID)
+		}
+		up, err := r.replay(ctx, o.up, rec)
+		o.up = up
+		return true, err
+	}
+	if err := o.agg.applyOwn(res.Seq, p.Commit, p.Changes, r.maxCommands); err != nil {
+		// The stored commit is the truth; our copy is suspect.
+		r.cache.evict(o.groupID)
+		return true, fmt.Errorf("fold own commit: %w", err)
+	}
+	if o.agg.State.Version-o.agg.SnapshotVersion >= r.snapEvery {
+		r.snapshot(o.agg)
+	}
+	o.up.Commit = p.Commit
+	return true, nil
 }
 
 // Peek returns a copy of groupID's state for the policy hooks, taken

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -56,4 +57,32 @@ func TestReplyMapping(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Whatever a reply holds, encodeReply writes json.Marshal's bytes (HTML
+// escapes, U+2028, invalid UTF-8, raw data compacted, times, no events).
+func FuzzEncodeReply(f *testing.F) {
+	f.Add("g<&>", "c\u2028", "a\xff", `{ "a" : [1, 2.50, "\u00e9"] }`, int64(1767225600), int64(5), uint8(1))
+	f.Add("g", "c", "é", `{}`, int64(0), int64(0), uint8(0))
+	f.Add("g", "c", "o", `not json`, int64(-62135596800), int64(999999999), uint8(2))
+	f.Fuzz(func(t *testing.T, g, cmd, actor, data string, sec, nsec int64, n uint8) {
+		r := &app.Reply{GroupID: g, Version: uint64(sec), CommandID: cmd}
+		if n > 0 {
+			r.Events = []events.Event{}
+		}
+		for i := range int(n % 4) {
+			r.Events = append(r.Events, events.Event{
+				ID: g, Type: events.Type(actor), SchemaVersion: int(nsec) + i, GroupID: g, Version: uint64(sec) + uint64(i),
+				OccurredAt: time.Unix(sec%(1<<34), nsec).In(time.FixedZone("z", int(nsec%86400))), CommandID: cmd, Actor: actor,
+				CorrelationID: data, Data: json.RawMessage(data)})
+		}
+		want, errW := json.Marshal(r)
+		have, errH := encodeReply(r)
+		if (errW == nil) != (errH == nil) {
+			t.Fatalf("encoding/json %v, encodeReply %v", errW, errH)
+		}
+		if errW == nil && string(want) != string(have) {
+			t.Fatalf("\nhave %s\nwant %s", have, want)
+		}
+	})
 }

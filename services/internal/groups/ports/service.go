@@ -94,7 +94,7 @@ func (s *Service) Run(ctx context.Context) error {
 			g = svc.AddGroup(SubjectPrefix + noun)
 			nouns[noun] = g
 		}
-		if err := g.AddEndpoint(verb, s.edge.Handler(name, s.endpoint(name)), micro.WithEndpointMetadata(map[string]string{
+		if err := g.AddEndpoint(verb, s.edge.AsyncHandler(name, s.endpoint(name)), micro.WithEndpointMetadata(map[string]string{
 			"description": "roster command " + name,
 		})); err != nil {
 			_ = svc.Stop()

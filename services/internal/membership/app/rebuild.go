@@ -53,6 +53,16 @@ type RebuildResult struct {
 	From, To        Generation
 	Commits, Events uint64
 	Took            time.Duration
+	// BulkWrites counts what the bulk phase stored in the new generation
+	// (the tail's few writes are not counted): what a benchmark replays as
+	// raw KV puts to measure the ceiling the rebuild is bound by.
+	BulkWrites WriteCount
+}
+
+// WriteCount counts stored KV messages: puts and delete markers, the
+// bytes of their keys (without the bucket's subject prefix) and values.
+type WriteCount struct {
+	Messages, KeyBytes, ValueBytes uint64
 }
 
 // Rebuilder folds the event stream from its first commit into a fresh

@@ -5,7 +5,8 @@
 //   - refuse oversize bodies and headers before anything else runs;
 //   - decode request bodies with events/wire, the one strict decoder
 //     (docs/adr/0054);
-//   - run each request on its own goroutine, at most MaxInFlight at once,
+//   - run each request off micro's subscription goroutine, at most
+//     MaxInFlight at once, on a pool of workers that outlive their request,
 //     and answer on the reply subject from there (micro calls a handler one
 //     request at a time per endpoint, and its Request may not be used after
 //     the handler returned);
@@ -116,12 +117,26 @@ type Reply struct {
 // HandlerFunc answers one request. An error is mapped to the wire by Code.
 type HandlerFunc func(ctx context.Context, req Request) (Reply, error)
 
-// Edge serves requests on a bounded set of goroutines.
+// Edge serves requests on a bounded pool of workers.
 type Edge struct {
 	cfg Config
+	// sem holds one slot per request running (MaxInFlight): the handler
+	// waits for a slot, which is back-pressure on micro's subscription.
 	sem chan struct{}
-	wg  sync.WaitGroup
+	// work hands a request to an idle worker (unbuffered: a send succeeds
+	// only when a worker waits).
+	work chan func()
+	wg   sync.WaitGroup
 }
+
+// workerIdle is how long a worker without a request waits for the next
+// before it ends. A request is handed to a waiting worker when there is
+// one and starts a new worker otherwise, so under load the workers (and
+// the stacks they have grown) are reused: a goroutine per request spent
+// about a tenth of the command service's CPU growing fresh stacks
+// (docs/performance.md, issue 14). Busy workers never exceed MaxInFlight
+// (each holds a slot of sem); idle ones end after workerIdle.
+const workerIdle = 5 * time.Second
 
 // New validates cfg and returns an Edge.
 func New(cfg Config) (*Edge, error) {
@@ -129,7 +144,7 @@ func New(cfg Config) (*Edge, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Edge{cfg: cfg, sem: make(chan struct{}, cfg.MaxInFlight)}, nil
+	return &Edge{cfg: cfg, sem: make(chan struct{}, cfg.MaxInFlight), work: make(chan func())}, nil
 }
 
 // Handler adapts h to micro. name labels log lines.
@@ -137,10 +152,7 @@ func (e *Edge) Handler(name string, h HandlerFunc) micro.HandlerFunc {
 	return func(mr micro.Request) {
 		req := Request{Subject: mr.Subject(), Data: mr.Data(), Header: nats.Header(mr.Headers())}
 		reply := mr.Reply()
-		e.sem <- struct{}{}
-		e.wg.Add(1)
-		go func() {
-			defer func() { <-e.sem; e.wg.Done() }()
+		e.run(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Timeout)
 			defer cancel()
 			msg := e.Answer(ctx, name, req, h)
@@ -151,7 +163,101 @@ func (e *Edge) Handler(name string, h HandlerFunc) micro.HandlerFunc {
 			if err := e.cfg.NC.PublishMsg(msg); err != nil {
 				e.cfg.Log.Warn().Err(err).Str("endpoint", name).Msg("reply failed")
 			}
-		}()
+		})
+	}
+}
+
+// AsyncHandlerFunc answers one request through done, called exactly once,
+// from any goroutine, possibly after the handler has returned: a use case
+// that waits for something (a JetStream ack) without a goroutine waiting
+// for it. ctx stays live until done is called.
+type AsyncHandlerFunc func(ctx context.Context, req Request, done func(Reply, error))
+
+// AsyncHandler adapts h to micro like Handler does. The request holds its
+// slot of MaxInFlight until done is called, not until h returns, so the
+// bound on requests in flight holds; the worker is free as soon as h
+// returns. The reply is published from done's goroutine.
+func (e *Edge) AsyncHandler(name string, h AsyncHandlerFunc) micro.HandlerFunc {
+	return func(mr micro.Request) {
+		req := Request{Subject: mr.Subject(), Data: mr.Data(), Header: nats.Header(mr.Headers())}
+		reply := mr.Reply()
+		e.acquire()
+		e.dispatch(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Timeout)
+			e.answerAsync(ctx, name, req, h, func(msg *nats.Msg) {
+				cancel()
+				defer e.release()
+				if reply == "" {
+					return
+				}
+				msg.Subject = reply
+				if err := e.cfg.NC.PublishMsg(msg); err != nil {
+					e.cfg.Log.Warn().Err(err).Str("endpoint", name).Msg("reply failed")
+				}
+			})
+		})
+	}
+}
+
+// answerAsync is Answer for an AsyncHandlerFunc: send gets the reply
+// message (without a subject), exactly once.
+func (e *Edge) answerAsync(ctx context.Context, name string, req Request, h AsyncHandlerFunc, send func(*nats.Msg)) {
+	if err := e.refusal(req); err != nil {
+		if e.cfg.Refused != nil {
+			err = e.cfg.Refused(ctx, name, req, err)
+		}
+		send(e.replyMsg(name, Reply{}, err))
+		return
+	}
+	h(ctx, req, func(rep Reply, err error) { send(e.replyMsg(name, rep, err)) })
+}
+
+// run takes a slot (waiting for one) and runs fn on a worker, freeing the
+// slot when fn returns.
+func (e *Edge) run(fn func()) {
+	e.acquire()
+	e.dispatch(func() {
+		defer e.release()
+		fn()
+	})
+}
+
+// acquire takes a slot of MaxInFlight, waiting for one: back-pressure on
+// the subscription calling the handler.
+func (e *Edge) acquire() {
+	e.sem <- struct{}{}
+	e.wg.Add(1)
+}
+
+// release frees a slot taken by acquire.
+func (e *Edge) release() {
+	<-e.sem
+	e.wg.Done()
+}
+
+// dispatch runs fn on a worker: a waiting one, else a new one. The caller
+// holds a slot, so at most MaxInFlight workers are busy.
+func (e *Edge) dispatch(fn func()) {
+	select {
+	case e.work <- fn:
+	default:
+		go e.worker(fn)
+	}
+}
+
+// worker runs fn, then whatever it is handed next, until it has waited
+// workerIdle for a request.
+func (e *Edge) worker(fn func()) {
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		fn()
+		idle.Reset(workerIdle)
+		select {
+		case fn = <-e.work:
+		case <-idle.C:
+			return
+		}
 	}
 }
 
@@ -169,6 +275,11 @@ func (e *Edge) Answer(ctx context.Context, name string, req Request, h HandlerFu
 	case e.cfg.Refused != nil:
 		err = e.cfg.Refused(ctx, name, req, err)
 	}
+	return e.replyMsg(name, rep, err)
+}
+
+// replyMsg is the message answering with rep, or with err when it is set.
+func (e *Edge) replyMsg(name string, rep Reply, err error) *nats.Msg {
 	if err == nil {
 		msg, encErr := ReplyMsg(rep)
 		if encErr == nil {

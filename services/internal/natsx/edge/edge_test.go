@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,5 +187,169 @@ func TestEdgeRefusedHook(t *testing.T) {
 	wantError(t, request(t, nc, "test.ok", &nats.Msg{Data: []byte(big)}), events.CodeUnavailable, "503", "trail down")
 	if have := <-refused; have != "ok "+big {
 		t.Fatalf("hook saw %q, want %q", have, "ok "+big)
+	}
+}
+
+// goroutineID is the running goroutine's number, from its stack header.
+func goroutineID() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(strings.TrimPrefix(string(buf), "goroutine "), " ")
+	return id
+}
+
+// At most MaxInFlight requests run at once; the rest wait for a slot and
+// are all answered once the running ones end.
+func TestEdgeBoundsRequestsInFlight(t *testing.T) {
+	const limit, sent = 3, 12
+	var running, most atomic.Int32
+	release := make(chan struct{})
+	nc := serve(t, edge.Config{MaxInFlight: limit}, map[string]edge.HandlerFunc{
+		"hold": func(ctx context.Context, r edge.Request) (edge.Reply, error) {
+			n := running.Add(1)
+			defer running.Add(-1)
+			for {
+				m := most.Load()
+				if n <= m || most.CompareAndSwap(m, n) {
+					break
+				}
+			}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return edge.Reply{Body: []byte(`"done"`)}, nil
+		},
+	})
+	inbox := nats.NewInbox()
+	replies, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range sent {
+		if err := nc.PublishRequest("test.hold", inbox, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	natstest.Eventually(t, 5*time.Second, func() error {
+		if n := running.Load(); n != limit {
+			return fmt.Errorf("%d requests running, want %d", n, limit)
+		}
+		return nil
+	})
+	close(release)
+	for i := range sent {
+		m, err := replies.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatalf("reply %d of %d: %v", i+1, sent, err)
+		}
+		if string(m.Data) != `"done"` {
+			t.Fatalf("want \"done\", have %q", m.Data)
+		}
+	}
+	if m := most.Load(); m != limit {
+		t.Fatalf("want at most %d requests at once (and that many under load), have %d", limit, m)
+	}
+}
+
+// Requests reuse the edge's workers instead of starting a goroutine each.
+func TestEdgeReusesWorkers(t *testing.T) {
+	const sent = 100
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	nc := serve(t, edge.Config{}, map[string]edge.HandlerFunc{
+		"who": func(ctx context.Context, r edge.Request) (edge.Reply, error) {
+			mu.Lock()
+			seen[goroutineID()] = true
+			mu.Unlock()
+			return edge.Reply{Body: []byte(`"me"`)}, nil
+		},
+	})
+	for range sent {
+		request(t, nc, "test.who", &nats.Msg{})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// One request at a time: a worker is idle again by the next request,
+	// or about to be; only that race starts another.
+	if len(seen) > 10 {
+		t.Fatalf("want %d sequential requests on a few workers, have %d goroutines", sent, len(seen))
+	}
+}
+
+// An asynchronous handler's request holds its slot until done is called,
+// not until the handler returns: with MaxInFlight 2, a third request is
+// handled only once an earlier one is answered; every one is answered.
+func TestEdgeAsyncHandlerHoldsItsSlotUntilDone(t *testing.T) {
+	const limit, sent = 2, 6
+	srv := natstest.Start(t)
+	e, err := edge.New(edge.Config{NC: srv.NC, Log: zerolog.Nop(), MaxInFlight: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu      sync.Mutex
+		pending []func(edge.Reply, error)
+		most    int
+	)
+	svc, err := micro.AddService(srv.NC, micro.Config{Name: "edge-async-test", Version: "0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.AddGroup("test").AddEndpoint("later", e.AsyncHandler("later", func(ctx context.Context, r edge.Request, done func(edge.Reply, error)) {
+		mu.Lock()
+		defer mu.Unlock()
+		pending = append(pending, done)
+		most = max(most, len(pending))
+	})); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Stop(); e.Wait() })
+	if err := srv.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	nc := srv.Connect(t)
+	inbox := nats.NewInbox()
+	replies, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range sent {
+		if err := nc.PublishRequest("test.later", inbox, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for answered := 0; answered < sent; answered++ {
+		// Answer the oldest pending request once the edge is full (or
+		// holds all that are left).
+		var done func(edge.Reply, error)
+		natstest.Eventually(t, 5*time.Second, func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(pending) < min(limit, sent-answered) {
+				return fmt.Errorf("%d requests pending", len(pending))
+			}
+			done, pending = pending[0], pending[1:]
+			return nil
+		})
+		done(edge.Reply{Body: []byte(`"later"`)}, nil)
+		m, err := replies.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatalf("reply %d: %v", answered+1, err)
+		}
+		if string(m.Data) != `"later"` {
+			t.Fatalf("want \"later\", have %q", m.Data)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most != limit {
+		t.Fatalf("want at most %d requests pending at once, have %d", limit, most)
 	}
 }

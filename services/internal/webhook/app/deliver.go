@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
@@ -28,6 +29,12 @@ type Deliverer struct {
 	// the queue hands out more jobs than that (prefetch) so that the
 	// round trips of one job overlap another's HTTP attempt.
 	slots chan struct{}
+	// batches bounds the units of the endpoint's batched jobs being
+	// worked on at once (unordered endpoints, ADR 0104): a job's units are
+	// retired only by its one acknowledgement, so every unit in progress
+	// is a request a crash may send again. The bound is in units, not
+	// jobs, so that small jobs still fill the HTTP slots.
+	batches *semaphore.Weighted
 
 	mu      sync.Mutex
 	health  delivery.Health
@@ -37,7 +44,8 @@ type Deliverer struct {
 
 // Deliverer returns a Deliverer for endpoint id.
 func (a *App) Deliverer(id string) *Deliverer {
-	return &Deliverer{a: a, id: id, log: a.log.With().Str("endpoint_id", id).Logger(), slots: make(chan struct{}, a.cfg.Concurrency)}
+	return &Deliverer{a: a, id: id, log: a.log.With().Str("endpoint_id", id).Logger(), slots: make(chan struct{}, a.cfg.Concurrency),
+		batches: semaphore.NewWeighted(int64(max(unitsInProgress, a.cfg.Concurrency)))}
 }
 
 // GiveBack notes that msg goes back to the queue unsent (the worker is
@@ -76,25 +84,26 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 		return msg.Ack() // the endpoint was deleted
 	}
 	seq, nd := msg.Seq(), msg.NumDelivered()
-	// handBack returns the job unsent: the next delivery of this attempt
-	// is not a repeat on its account.
-	handBack := func(delay time.Duration) error {
-		a.given.add(seq, nd)
-		if delay == 0 {
-			return msg.Nak()
-		}
-		return msg.NakWithDelay(delay)
-	}
 	if ep.Paused() {
 		// Held, not dropped: the worker stops while paused and the job
 		// comes back after resume.
-		return handBack(cfg.HoldDelay)
+		return d.handBack(msg, cfg.HoldDelay)
 	}
 	if ep.Ordered {
 		if hold, delay := d.heldBack(ctx, msg.Subject(), seq); hold {
 			cfg.Metrics.Held.Inc()
-			return handBack(delay)
+			return d.handBack(msg, delay)
 		}
+	}
+	if len(j.More) > 0 {
+		us := j.Units()
+		if ep.Format != endpoint.FormatOpenIM {
+			us = unbatched(us)
+		}
+		if ep.Ordered {
+			return d.deliverRun(ctx, msg, j, us, ep)
+		}
+		return d.deliverSet(ctx, msg, j, us, ep)
 	}
 	if len(j.Batch) > 0 && ep.Format != endpoint.FormatOpenIM {
 		// A batch made for the openim format, whose endpoint has since
@@ -103,9 +112,94 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 		// Event alone.
 		if err := d.unbatch(ctx, j); err != nil {
 			d.log.Warn().Err(err).Str("event_id", j.Event.ID).Msg("splitting a kick batch")
-			return handBack(cfg.HoldDelay)
+			return d.handBack(msg, cfg.HoldDelay)
 		}
 		j.Batch = nil
+	}
+	o := d.attempt(ctx, ep, j, seq, nd, j.fresh(nd))
+	switch o.res {
+	case unitSettled:
+		a.given.forget(seq)
+		switch {
+		case o.before:
+			return msg.DoubleAck(ctx) // settled earlier: the ack was lost
+		case o.other:
+			return msg.Ack()
+		}
+		return retire(ctx, msg, ep)
+	case unitRetrying:
+		// The retry: the queue hands the job back after the policy's delay
+		// (retry.go).
+		a.given.forget(seq)
+		return msg.NakWithDelay(o.delay)
+	}
+	return d.settlePending(msg, o)
+}
+
+// handBack returns a job unsent: the next delivery of this attempt is not
+// a repeat on its account.
+func (d *Deliverer) handBack(msg JobMsg, delay time.Duration) error {
+	d.a.given.add(msg.Seq(), msg.NumDelivered())
+	if delay == 0 {
+		return msg.Nak()
+	}
+	return msg.NakWithDelay(delay)
+}
+
+// settlePending hands back a job whose unit o is still to do.
+func (d *Deliverer) settlePending(msg JobMsg, o unitOutcome) error {
+	switch {
+	case o.canceled:
+		// Shutting down: the request may have reached the receiver, so
+		// this is not a clean hand-back.
+		return msg.Nak()
+	case o.sent:
+		// Sent but its outcome not kept (audit record or state): the job
+		// comes back and repeats the attempt (a repeat).
+		return msg.NakWithDelay(d.a.cfg.HoldDelay)
+	}
+	return d.handBack(msg, o.delay)
+}
+
+// unitResult is what an attempt at one unit left to do.
+type unitResult int
+
+const (
+	// unitSettled: nothing left (succeeded, exhausted, settled earlier,
+	// or delivered by another series).
+	unitSettled unitResult = iota
+	// unitRetrying: failed, state saved; retry after delay.
+	unitRetrying
+	// unitPending: still to do, nothing saved (not attempted: early for
+	// its schedule, throttled, state unreadable; or sent and its outcome
+	// not kept, or canceled by shutdown).
+	unitPending
+)
+
+type unitOutcome struct {
+	res   unitResult
+	delay time.Duration
+	// sent: an HTTP request went out (canceled: and shutdown cut it off).
+	sent, canceled bool
+	// before: the unit was settled by an earlier delivery; other: another
+	// generation's live series delivers it.
+	before, other bool
+}
+
+// attempt handles one unit, as a single-unit job j held as delivery nd of
+// queue message seq: it reads the unit's attempt state (unless fresh),
+// sends the attempt when due, records it, and saves the state it leaves
+// when any is needed.
+func (d *Deliverer) attempt(ctx context.Context, ep endpoint.Endpoint, j Job, seq, nd uint64, fresh bool) unitOutcome {
+	a := d.a
+	cfg := &a.cfg
+	// A batched job's later units may come after a pause or a deletion
+	// that arrived while its earlier ones went out.
+	switch cur, ok := cfg.View.Get(ep.ID); {
+	case !ok:
+		return unitOutcome{res: unitSettled, other: true} // deleted: its jobs are dropped
+	case cur.Paused():
+		return unitOutcome{res: unitPending, delay: cfg.HoldDelay}
 	}
 	key := j.StateKey()
 	// A fresh job has no state to read (Job.fresh): one KV round trip
@@ -115,34 +209,32 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 		rev uint64
 		err error
 	)
-	if !j.fresh(nd) {
+	if !fresh {
 		if st, rev, err = cfg.States.Get(ctx, key); err != nil {
-			return handBack(cfg.HoldDelay)
+			return unitOutcome{res: unitPending, delay: cfg.HoldDelay}
 		}
 	}
 	switch {
 	case st.Generation != j.Generation && rev != 0 && !st.terminal():
 		// Another series for this event is still live (a redelivery of an
 		// event not yet settled): that one delivers it.
-		a.given.forget(seq)
-		return msg.Ack()
+		return unitOutcome{res: unitSettled, other: true}
 	case st.Generation != j.Generation:
 		st = JobState{Generation: j.Generation}
 	case st.terminal():
-		a.given.forget(seq)
-		return msg.DoubleAck(ctx) // settled earlier: the ack was lost
+		return unitOutcome{res: unitSettled, before: true}
 	}
 	now := a.now()
 	if st.NextAttemptAt != nil && st.NextAttemptAt.After(now) {
 		// Redelivered early (a restart, an AckWait expiry): wait out the
 		// schedule.
-		return handBack(st.NextAttemptAt.Sub(now))
+		return unitOutcome{res: unitPending, delay: st.NextAttemptAt.Sub(now)}
 	}
 	if err := d.throttle(ctx, ep); err != nil {
-		return handBack(0)
+		return unitOutcome{res: unitPending}
 	}
 	if err := d.acquire(ctx); err != nil {
-		return handBack(0)
+		return unitOutcome{res: unitPending}
 	}
 	trigger := j.Trigger
 	if trigger == TriggerScheduled && ep.ResumedAt != nil && ep.ResumedAt.After(j.EnqueuedAt) {
@@ -152,12 +244,17 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 	// Decided before the request: an earlier delivery of this same
 	// attempt whose outcome was never saved may have sent it already.
 	repeat := a.given.repeat(seq, nd, st.savedDelivery(seq))
+	if j.Refanned && rev == 0 {
+		// Its commit was fanned out before and the fan-out batched it
+		// afresh (ADR 0104): another copy of the job, under another
+		// MsgID, may have sent this request already.
+		repeat = true
+	}
 	o := a.send(ctx, ep, j.Event, j.Batch...)
 	<-d.slots
 	if o.canceled {
-		// Shutting down: not an attempt to record. The request may have
-		// reached the receiver, so this is not a clean hand-back.
-		return msg.Nak()
+		// Shutting down: not an attempt to record.
+		return unitOutcome{res: unitPending, sent: true, canceled: true}
 	}
 	next, delay := a.nextState(ep, st, attempt, o)
 	next.Seq, next.Delivery = seq, nd
@@ -168,10 +265,10 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 	rec := attemptRecord{id: attemptID(j, attempt, nd), attempt: attempt, trigger: trigger, repeat: repeat,
 		next: next.NextAttemptAt, state: next.State}
 	if err := a.record(ctx, ep, j.Event, rec, o); err != nil {
-		// Not acknowledged without its audit record: the job comes back
+		// Not acknowledged without its audit record: the unit comes back
 		// and repeats the attempt (the request was sent: a repeat).
 		d.log.Warn().Err(err).Str("event_id", j.Event.ID).Msg("recording attempt")
-		return msg.NakWithDelay(cfg.HoldDelay)
+		return unitOutcome{res: unitPending, sent: true}
 	}
 	// A first attempt that succeeded needs no state: the acknowledgement
 	// (DoubleAck: confirmed) retires the job, and until it is confirmed a
@@ -182,22 +279,19 @@ func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 	if !(rev == 0 && next.State == StateSucceeded) {
 		if err := cfg.States.Put(ctx, key, next, rev); err != nil {
 			d.log.Warn().Err(err).Str("event_id", j.Event.ID).Msg("saving attempt state")
-			return msg.NakWithDelay(cfg.HoldDelay)
+			return unitOutcome{res: unitPending, sent: true}
 		}
 	}
-	a.given.forget(seq)
 	d.observe(ctx, ep, o)
 	switch next.State {
 	case StateSucceeded:
-		return retire(ctx, msg, ep)
+		return unitOutcome{res: unitSettled, sent: true}
 	case StateExhausted:
 		d.log.Warn().Str("event_id", j.Event.ID).Int("attempts", attempt).Str("class", next.LastClass).
 			Msg("delivery exhausted; redeliver to send it again")
-		return retire(ctx, msg, ep)
+		return unitOutcome{res: unitSettled, sent: true}
 	}
-	// The retry: the queue hands the job back after the policy's delay
-	// (retry.go).
-	return msg.NakWithDelay(delay)
+	return unitOutcome{res: unitRetrying, sent: true, delay: delay}
 }
 
 // unbatch enqueues each event batched with j's as a job of its own.

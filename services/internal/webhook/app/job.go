@@ -47,6 +47,50 @@ type Job struct {
 	// Refanned: the fan-out had been handed this job's commit before, so
 	// an earlier copy of the job may exist (and attempt state with it).
 	Refanned bool `json:"refanned,omitempty"`
+	// More holds the further units of a batched job: the group's next
+	// events this endpoint wants from the same fan-out batch, in stream
+	// order, each delivered in a request of its own (ADR 0104). A job
+	// without More is one unit, as every job was before batching, so jobs
+	// queued by an older dispatcher decode unchanged.
+	More []Unit `json:"more,omitempty"`
+	// Retry: the job continues units of an earlier job (a failed unit of
+	// a batch, or what a stopping dispatcher left undone), so attempt
+	// state may exist for every unit.
+	Retry bool `json:"retry,omitempty"`
+}
+
+// Unit is one request's worth of a job: an event and the events batched
+// with it in the same request (openim kicks).
+type Unit struct {
+	Event     events.Event   `json:"event"`
+	Batch     []events.Event `json:"batch,omitempty"`
+	StreamSeq uint64         `json:"stream_seq"`
+}
+
+// Units returns the job's units in delivery order: its first (Event,
+// Batch) and then More.
+func (j Job) Units() []Unit {
+	out := make([]Unit, 0, 1+len(j.More))
+	out = append(out, Unit{Event: j.Event, Batch: j.Batch, StreamSeq: j.StreamSeq})
+	return append(out, j.More...)
+}
+
+// one is the single-unit job of unit u: its MsgID, state key and attempt
+// ids are those a job of u alone has, so a unit keeps its webhook-id,
+// state and attempt rows whichever job carries it.
+func (j Job) one(u Unit) Job {
+	o := j
+	o.Event, o.Batch, o.StreamSeq, o.More = u.Event, u.Batch, u.StreamSeq, nil
+	return o
+}
+
+// withUnits returns j carrying units (at least one) instead of its own.
+func (j Job) withUnits(us []Unit) Job {
+	o := j.one(us[0])
+	if len(us) > 1 {
+		o.More = append([]Unit(nil), us[1:]...)
+	}
+	return o
 }
 
 // fresh reports whether no attempt state can exist for the job: the
@@ -54,15 +98,40 @@ type Job struct {
 // first time, so no other copy was ever published), delivered by
 // JetStream for the first time (no earlier attempt of this message).
 func (j Job) fresh(numDelivered uint64) bool {
-	return numDelivered == 1 && j.Generation == "" && !j.Refanned && j.Trigger == TriggerScheduled
+	return numDelivered == 1 && j.Generation == "" && !j.Refanned && !j.Retry && j.Trigger == TriggerScheduled
 }
 
+// MsgID deduplicates the job in its queue. A single-unit job is named
+// after its event (endpoint:event[:generation]), as before batching; a
+// batched one also by a digest of every unit's event id, so two batches
+// that start at the same event but hold different events are never taken
+// for one. A retry job (Retry) is named apart from the job it continues.
 func (j Job) MsgID() string {
 	id := j.EndpointID + ":" + j.Event.ID
 	if j.Generation != "" {
 		id += ":" + j.Generation
 	}
+	if len(j.More) > 0 {
+		h := sha256.New()
+		h.Write([]byte(j.Event.ID))
+		for _, u := range j.More {
+			h.Write([]byte{0})
+			h.Write([]byte(u.Event.ID))
+		}
+		id += ":b" + hex.EncodeToString(h.Sum(nil)[:12])
+	}
+	if j.Retry {
+		id += ":r"
+	}
 	return id
+}
+
+// progressKey is the state key of a batched job's progress: how many of
+// its units are settled (ordered endpoints, ADR 0104). It has three
+// tokens, so it never meets a unit's state key (two).
+func (j Job) progressKey() string {
+	sum := sha256.Sum256([]byte(j.MsgID()))
+	return j.EndpointID + ".p" + hex.EncodeToString(sum[:16]) + ".progress"
 }
 
 // stateKey is the job state's KV key. Event ids are UUIDs, always valid
@@ -90,6 +159,9 @@ type JobState struct {
 	// attempt already (repeat detection, ADR 0026).
 	Seq      uint64 `json:"seq,omitempty"`
 	Delivery uint64 `json:"delivery,omitempty"`
+	// Done is a batched job's progress (under its progressKey): its first
+	// Done units are settled and are not sent again.
+	Done int `json:"done,omitempty"`
 }
 
 func (s JobState) terminal() bool { return s.State == StateSucceeded || s.State == StateExhausted }
@@ -125,6 +197,10 @@ type OutJob struct {
 	// Ordered: the endpoint delivers each group's events in order, so
 	// the fan-out stores this job only after the group's earlier ones.
 	Ordered bool
+	// Units is how many requests the job carries (1 unless batched):
+	// roster_webhook_jobs_enqueued_total counts them, as it counted jobs
+	// before batching.
+	Units int
 }
 
 func (j Job) out(ordered bool) (OutJob, error) {
@@ -132,5 +208,5 @@ func (j Job) out(ordered bool) (OutJob, error) {
 	if err != nil {
 		return OutJob{}, err
 	}
-	return OutJob{EndpointID: j.EndpointID, GroupID: j.Event.GroupID, MsgID: j.MsgID(), Body: body, Ordered: ordered}, nil
+	return OutJob{EndpointID: j.EndpointID, GroupID: j.Event.GroupID, MsgID: j.MsgID(), Body: body, Ordered: ordered, Units: 1 + len(j.More)}, nil
 }

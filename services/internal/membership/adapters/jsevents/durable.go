@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -81,7 +82,55 @@ type ConsumeOptions struct {
 	Batch int
 	// RetryDelay delays the redelivery of a message without metadata.
 	RetryDelay time.Duration
-	Log        zerolog.Logger
+	// AckWait is the consumer's; a commit held (buffered or in a batch
+	// being folded) for a third of it is marked in progress, so that a
+	// short AckWait redelivers a dead projector's commits soon without
+	// redelivering a live one's slow batch (0: no marks).
+	AckWait time.Duration
+	// Clock times the in-progress marks (default the real clock).
+	Clock clockwork.Clock
+	Log   zerolog.Logger
+}
+
+// held are the commits Consume received and has not settled yet (acked or
+// nacked by the handler), with when each was received or last marked in
+// progress.
+type held struct {
+	mu   sync.Mutex
+	msgs map[jetstream.Msg]time.Time
+}
+
+func (h *held) add(m jetstream.Msg, now time.Time) {
+	h.mu.Lock()
+	h.msgs[m] = now
+	h.mu.Unlock()
+}
+
+func (h *held) done(ms []jetstream.Msg) {
+	h.mu.Lock()
+	for _, m := range ms {
+		delete(h.msgs, m)
+	}
+	h.mu.Unlock()
+}
+
+// heartbeat marks every commit held for at least age in progress, which
+// restarts its AckWait on the server.
+func (h *held) heartbeat(now time.Time, age time.Duration) {
+	h.mu.Lock()
+	var due []jetstream.Msg
+	for m, at := range h.msgs {
+		if now.Sub(at) >= age {
+			due = append(due, m)
+			h.msgs[m] = now
+		}
+	}
+	h.mu.Unlock()
+	for _, m := range due {
+		// Already settled meanwhile (ErrMsgAlreadyAckd) or a lost mark:
+		// the worst case is a redelivery, which the guard makes a no-op.
+		_ = m.InProgress()
+	}
 }
 
 // Consume hands the durable consumer's commits to handle in batches of
@@ -93,12 +142,31 @@ type ConsumeOptions struct {
 // AckWait, except after an *app.CrashError, which must look like a crash.
 func Consume(ctx context.Context, cons jetstream.Consumer, o ConsumeOptions, handle func(context.Context, []app.Delivery) (done bool, err error)) error {
 	name := cons.CachedInfo().Name
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	in := make(chan jetstream.Msg, 2*o.Batch)
 	stop := make(chan struct{})
 	defer close(stop)
+	hold := &held{msgs: map[jetstream.Msg]time.Time{}}
+	if o.AckWait > 0 {
+		go func() {
+			t := o.Clock.NewTicker(o.AckWait / 3)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case now := <-t.Chan():
+					hold.heartbeat(now, o.AckWait/3)
+				}
+			}
+		}()
+	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
+		hold.add(m, o.Clock.Now())
 		select {
 		case in <- m:
 		case <-stop:
@@ -154,6 +222,7 @@ func Consume(ctx context.Context, cons jetstream.Consumer, o ConsumeOptions, han
 			ds = append(ds, d)
 		}
 		done, err := handle(ctx, ds)
+		hold.done(batch)
 		if err != nil {
 			var crash *app.CrashError
 			crashed = errors.As(err, &crash)

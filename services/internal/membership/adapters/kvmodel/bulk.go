@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go"
@@ -37,17 +38,38 @@ type BulkOptions struct {
 // generation.
 var ErrBulkGap = errors.New("rebuild write not stored in sequence")
 
-// BulkWriter publishes a fresh generation's writes with few acks.
+// BulkWriter publishes a fresh generation's writes with few acks. Write
+// encodes a window and queues it; a goroutine of its own publishes the
+// queued windows, so the next window is folded while the server stores
+// this one (ADR 0108). Close ends it.
 type BulkWriter struct {
 	m           *Model
 	nc          *nats.Conn
 	clock       clockwork.Clock
 	stream      string // the bucket's stream name
-	next        uint64 // the sequence the next write will be stored at
+	assigned    uint64 // the sequence the next write encoded will be stored at
+	written     app.WriteCount
+	q           chan bulkJob
+	closeOnce   sync.Once
+	done        chan struct{}
+	errMu       sync.Mutex
+	err         error // the publisher's first error: every later call fails with it
+	ctx         context.Context
+	cancel      context.CancelFunc
 	ackEvery    int
 	maxUnproven int
-	sinceAck    int
-	out         []sentinel // acked writes in flight, oldest first
+
+	// The publisher's own (send, waitOldest):
+	next     uint64 // the sequence the next write sent will be stored at
+	sinceAck int
+	out      []sentinel // acked writes in flight, oldest first
+}
+
+// bulkJob is a window to publish, or (drain set) a request to wait until
+// everything before it is proven stored.
+type bulkJob struct {
+	msgs  []*nats.Msg // the window's last one asks for proof
+	drain chan error
 }
 
 type sentinel struct {
@@ -55,7 +77,8 @@ type sentinel struct {
 	seq uint64
 }
 
-// BulkWriter returns a bulk writer of m, which must be empty.
+// BulkWriter returns a bulk writer of m, which must be empty. Its
+// publisher runs until Close or until ctx ends.
 func (m *Model) BulkWriter(ctx context.Context, o BulkOptions) (*BulkWriter, error) {
 	kvs, err := m.kvStream(ctx)
 	if err != nil {
@@ -68,51 +91,141 @@ func (m *Model) BulkWriter(ctx context.Context, o BulkOptions) (*BulkWriter, err
 	if info.State.Msgs != 0 {
 		return nil, fmt.Errorf("generation %d is not empty (%d messages): %w", m.gen, info.State.Msgs, ErrBulkGap)
 	}
-	return &BulkWriter{
-		m: m, nc: m.js.Conn(), clock: m.clock, stream: info.Config.Name, next: info.State.LastSeq + 1,
+	w := &BulkWriter{
+		m: m, nc: m.js.Conn(), clock: m.clock, stream: info.Config.Name,
+		assigned: info.State.LastSeq + 1, next: info.State.LastSeq + 1,
+		q: make(chan bulkJob, 1), done: make(chan struct{}),
 		ackEvery: max(o.AckEvery, 1), maxUnproven: max(o.MaxUnproven, o.AckEvery, 1),
-	}, nil
+	}
+	w.ctx, w.cancel = context.WithCancel(ctx)
+	go w.publish()
+	return w, nil
 }
 
-// Write sends a window's records: each touched member and index key once,
-// then each group's info key (last, as the live projector writes it),
-// setting InfoRev to the sequence it will be stored at (what the guarded
-// tail's CAS expects). The window's last write asks for proof, so the next
-// window's writes are counted from a proven point.
+// Close stops the publisher; writes queued and not drained are abandoned
+// (the generation is then incomplete: call Drain first to keep it).
+func (w *BulkWriter) Close() {
+	w.closeOnce.Do(func() {
+		w.cancel()
+		close(w.q)
+		<-w.done
+	})
+}
+
+func (w *BulkWriter) failed() error {
+	w.errMu.Lock()
+	defer w.errMu.Unlock()
+	return w.err
+}
+
+func (w *BulkWriter) fail(err error) {
+	w.errMu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.errMu.Unlock()
+}
+
+// publish sends the queued windows in order until Close.
+func (w *BulkWriter) publish() {
+	defer close(w.done)
+	for j := range w.q {
+		if err := w.failed(); err != nil {
+			if j.drain != nil {
+				j.drain <- err
+			}
+			continue
+		}
+		var err error
+		for i, m := range j.msgs {
+			if _, err = w.send(w.ctx, m, i == len(j.msgs)-1); err != nil {
+				break
+			}
+		}
+		if err == nil && j.drain != nil {
+			for len(w.out) > 0 && err == nil {
+				err = w.waitOldest(w.ctx)
+			}
+		}
+		if err != nil {
+			w.fail(err)
+		}
+		if j.drain != nil {
+			j.drain <- err
+		}
+	}
+}
+
+// Write encodes a window's records: each touched member and index key
+// once, then each group's info key (last, as the live projector writes
+// it), sets InfoRev to the sequence the info record will be stored at
+// (what the guarded tail's CAS expects), and queues them for the
+// publisher. The window's last write asks for proof, so the next window's
+// writes are counted from a proven point. It returns at once unless the
+// publisher is still on the window before the last one queued, and fails
+// if an earlier write failed.
 func (w *BulkWriter) Write(ctx context.Context, ws []*app.GroupWrite) error {
+	if err := w.failed(); err != nil {
+		return err
+	}
 	pre := w.m.pre
-	for i, gw := range ws {
+	var msgs []*nats.Msg
+	var arena []byte // the window's values, one allocation for most
+	val := func(b []byte) []byte {
+		if cap(arena)-len(arena) < len(b) {
+			arena = make([]byte, 0, max(64<<10, len(b)))
+		}
+		arena = append(arena, b...)
+		return arena[len(arena)-len(b) : len(arena) : len(arena)]
+	}
+	var scratch []byte
+	add := func(m *nats.Msg) {
+		msgs = append(msgs, m)
+		w.written.Messages++
+		w.written.KeyBytes += uint64(len(m.Subject) - len(pre))
+		w.written.ValueBytes += uint64(len(m.Data))
+		w.assigned++
+	}
+	for _, gw := range ws {
 		g := gw.State.ID
 		for u := range gw.Touched {
-			var err error
 			if mb := gw.State.Members[u]; mb != nil {
-				mv, uv, merr := memberValues(g, u, mb)
-				if merr != nil {
-					return merr
+				var mv, uv []byte
+				if b, ok := appendMember(scratch[:0], g, u, mb); ok {
+					mv, scratch = val(b), b
 				}
-				if _, err = w.send(ctx, &nats.Msg{Subject: pre + memberKey(g, u), Data: mv}, false); err == nil {
-					_, err = w.send(ctx, &nats.Msg{Subject: pre + userKey(u, g), Data: uv}, false)
+				if b, ok := appendUserGroup(scratch[:0], g, mb); ok && mv != nil {
+					uv, scratch = val(b), b
 				}
+				if uv == nil {
+					var err error
+					if mv, uv, err = memberValues(g, u, mb); err != nil {
+						return err
+					}
+				}
+				add(&nats.Msg{Subject: pre + "m." + g + "." + u, Data: mv})
+				add(&nats.Msg{Subject: pre + "u." + u + "." + g, Data: uv})
 			} else {
-				if _, err = w.send(ctx, delMsg(pre+memberKey(g, u)), false); err == nil {
-					_, err = w.send(ctx, delMsg(pre+userKey(u, g)), false)
-				}
-			}
-			if err != nil {
-				return err
+				add(delMsg(pre + memberKey(g, u)))
+				add(delMsg(pre + userKey(u, g)))
 			}
 		}
 		iv, err := infoValue(gw)
 		if err != nil {
 			return err
 		}
-		seq, err := w.send(ctx, &nats.Msg{Subject: pre + infoKey(g), Data: iv}, i == len(ws)-1)
-		if err != nil {
-			return err
-		}
-		gw.InfoRev = seq
+		gw.InfoRev = w.assigned
+		add(&nats.Msg{Subject: pre + infoKey(g), Data: iv})
 	}
-	return nil
+	if len(msgs) == 0 {
+		return nil
+	}
+	select {
+	case w.q <- bulkJob{msgs: msgs}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // send publishes m and returns the sequence it will be stored at. proof
@@ -159,12 +272,22 @@ func (w *BulkWriter) waitOldest(ctx context.Context) error {
 	}
 }
 
-// Drain waits until every write sent so far is proven stored.
+// Written counts the messages written so far (whether proven stored yet
+// or not).
+func (w *BulkWriter) Written() app.WriteCount { return w.written }
+
+// Drain waits until every write so far is published and proven stored.
 func (w *BulkWriter) Drain(ctx context.Context) error {
-	for len(w.out) > 0 {
-		if err := w.waitOldest(ctx); err != nil {
-			return err
-		}
+	reply := make(chan error, 1)
+	select {
+	case w.q <- bulkJob{drain: reply}:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return nil
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

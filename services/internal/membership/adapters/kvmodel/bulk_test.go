@@ -35,6 +35,7 @@ func TestBulkWriterDetectsGaps(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(w.Close)
 			if tc.foreign {
 				if _, err := m.kv.Put(ctx, "g.other", []byte("{}")); err != nil {
 					t.Fatal(err)

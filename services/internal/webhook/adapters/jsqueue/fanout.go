@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,11 @@ const fanoutWindow = 1024
 // turns being pinned, so one dispatcher at a time fans out.
 const fanoutGroup = "fanout"
 
+// unitsHeader carries a job's unit count from the batch to publish's
+// count of stored units (roster_webhook_jobs_enqueued_total); it is
+// stored with the job and read by nobody else.
+const unitsHeader = "Roster-Job-Units"
+
 // pinIDHeader carries the pin id on messages of a pinned consumer.
 const pinIDHeader = "Nats-Pin-Id"
 
@@ -30,8 +36,10 @@ type FanoutConfig struct {
 	// NC is the process's connection: the fan-out makes its own
 	// JetStream context on it (its asynchronous publish window).
 	NC *nats.Conn
-	// FanOut turns one commit into jobs (app.App.FanOut).
-	FanOut func(c app.Commit, refanned bool) ([]app.OutJob, error)
+	// FanOut turns the commits of one batch into jobs batched per
+	// endpoint and group (app.App.FanOutBatch); refanned[i] says
+	// commits[i] was handed out before.
+	FanOut func(commits []app.Commit, refanned []bool) ([]app.OutJob, error)
 	// Enqueued counts stored jobs.
 	Enqueued func(n int)
 	// Serving reports whether the fan-out pulls (pinned or waiting to
@@ -187,33 +195,43 @@ func (f *Fanout) run(ctx context.Context, cons jetstream.Consumer) error {
 // a failed publish retried later can never land after a later job of its
 // group; jobs of unordered endpoints all go in the first wave.
 func (f *Fanout) batch(ctx context.Context, batch []jetstream.Msg) error {
+	// A stopping dispatcher finishes the batch it publishes (for up to
+	// AckWait) rather than give it back half stored: the commits fanned
+	// out again would be batched differently, under other MsgIDs, and the
+	// jobs already stored delivered twice (ADR 0104).
+	parent := ctx
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	defer cancel()
+	stopGrace := context.AfterFunc(parent, func() {
+		f.cfg.Clock.AfterFunc(f.cfg.AckWait, cancel)
+	})
+	defer stopGrace()
 	var touched atomic.Int64
 	touched.Store(f.cfg.Clock.Now().UnixNano())
 	stopBeat := f.keepInProgress(batch, &touched)
 	defer stopBeat()
 	var waves [][]*nats.Msg
 	perSubject := map[string]int{}
-	for _, cm := range batch {
-		jobs, err := f.commit(ctx, cm)
-		if err != nil {
-			// Not permanent (those went to the poison stream): retry the
-			// batch later rather than skip a commit.
-			return fmt.Errorf("fan-out of commit: %w", err)
+	jobs, err := f.jobs(ctx, batch)
+	if err != nil {
+		// Not permanent (those went to the poison stream): retry the
+		// batch later rather than skip a commit.
+		return fmt.Errorf("fan-out of commit: %w", err)
+	}
+	for _, j := range jobs {
+		nm := nats.NewMsg(DeliverySubject(j.EndpointID, j.GroupID))
+		nm.Data = j.Body
+		nm.Header.Set(nats.MsgIdHdr, j.MsgID)
+		nm.Header.Set(unitsHeader, strconv.Itoa(j.Units))
+		w := 0
+		if j.Ordered {
+			w = perSubject[nm.Subject]
+			perSubject[nm.Subject]++
 		}
-		for _, j := range jobs {
-			nm := nats.NewMsg(DeliverySubject(j.EndpointID, j.GroupID))
-			nm.Data = j.Body
-			nm.Header.Set(nats.MsgIdHdr, j.MsgID)
-			w := 0
-			if j.Ordered {
-				w = perSubject[nm.Subject]
-				perSubject[nm.Subject]++
-			}
-			for len(waves) <= w {
-				waves = append(waves, nil)
-			}
-			waves[w] = append(waves[w], nm)
+		for len(waves) <= w {
+			waves = append(waves, nil)
 		}
+		waves[w] = append(waves[w], nm)
 	}
 	for _, wave := range waves {
 		if err := f.publish(ctx, wave, &touched); err != nil {
@@ -230,26 +248,78 @@ func (f *Fanout) batch(ctx context.Context, batch []jetstream.Msg) error {
 	return nil
 }
 
-// commit fans out one commit. A commit that can never be read (or that
-// panics the fan-out) is parked on the poison stream and yields no jobs,
-// so it does not stall the fan-out; only a failure to park it is an error.
-func (f *Fanout) commit(ctx context.Context, cm jetstream.Msg) (jobs []app.OutJob, err error) {
+// jobs fans out the batch's commits together (jobs batched per endpoint
+// and group, ADR 0104). A commit that can never be read is parked on the
+// poison stream and yields no jobs, so it does not stall the fan-out;
+// should the batch's fan-out fail or panic, each commit is fanned out on
+// its own so that only the culprit is parked. Only a failure to park a
+// commit is an error.
+func (f *Fanout) jobs(ctx context.Context, batch []jetstream.Msg) ([]app.OutJob, error) {
+	commits := make([]app.Commit, 0, len(batch))
+	refanned := make([]bool, 0, len(batch))
+	for _, cm := range batch {
+		c, again, ok, err := f.decode(ctx, cm)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			commits, refanned = append(commits, c), append(refanned, again)
+		}
+	}
+	if len(commits) == 0 {
+		return nil, nil
+	}
+	if jobs, err := f.fanOut(commits, refanned); err == nil {
+		return jobs, nil
+	}
+	var jobs []app.OutJob
+	k := 0
+	for _, cm := range batch {
+		if k == len(commits) {
+			break
+		}
+		meta, err := cm.Metadata()
+		if err != nil || meta.Sequence.Stream != commits[k].Seq {
+			continue // parked above
+		}
+		one, err := f.fanOut(commits[k:k+1], refanned[k:k+1])
+		k++
+		if err != nil {
+			if err := f.poison(ctx, cm, err); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		jobs = append(jobs, one...)
+	}
+	return jobs, nil
+}
+
+// fanOut calls FanOut, turning a panic into an error.
+func (f *Fanout) fanOut(commits []app.Commit, refanned []bool) (jobs []app.OutJob, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			jobs, err = nil, fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return f.cfg.FanOut(commits, refanned)
+}
+
+// decode reads one commit; ok false when it could not be read and was
+// parked on the poison stream (err only when parking it failed).
+func (f *Fanout) decode(ctx context.Context, cm jetstream.Msg) (c app.Commit, refanned, ok bool, err error) {
 	meta, err := cm.Metadata()
 	if err != nil {
-		return nil, err // not a JetStream message: retried, never parked
+		return c, false, false, err // not a JetStream message: retried, never parked
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			jobs, err = nil, f.poison(ctx, cm, fmt.Errorf("panic: %v", p))
+			c, ok, err = app.Commit{}, false, f.poison(ctx, cm, fmt.Errorf("panic: %v", p))
 		}
 	}()
 	c, _, derr := decodeCommit(f.cfg.Log, cm)
 	if derr != nil {
-		return nil, f.poison(ctx, cm, derr)
+		return c, false, false, f.poison(ctx, cm, derr)
 	}
-	jobs, err = f.cfg.FanOut(c, meta.NumDelivered > 1)
-	if err != nil {
-		return nil, f.poison(ctx, cm, err)
-	}
-	return jobs, nil
+	return c, meta.NumDelivered > 1, true, nil
 }

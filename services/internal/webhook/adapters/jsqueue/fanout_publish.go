@@ -2,6 +2,7 @@ package jsqueue
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,11 +84,11 @@ func (f *Fanout) publish(ctx context.Context, wave []*nats.Msg, touched *atomic.
 			return err
 		}
 		if len(failed) == 0 {
-			f.cfg.Enqueued(len(wave))
+			f.cfg.Enqueued(units(wave))
 			return nil
 		}
 		f.cfg.Log.Warn().Err(lastErr).Int("failed", len(failed)).Int("jobs", len(wave)).Msg("storing delivery jobs; retrying")
-		f.cfg.Enqueued(len(wave) - len(failed))
+		f.cfg.Enqueued(units(wave) - units(failed))
 		wave = failed
 		select {
 		case <-ctx.Done():
@@ -95,4 +96,17 @@ func (f *Fanout) publish(ctx context.Context, wave []*nats.Msg, touched *atomic.
 		case <-f.cfg.Clock.After(delay):
 		}
 	}
+}
+
+// units counts the requests the jobs carry (unitsHeader).
+func units(jobs []*nats.Msg) int {
+	n := 0
+	for _, m := range jobs {
+		if k, err := strconv.Atoi(m.Header.Get(unitsHeader)); err == nil && k > 0 {
+			n += k
+		} else {
+			n++
+		}
+	}
+	return n
 }
