@@ -331,6 +331,14 @@ func probeDispatch(ctx context.Context, o options, prof *profiler, rep *Report, 
 	}
 	tab.add(row{Probe: "dispatch, one healthy endpoint", Figure: fmtRate(r.Healthy, "delivery"), Baseline: fmtRate(r.Baseline, "POST"),
 		Ratio: fmtRatio(rep.DispatchRatio), Target: target, Note: note + fmt.Sprintf("; baseline: plain POSTs of the same bodies, concurrency %d", r.Concurrency)})
+	rep.DispatchCatchupPerS = num(r.Catchup)
+	rep.DispatchCatchupRatio = ratio(rep.DispatchCatchupPerS, rep.DispatchBaselinePerS)
+	cnote := fmt.Sprintf("%d events appended while no dispatcher ran, then delivered by a fresh one to the same endpoint: from its start to the last delivery", o.dispatch.Events)
+	if !r.CatchupDone {
+		cnote += fmt.Sprintf("; INCOMPLETE: %d of %d arrived within %s", r.CatchupN, o.dispatch.Events, o.dispatch.Timeout)
+	}
+	tab.add(row{Probe: "  dispatch of a held backlog", Figure: fmtRate(r.Catchup, "delivery"), Baseline: fmtRate(r.Baseline, "POST"),
+		Ratio: fmtRatio(rep.DispatchCatchupRatio), Target: "-", Note: cnote})
 	hr := ratio(rep.DispatchWithHangingPerS, rep.DispatchPerS)
 	hnote := fmt.Sprintf("deliveries/s to the nine healthy endpoints (%d events each) while the tenth never answers", o.dispatch.Events)
 	if !r.HangingDone {

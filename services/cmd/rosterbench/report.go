@@ -43,6 +43,13 @@ type Report struct {
 	DispatchWithHangingPerS *float64 `json:"dispatch_with_hanging_per_s"`
 	DispatchBaselinePerS    *float64 `json:"dispatch_baseline_per_s"`
 	DispatchRatio           *float64 `json:"dispatch_ratio"`
+	// DispatchCatchupPerS: deliveries/s of a backlog held while no
+	// dispatcher ran, from a fresh dispatcher's start to the last delivery
+	// (producing the events is outside the timing, as producing the bodies
+	// is outside the baseline's). DispatchCatchupRatio is it over
+	// dispatch_baseline_per_s.
+	DispatchCatchupPerS  *float64 `json:"dispatch_catchup_per_s"`
+	DispatchCatchupRatio *float64 `json:"dispatch_catchup_ratio"`
 
 	AuditPerS         *float64 `json:"audit_per_s"`
 	AuditBaselinePerS *float64 `json:"audit_baseline_per_s"`

@@ -15,6 +15,7 @@ var contractKeys = []string{
 	"biggroup_cold_ms", "biggroup_warm_p99_ms",
 	"rebuild_per_s", "rebuild_baseline_per_s", "rebuild_ratio", "rebuild_kv_baseline_per_s", "rebuild_kv_ratio",
 	"dispatch_per_s", "dispatch_with_hanging_per_s", "dispatch_baseline_per_s", "dispatch_ratio",
+	"dispatch_catchup_per_s", "dispatch_catchup_ratio",
 	"audit_per_s", "audit_baseline_per_s", "audit_ratio",
 	"e2e_p50_ms", "e2e_p99_ms",
 	"rss_mb",

@@ -48,24 +48,30 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	}
 	c := &Cluster{t: t, name: "roster-test"}
 	base := t.TempDir()
-	for i := range n {
-		c.nodes = append(c.nodes, &clusterNode{
-			name:        fmt.Sprintf("n%d", i+1),
-			port:        freePort(t),
-			clusterPort: freePort(t),
-			dir:         filepath.Join(base, fmt.Sprintf("n%d", i+1)),
-		})
-	}
 	t.Cleanup(c.shutdown)
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range c.nodes {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = c.start(i) }()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("start cluster: %v", err)
+	// Ports are picked free and then released, so another test's server
+	// may bind one before this node does, and the node never becomes
+	// ready. Such a start is retried whole on fresh ports and fresh stores.
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		c.nodes = c.nodes[:0]
+		for i := range n {
+			c.nodes = append(c.nodes, &clusterNode{
+				name:        fmt.Sprintf("n%d", i+1),
+				port:        freePort(t),
+				clusterPort: freePort(t),
+				dir:         filepath.Join(base, fmt.Sprintf("a%d", attempt), fmt.Sprintf("n%d", i+1)),
+			})
+		}
+		err := c.startAll()
+		if err == nil {
+			break
+		}
+		c.shutdown()
+		if attempt == attempts {
+			t.Fatalf("start cluster (%d attempts): %v", attempts, err)
+		}
+		t.Logf("start cluster (attempt %d): %v; again on fresh ports", attempt, err)
 	}
 	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond), nats.RetryOnFailedConnect(true))
 	if err != nil {
@@ -115,6 +121,19 @@ func (c *Cluster) options(i int) *server.Options {
 		Routes: server.RoutesFromStr(strings.Join(routes, ",")),
 	}
 	return opts
+}
+
+// startAll starts every node at once (routes need their peers) and
+// returns what kept any from becoming ready.
+func (c *Cluster) startAll() error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(c.nodes))
+	for i := range c.nodes {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = c.start(i) }()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func (c *Cluster) start(i int) error {
