@@ -118,10 +118,11 @@ type SinkConfig struct {
 	BatchSize     int
 	FlushInterval time.Duration
 	// AckWait is how long JetStream waits for an ack before redelivering
-	// (default 30s). The sink extends it while it retries ClickHouse.
+	// (default 6s). The sink extends it while it holds messages: waiting,
+	// inserting and retrying ClickHouse.
 	AckWait time.Duration
 	// Backoff is the retry schedule while ClickHouse or JetStream is down
-	// or busy (default 200ms doubling to 10s).
+	// or busy (default 200ms doubling to 5s).
 	Backoff Backoff
 	// Clock paces retries and heartbeats (default the real clock).
 	Clock clockwork.Clock

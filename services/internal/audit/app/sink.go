@@ -21,12 +21,12 @@ type SinkConfig struct {
 	// (default 1s).
 	BatchSize     int
 	FlushInterval time.Duration
-	// AckWait is the sources' ack wait (default 30s): a message held
+	// AckWait is the sources' ack wait (default 6s): a message held
 	// longer without InProgress is redelivered. The sink calls InProgress
 	// on what it holds every AckWait/3 while it waits or retries.
 	AckWait time.Duration
 	// Backoff is the retry schedule while the store is down or busy
-	// (default 200ms doubling to 10s); it must stay below AckWait.
+	// (default 200ms doubling to 5s); it must stay below AckWait.
 	Backoff Backoff
 	// Clock paces retries and InProgress heartbeats (default the real
 	// clock; tests use clockwork.NewFakeClock).
@@ -45,10 +45,13 @@ func (c *SinkConfig) SetDefaults() {
 		c.FlushInterval = time.Second
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 30 * time.Second
+		// Short, so a sink that replaces a killed one gets its batches
+		// within seconds; what a live sink holds longer is kept with
+		// InProgress (hand-over, insert, retries).
+		c.AckWait = 6 * time.Second
 	}
 	if c.Backoff == (Backoff{}) {
-		c.Backoff = Backoff{Min: 200 * time.Millisecond, Max: 10 * time.Second}
+		c.Backoff = Backoff{Min: 200 * time.Millisecond, Max: 5 * time.Second}
 	}
 	if c.Clock == nil {
 		c.Clock = clockwork.NewRealClock()

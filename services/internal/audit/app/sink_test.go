@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,4 +214,52 @@ func TestSinkHeartbeatsWhatItHolds(t *testing.T) {
 	if acked, _, _ := q.snapshot(); acked != 0 {
 		t.Errorf("want nothing acknowledged during the outage, have %d", acked)
 	}
+}
+
+// gated is a store whose inserts wait until release is closed.
+type gated struct {
+	next    app.RecordStore
+	started chan struct{} // closed when the first insert begins
+	release chan struct{}
+	once    sync.Once
+}
+
+func (g *gated) Insert(ctx context.Context, batch []record.Record) error {
+	g.once.Do(func() { close(g.started) })
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.next.Insert(ctx, batch)
+}
+
+// TestSinkHeartbeatsDuringASlowInsert: an insert that takes longer than a
+// third of the ack wait gets its messages marked in progress (in real
+// time, as the server counts the ack wait), so a live sink's slow insert
+// is not redelivered to another sink; they are acknowledged once it ends.
+func TestSinkHeartbeatsDuringASlowInsert(t *testing.T) {
+	g := &gated{next: memory.New(), started: make(chan struct{}), release: make(chan struct{})}
+	q := newQueue()
+	startSink(t, app.SinkConfig{Store: g, BatchSize: 1, AckWait: 1500 * time.Millisecond,
+		Backoff: app.Backoff{Min: 100 * time.Millisecond, Max: time.Second}}, q)
+	q.push(nil, cmd(1))
+	<-g.started
+	_, _, before := q.snapshot()
+	natstest.Eventually(t, 5*time.Second, func() error {
+		if _, _, beats := q.snapshot(); beats < before+2 {
+			return fmt.Errorf("want InProgress twice during the insert, have %d calls since it began", beats-before)
+		}
+		return nil
+	})
+	if acked, _, _ := q.snapshot(); acked != 0 {
+		t.Fatalf("acknowledged %d before the insert ended", acked)
+	}
+	close(g.release)
+	natstest.Eventually(t, 5*time.Second, func() error {
+		if acked, _, _ := q.snapshot(); acked != 1 {
+			return fmt.Errorf("want 1 acknowledged after the insert, have %d", acked)
+		}
+		return nil
+	})
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -17,7 +18,9 @@ import (
 func (s *Sink) store(ctx context.Context, src Source, log zerolog.Logger, items []item) error {
 	policy := s.cfg.Backoff.Policy()
 	for {
+		stop := heartbeat(items, s.cfg.AckWait/3)
 		err := s.insert(ctx, items)
+		stop()
 		if err == nil {
 			return nil
 		}
@@ -70,4 +73,27 @@ func (s *Sink) insert(ctx context.Context, items []item) error {
 		s.metrics.Rows.WithLabelValues(record.Table(k)).Add(float64(c))
 	}
 	return nil
+}
+
+// heartbeat calls InProgress on items every interval until stopped, so an
+// insert slower than the ack wait does not get its messages redelivered to
+// another sink meanwhile. It is paced by real time, not the injected clock:
+// the ack wait it defers runs on the JetStream server, in real time.
+func heartbeat(items []item, interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				inProgress(items)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
