@@ -147,24 +147,15 @@ func New(cfg Config) (*Edge, error) {
 	return &Edge{cfg: cfg, sem: make(chan struct{}, cfg.MaxInFlight), work: make(chan func())}, nil
 }
 
-// Handler adapts h to micro. name labels log lines.
+// Handler adapts h to micro. name labels log lines. It is AsyncHandler
+// with h answering before it returns.
 func (e *Edge) Handler(name string, h HandlerFunc) micro.HandlerFunc {
-	return func(mr micro.Request) {
-		req := Request{Subject: mr.Subject(), Data: mr.Data(), Header: nats.Header(mr.Headers())}
-		reply := mr.Reply()
-		e.run(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Timeout)
-			defer cancel()
-			msg := e.Answer(ctx, name, req, h)
-			if reply == "" {
-				return // published without a reply subject: nobody to answer
-			}
-			msg.Subject = reply
-			if err := e.cfg.NC.PublishMsg(msg); err != nil {
-				e.cfg.Log.Warn().Err(err).Str("endpoint", name).Msg("reply failed")
-			}
-		})
-	}
+	return e.AsyncHandler(name, answered(h))
+}
+
+// answered is h as an AsyncHandlerFunc that answers before returning.
+func answered(h HandlerFunc) AsyncHandlerFunc {
+	return func(ctx context.Context, req Request, done func(Reply, error)) { done(h(ctx, req)) }
 }
 
 // AsyncHandlerFunc answers one request through done, called exactly once,
@@ -188,7 +179,7 @@ func (e *Edge) AsyncHandler(name string, h AsyncHandlerFunc) micro.HandlerFunc {
 				cancel()
 				defer e.release()
 				if reply == "" {
-					return
+					return // published without a reply subject: nobody to answer
 				}
 				msg.Subject = reply
 				if err := e.cfg.NC.PublishMsg(msg); err != nil {
@@ -210,16 +201,6 @@ func (e *Edge) answerAsync(ctx context.Context, name string, req Request, h Asyn
 		return
 	}
 	h(ctx, req, func(rep Reply, err error) { send(e.replyMsg(name, rep, err)) })
-}
-
-// run takes a slot (waiting for one) and runs fn on a worker, freeing the
-// slot when fn returns.
-func (e *Edge) run(fn func()) {
-	e.acquire()
-	e.dispatch(func() {
-		defer e.release()
-		fn()
-	})
 }
 
 // acquire takes a slot of MaxInFlight, waiting for one: back-pressure on
@@ -265,17 +246,9 @@ func (e *Edge) worker(fn func()) {
 // (without a subject). It is what Handler's workers run; tests and
 // in-process callers may call it directly.
 func (e *Edge) Answer(ctx context.Context, name string, req Request, h HandlerFunc) *nats.Msg {
-	var (
-		rep Reply
-		err = e.refusal(req)
-	)
-	switch {
-	case err == nil:
-		rep, err = h(ctx, req)
-	case e.cfg.Refused != nil:
-		err = e.cfg.Refused(ctx, name, req, err)
-	}
-	return e.replyMsg(name, rep, err)
+	var msg *nats.Msg
+	e.answerAsync(ctx, name, req, answered(h), func(m *nats.Msg) { msg = m })
+	return msg
 }
 
 // replyMsg is the message answering with rep, or with err when it is set.
