@@ -2,7 +2,6 @@ package eventstore_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"testing"
@@ -14,13 +13,16 @@ import (
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/services/internal/eventstore"
 	"github.com/rosterhq/roster/services/internal/eventstore/storetest"
+	"github.com/rosterhq/roster/services/internal/natsx"
 	"github.com/rosterhq/roster/services/internal/natsx/natstest"
 )
 
 // appendRetrying appends c, repeating it (same command, same expected
-// sequence) when an attempt times out: a request written just as the
-// client's node went away is lost, and a caller's retry is how Roster's
-// clients recover. The repeat is recognised by its message id.
+// sequence) when an attempt fails as unavailable: a request written just as
+// the client's node went away is lost, and a stream whose leader was just
+// elected may not have its interest known on the client's node yet (no
+// response from stream); a caller's retry is how Roster's clients recover.
+// A repeat of a stored append is recognised by its message id.
 func appendRetrying(ctx context.Context, t *testing.T, s *eventstore.Store, c events.Commit, expected uint64) uint64 {
 	t.Helper()
 	for {
@@ -30,8 +32,13 @@ func appendRetrying(ctx context.Context, t *testing.T, s *eventstore.Store, c ev
 		if err == nil {
 			return r.Seq
 		}
-		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+		if !natsx.Unavailable(err) || ctx.Err() != nil {
 			t.Fatalf("append v%d: %v", c.LastVersion(), err)
+		}
+		// A no-responders answer comes at once; pace the retries.
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
 		}
 	}
 }
