@@ -207,7 +207,9 @@ func run(ctx context.Context, o options) (*Report, *table) {
 }
 
 func probeCmd(ctx context.Context, o options, prof *profiler, rep *Report, tab *table) {
-	const target = "ratio >= 0.5"
+	// Issue 14's goal is against the two-hop floor (its row below); against
+	// plain appends the ratio has none.
+	const target = "-"
 	fo := o.cmd
 	fo.Floor = true
 	r, err := runCmdProbe(ctx, fo, prof, "cmd")
@@ -232,7 +234,7 @@ func probeCmd(ctx context.Context, o options, prof *profiler, rep *Report, tab *
 	rep.CmdFloorRatio = ratio(rep.CmdPerS, rep.CmdFloorPerS)
 	rep.CmdFloorAsyncRatio = ratio(rep.CmdPerS, rep.CmdFloorAsyncPerS)
 	tab.add(row{Probe: "  floor: request/reply + OCC append", Figure: fmtRate(r.Roster.rate(), "cmd"), Baseline: fmtRate(r.Floor.rate(), "req"),
-		Ratio: fmtRatio(rep.CmdFloorRatio), Note: fmt.Sprintf("Roster vs a trivial responder doing the same two hops, one serial append per request (p50/p99 %s / %s)", fmtMs(ms(summarize(r.Floor.Lat).P50)), fmtMs(ms(summarize(r.Floor.Lat).P99)))})
+		Ratio: fmtRatio(rep.CmdFloorRatio), Target: "ratio >= 0.9", Note: fmt.Sprintf("Roster vs a trivial responder doing the same two hops, one serial append per request (p50/p99 %s / %s)", fmtMs(ms(summarize(r.Floor.Lat).P50)), fmtMs(ms(summarize(r.Floor.Lat).P99)))})
 	tab.add(row{Probe: "  floor, pipelined appends", Figure: fmtRate(r.Roster.rate(), "cmd"), Baseline: fmtRate(r.AsyncFloor.rate(), "req"),
 		Ratio: fmtRatio(rep.CmdFloorAsyncRatio), Note: fmt.Sprintf("the same responder appending with PublishMsgAsync, replying on each ack (p50/p99 %s / %s)", fmtMs(ms(summarize(r.AsyncFloor.Lat).P50)), fmtMs(ms(summarize(r.AsyncFloor.Lat).P99)))})
 	tab.add(row{Probe: "  command latency p50 / p99", Figure: fmtMs(ms(r.Lat.P50)) + " / " + fmtMs(ms(r.Lat.P99)),
@@ -349,7 +351,7 @@ func probeDispatch(ctx context.Context, o options, prof *profiler, rep *Report, 
 }
 
 func probeAudit(ctx context.Context, o options, prof *profiler, rep *Report, tab *table) {
-	const target = "ratio >= 0.3"
+	const target = "ratio >= 0.8"
 	r, err := runAuditProbe(ctx, o.audit, prof)
 	if err != nil {
 		progress("audit: %v", err)
