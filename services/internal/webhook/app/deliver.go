@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
@@ -40,6 +39,7 @@ type Deliverer struct {
 	health  delivery.Health
 	limiter *rate.Limiter
 	limit   float64
+	signers signerCache
 }
 
 // Deliverer returns a Deliverer for endpoint id.
@@ -74,8 +74,8 @@ func (d *Deliverer) Deliver(ctx context.Context, msg JobMsg) {
 func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 	a := d.a
 	cfg := &a.cfg
-	var j Job
-	if err := json.Unmarshal(msg.Data(), &j); err != nil {
+	j, err := decodeJob(msg.Data())
+	if err != nil {
 		d.log.Error().Err(err).Msg("undecodable delivery job: terminated")
 		return msg.Term()
 	}
@@ -250,7 +250,7 @@ func (d *Deliverer) attempt(ctx context.Context, ep endpoint.Endpoint, j Job, se
 		// MsgID, may have sent this request already.
 		repeat = true
 	}
-	o := a.send(ctx, ep, j.Event, j.Batch...)
+	o := a.send(ctx, ep, d.signer, j.Event, j.Batch...)
 	<-d.slots
 	if o.canceled {
 		// Shutting down: not an attempt to record.
@@ -344,8 +344,7 @@ func (d *Deliverer) heldBack(ctx context.Context, subject string, seq uint64) (b
 		return false, 0
 	}
 	delay := cfg.HoldDelay
-	var hj Job
-	if json.Unmarshal(body, &hj) == nil {
+	if hj, err := decodeJob(body); err == nil {
 		if st, _, err := cfg.States.Get(ctx, hj.StateKey()); err == nil && st.NextAttemptAt != nil {
 			if until := st.NextAttemptAt.Sub(d.a.now()); until > delay {
 				delay = until + cfg.HoldDelay
