@@ -82,6 +82,9 @@ type attemptRecord struct {
 	repeat bool
 	next   *time.Time
 	state  string
+	// redactedURL is the request URL as recorded (delivery.RedactURL),
+	// when the caller has it at hand; "" has record redact it.
+	redactedURL string
 }
 
 // record stores the attempt in the audit trail and returns once JetStream
@@ -89,9 +92,13 @@ type attemptRecord struct {
 // so no acknowledged attempt is missing from the trail.
 func (a *App) record(ctx context.Context, ep endpoint.Endpoint, ev events.Event, r attemptRecord, o outcome) error {
 	sum := sha256.Sum256(o.reqBody)
+	url := r.redactedURL
+	if url == "" {
+		url = delivery.RedactURL(o.url)
+	}
 	return a.cfg.Audit.RecordDurable(ctx, audit.DeliveryAttempt{
 		ID: r.id, EventID: ev.ID, EventType: string(ev.Type), GroupID: ev.GroupID, EndpointID: ep.ID,
-		URL: delivery.RedactURL(o.url), Format: string(ep.Format), Attempt: r.attempt, Trigger: r.trigger, Repeat: r.repeat,
+		URL: url, Format: string(ep.Format), Attempt: r.attempt, Trigger: r.trigger, Repeat: r.repeat,
 		RequestHeaders: flatten(o.reqHdr, delivery.HeaderSignature), RequestSize: len(o.reqBody),
 		RequestHash: hex.EncodeToString(sum[:]), ResponseStatus: o.resp.Status,
 		ResponseHeaders: flatten(o.resp.Headers), ResponseBody: string(o.resp.Body),

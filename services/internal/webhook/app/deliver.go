@@ -34,18 +34,22 @@ type Deliverer struct {
 	// is a request a crash may send again. The bound is in units, not
 	// jobs, so that small jobs still fill the HTTP slots.
 	batches *semaphore.Weighted
+	// runners hands a batch's units to an idle unit runner (unbuffered: a
+	// send succeeds only when one waits; batch.go).
+	runners chan func()
 
-	mu      sync.Mutex
-	health  delivery.Health
-	limiter *rate.Limiter
-	limit   float64
-	signers signerCache
+	mu       sync.Mutex
+	health   delivery.Health
+	limiter  *rate.Limiter
+	limit    float64
+	signers  signerCache
+	redacted redactedURL
 }
 
 // Deliverer returns a Deliverer for endpoint id.
 func (a *App) Deliverer(id string) *Deliverer {
 	return &Deliverer{a: a, id: id, log: a.log.With().Str("endpoint_id", id).Logger(), slots: make(chan struct{}, a.cfg.Concurrency),
-		batches: semaphore.NewWeighted(int64(max(unitsInProgress, a.cfg.Concurrency)))}
+		batches: semaphore.NewWeighted(int64(max(unitsInProgress, a.cfg.Concurrency))), runners: make(chan func())}
 }
 
 // GiveBack notes that msg goes back to the queue unsent (the worker is
@@ -263,7 +267,7 @@ func (d *Deliverer) attempt(ctx context.Context, ep endpoint.Endpoint, j Job, se
 	// crash before the save repeats this attempt in a later delivery,
 	// which records a second row marked as a repeat (ADR 0026).
 	rec := attemptRecord{id: attemptID(j, attempt, nd), attempt: attempt, trigger: trigger, repeat: repeat,
-		next: next.NextAttemptAt, state: next.State}
+		next: next.NextAttemptAt, state: next.State, redactedURL: d.redactURL(o.url)}
 	if err := a.record(ctx, ep, j.Event, rec, o); err != nil {
 		// Not acknowledged without its audit record: the unit comes back
 		// and repeats the attempt (the request was sent: a repeat).

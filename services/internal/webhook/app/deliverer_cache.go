@@ -56,3 +56,16 @@ func sameActive(cached []string, ss []endpoint.Secret, now time.Time) bool {
 	}
 	return n == len(cached)
 }
+
+// redactedURL is delivery.RedactURL(raw), parsed once per endpoint URL
+// rather than once per attempt. Guarded by Deliverer.mu.
+type redactedURL struct{ raw, redacted string }
+
+func (d *Deliverer) redactURL(raw string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.redacted.raw != raw || d.redacted.redacted == "" {
+		d.redacted = redactedURL{raw: raw, redacted: delivery.RedactURL(raw)}
+	}
+	return d.redacted.redacted
+}
