@@ -107,13 +107,23 @@ func appendBatch(b []byte, batch []events.Event) ([]byte, bool) {
 // decodeJob reads a job message's body as encoding/json would. Jobs are
 // decoded by github.com/goccy/go-json (about five times faster on a
 // batched job, as commits are in eventstore.DecodeCommit); a body it
-// refuses goes to encoding/json, which decides.
+// refuses, or one it panics on, goes to encoding/json, which decides (an
+// undecodable job is terminated, not retried forever).
 func decodeJob(data []byte) (Job, error) {
-	var j Job
-	if goccy.Unmarshal(data, &j) == nil {
+	if j, ok := decodeJobFast(data); ok {
 		return j, nil
 	}
-	j = Job{}
+	var j Job
 	err := json.Unmarshal(data, &j)
 	return j, err
+}
+
+func decodeJobFast(data []byte) (j Job, ok bool) {
+	defer func() {
+		if recover() != nil {
+			j, ok = Job{}, false
+		}
+	}()
+	err := goccy.Unmarshal(data, &j)
+	return j, err == nil
 }
