@@ -10,7 +10,9 @@ import (
 // TestLayers holds the layout of docs/adr/0067: the domain (endpoint,
 // delivery) imports only the standard library (net/http for its header
 // and status vocabulary; the client is adapters/httpclient), events and
-// the OpenIM wire vocabulary (services/internal/openim, itself pure);
+// the OpenIM wire vocabulary (services/internal/openim, itself pure) and
+// the hand-written JSON writers (services/internal/jsonx, standard library
+// only; the event and body encoders, ADR 0115);
 // the use cases import no NATS, adapter or port; the port calls the app
 // only; adapters do not reach into each other, the port or the wiring.
 func TestLayers(t *testing.T) {
@@ -19,6 +21,7 @@ func TestLayers(t *testing.T) {
 	nats := func(p string) bool { return strings.HasPrefix(p, "github.com/nats-io/") }
 	pure := func(p string) bool {
 		return archtest.Stdlib(p) || strings.HasPrefix(p, mod+"events") || p == mod+"services/internal/openim" ||
+			p == mod+"services/internal/jsonx" ||
 			strings.HasPrefix(p, self+"/delivery") || strings.HasPrefix(p, self+"/endpoint")
 	}
 	adapter := func(dir string) archtest.Layer {

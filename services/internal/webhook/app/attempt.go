@@ -26,8 +26,10 @@ type outcome struct {
 }
 
 // send makes one attempt to deliver ev (and the events batched with it)
-// to ep.
-func (a *App) send(ctx context.Context, ep endpoint.Endpoint, ev events.Event, batch ...events.Event) outcome {
+// to ep, signed with the Signer signer gives (a Deliverer's cache; nil
+// signs with keys parsed for this request).
+func (a *App) send(ctx context.Context, ep endpoint.Endpoint, signer func(endpoint.Endpoint, time.Time) *delivery.Signer,
+	ev events.Event, batch ...events.Event) outcome {
 	msgID := delivery.MessageID(ep.ID, ev.ID)
 	var (
 		b   delivery.Built
@@ -45,7 +47,11 @@ func (a *App) send(ctx context.Context, ep endpoint.Endpoint, ev events.Event, b
 	}
 	// Standard Webhooks headers go on both formats: OpenIM receivers
 	// ignore them, and they let any receiver verify and deduplicate.
-	delivery.SignHeaders(b.Headers, msgID, now, b.Body, ep.ActiveKeys(now))
+	if signer != nil {
+		delivery.SignHeadersWith(b.Headers, msgID, now, b.Body, signer(ep, now))
+	} else {
+		delivery.SignHeaders(b.Headers, msgID, now, b.Body, ep.ActiveKeys(now))
+	}
 	resp := a.cfg.Sender.Do(ctx, delivery.Request{URL: b.URL, Headers: b.Headers, Body: b.Body, Timeout: time.Duration(ep.Timeout)})
 	o := outcome{url: b.URL, reqHdr: b.Headers, reqBody: b.Body, resp: resp, started: now}
 	if resp.Err != nil && ctx.Err() != nil {
@@ -76,6 +82,9 @@ type attemptRecord struct {
 	repeat bool
 	next   *time.Time
 	state  string
+	// redactedURL is the request URL as recorded (delivery.RedactURL),
+	// when the caller has it at hand; "" has record redact it.
+	redactedURL string
 }
 
 // record stores the attempt in the audit trail and returns once JetStream
@@ -83,9 +92,13 @@ type attemptRecord struct {
 // so no acknowledged attempt is missing from the trail.
 func (a *App) record(ctx context.Context, ep endpoint.Endpoint, ev events.Event, r attemptRecord, o outcome) error {
 	sum := sha256.Sum256(o.reqBody)
+	url := r.redactedURL
+	if url == "" {
+		url = delivery.RedactURL(o.url)
+	}
 	return a.cfg.Audit.RecordDurable(ctx, audit.DeliveryAttempt{
 		ID: r.id, EventID: ev.ID, EventType: string(ev.Type), GroupID: ev.GroupID, EndpointID: ep.ID,
-		URL: delivery.RedactURL(o.url), Format: string(ep.Format), Attempt: r.attempt, Trigger: r.trigger, Repeat: r.repeat,
+		URL: url, Format: string(ep.Format), Attempt: r.attempt, Trigger: r.trigger, Repeat: r.repeat,
 		RequestHeaders: flatten(o.reqHdr, delivery.HeaderSignature), RequestSize: len(o.reqBody),
 		RequestHash: hex.EncodeToString(sum[:]), ResponseStatus: o.resp.Status,
 		ResponseHeaders: flatten(o.resp.Headers), ResponseBody: string(o.resp.Body),
@@ -104,8 +117,27 @@ func flatten(h http.Header, drop ...string) map[string]string {
 			}
 		}
 		if !skip {
-			out[strings.ToLower(k)] = strings.Join(vs, ", ")
+			out[lowerName(k)] = strings.Join(vs, ", ")
 		}
 	}
 	return out
+}
+
+// lowerNames holds the lower-case form of the header names every attempt
+// records (its own request's, a receiver's usual answer), so recording
+// them allocates no name.
+var lowerNames = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"Content-Type", delivery.HeaderID, delivery.HeaderTimestamp, delivery.HeaderSignature,
+		"Content-Length", "Date", "Server", "Connection", "Cache-Control"} {
+		m[http.CanonicalHeaderKey(k)] = strings.ToLower(k)
+	}
+	return m
+}()
+
+func lowerName(k string) string {
+	if l, ok := lowerNames[k]; ok {
+		return l
+	}
+	return strings.ToLower(k)
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
@@ -35,17 +34,22 @@ type Deliverer struct {
 	// is a request a crash may send again. The bound is in units, not
 	// jobs, so that small jobs still fill the HTTP slots.
 	batches *semaphore.Weighted
+	// runners hands a batch's units to an idle unit runner (unbuffered: a
+	// send succeeds only when one waits; batch.go).
+	runners chan func()
 
-	mu      sync.Mutex
-	health  delivery.Health
-	limiter *rate.Limiter
-	limit   float64
+	mu       sync.Mutex
+	health   delivery.Health
+	limiter  *rate.Limiter
+	limit    float64
+	signers  signerCache
+	redacted redactedURL
 }
 
 // Deliverer returns a Deliverer for endpoint id.
 func (a *App) Deliverer(id string) *Deliverer {
 	return &Deliverer{a: a, id: id, log: a.log.With().Str("endpoint_id", id).Logger(), slots: make(chan struct{}, a.cfg.Concurrency),
-		batches: semaphore.NewWeighted(int64(max(unitsInProgress, a.cfg.Concurrency)))}
+		batches: semaphore.NewWeighted(int64(max(unitsInProgress, a.cfg.Concurrency))), runners: make(chan func())}
 }
 
 // GiveBack notes that msg goes back to the queue unsent (the worker is
@@ -74,8 +78,8 @@ func (d *Deliverer) Deliver(ctx context.Context, msg JobMsg) {
 func (d *Deliverer) deliver(ctx context.Context, msg JobMsg) error {
 	a := d.a
 	cfg := &a.cfg
-	var j Job
-	if err := json.Unmarshal(msg.Data(), &j); err != nil {
+	j, err := decodeJob(msg.Data())
+	if err != nil {
 		d.log.Error().Err(err).Msg("undecodable delivery job: terminated")
 		return msg.Term()
 	}
@@ -250,7 +254,7 @@ func (d *Deliverer) attempt(ctx context.Context, ep endpoint.Endpoint, j Job, se
 		// MsgID, may have sent this request already.
 		repeat = true
 	}
-	o := a.send(ctx, ep, j.Event, j.Batch...)
+	o := a.send(ctx, ep, d.signer, j.Event, j.Batch...)
 	<-d.slots
 	if o.canceled {
 		// Shutting down: not an attempt to record.
@@ -263,7 +267,7 @@ func (d *Deliverer) attempt(ctx context.Context, ep endpoint.Endpoint, j Job, se
 	// crash before the save repeats this attempt in a later delivery,
 	// which records a second row marked as a repeat (ADR 0026).
 	rec := attemptRecord{id: attemptID(j, attempt, nd), attempt: attempt, trigger: trigger, repeat: repeat,
-		next: next.NextAttemptAt, state: next.State}
+		next: next.NextAttemptAt, state: next.State, redactedURL: d.redactURL(o.url)}
 	if err := a.record(ctx, ep, j.Event, rec, o); err != nil {
 		// Not acknowledged without its audit record: the unit comes back
 		// and repeats the attempt (the request was sent: a repeat).
@@ -344,8 +348,7 @@ func (d *Deliverer) heldBack(ctx context.Context, subject string, seq uint64) (b
 		return false, 0
 	}
 	delay := cfg.HoldDelay
-	var hj Job
-	if json.Unmarshal(body, &hj) == nil {
+	if hj, err := decodeJob(body); err == nil {
 		if st, _, err := cfg.States.Get(ctx, hj.StateKey()); err == nil && st.NextAttemptAt != nil {
 			if until := st.NextAttemptAt.Sub(d.a.now()); until > delay {
 				delay = until + cfg.HoldDelay

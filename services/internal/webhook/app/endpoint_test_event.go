@@ -22,7 +22,7 @@ func (a *App) TestEndpoint(ctx context.Context, r IDRequest) (TestReply, error) 
 		ID: uuid.NewString(), Type: "webhook.test", SchemaVersion: 1, OccurredAt: a.now().UTC(),
 		Actor: r.Actor, Data: json.RawMessage(`{"message":"Roster webhook test"}`),
 	}
-	o := a.send(ctx, ep, ev)
+	o := a.send(ctx, ep, nil, ev)
 	state := StateExhausted
 	if o.verdict.Success {
 		state = StateSucceeded

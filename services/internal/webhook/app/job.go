@@ -3,7 +3,6 @@ package app
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"strconv"
 	"time"
 
@@ -204,7 +203,7 @@ type OutJob struct {
 }
 
 func (j Job) out(ordered bool) (OutJob, error) {
-	body, err := json.Marshal(j)
+	body, err := encodeJob(j)
 	if err != nil {
 		return OutJob{}, err
 	}

@@ -63,7 +63,9 @@ func (c ClientConfig) Validate() error {
 type Client struct {
 	hc      *http.Client
 	maxBody int
-	ua      string
+	// uaValues is the User-Agent header's value, shared by every request
+	// (capped: nothing can append into it).
+	uaValues []string
 }
 
 // NewClient builds a Client.
@@ -97,8 +99,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 				return http.ErrUseLastResponse
 			},
 		},
-		maxBody: cfg.MaxBody,
-		ua:      cfg.UserAgent,
+		maxBody:  cfg.MaxBody,
+		uaValues: []string{cfg.UserAgent}[:1:1],
 	}, nil
 }
 
@@ -111,19 +113,21 @@ func (c *Client) Do(ctx context.Context, req delivery.Request) delivery.Response
 	if err != nil {
 		return delivery.Response{Err: delivery.RedactError(err, req.URL), Class: delivery.ClassConnectError, Latency: time.Since(start)}
 	}
+	// The request's own header map, sized for them and the user agent:
+	// filled in place, it never grows (the caller's map is recorded in the
+	// audit trail as it was, without the user agent).
+	hreq.Header = make(http.Header, len(req.Headers)+1)
 	for k, vs := range req.Headers {
 		hreq.Header[k] = vs
 	}
-	hreq.Header.Set("User-Agent", c.ua)
+	hreq.Header[headerUserAgent] = c.uaValues
 	resp, err := c.hc.Do(hreq)
 	if err != nil {
 		return delivery.Response{Err: delivery.RedactError(err, req.URL), Class: classifyTransport(ctx, err), Latency: time.Since(start)}
 	}
 	defer resp.Body.Close()
 	out := delivery.Response{Status: resp.StatusCode, Headers: resp.Header}
-	// Read one byte past the cap to know whether the body was longer; the
-	// rest is never read (the connection is dropped, not drained).
-	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.maxBody)+1))
+	body, err := c.readBody(resp)
 	out.Latency = time.Since(start)
 	if len(body) > c.maxBody {
 		out.Body, out.Truncated = body[:c.maxBody], true
@@ -135,6 +139,32 @@ func (c *Client) Do(ctx context.Context, req delivery.Request) delivery.Response
 		out.Class = classifyTransport(ctx, err)
 	}
 	return out
+}
+
+// headerUserAgent is User-Agent's canonical form, set straight into the
+// request's header map.
+const headerUserAgent = "User-Agent"
+
+// readBody reads the response body and one byte past the cap, to know
+// whether it was longer; the rest is never read (the connection is
+// dropped, not drained). A body without content (204, Content-Length: 0,
+// the common answer) reads nothing, and one of a known length within the
+// cap is read into a buffer of that length: no growing buffer per
+// request.
+func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+	if resp.Body == http.NoBody {
+		return nil, nil
+	}
+	if n := resp.ContentLength; n >= 0 && n <= int64(c.maxBody) {
+		body := make([]byte, n)
+		read, err := io.ReadFull(resp.Body, body)
+		if err == io.EOF {
+			// Nothing of an announced body: io.ReadAll reports it so.
+			err = io.ErrUnexpectedEOF
+		}
+		return body[:read], err
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, int64(c.maxBody)+1))
 }
 
 // classifyTransport maps a failed exchange to its class.
