@@ -176,8 +176,10 @@ func (s *Store) commitMsg(c events.Commit, opts []AppendOption) (*nats.Msg, erro
 	if err != nil {
 		return nil, err
 	}
-	msg := nats.NewMsg(events.Subject(c.GroupID))
-	msg.Data = body
+	// Sized for every header the message gets (the caller's, the store's
+	// four and JetStream's two): growing the map cost more than the
+	// headers themselves.
+	msg := &nats.Msg{Subject: events.Subject(c.GroupID), Data: body, Header: make(nats.Header, len(opts)+6)}
 	for _, o := range opts {
 		o(msg)
 	}

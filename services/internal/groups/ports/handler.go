@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/rosterhq/roster/events"
-	"github.com/rosterhq/roster/services/internal/eventstore"
 	"github.com/rosterhq/roster/services/internal/groups/app"
 	"github.com/rosterhq/roster/services/internal/natsx/edge"
 )
@@ -99,11 +97,10 @@ func reply(res app.Result) (edge.Reply, error) {
 
 // encodeReply is the success body: the bytes json.Marshal writes for r
 // (FuzzEncodeReply holds it to that). It is appended by hand on every
-// acknowledged command (the events through eventstore.AppendEvents, the
-// commit's own encoder, ADR 0114); a value off that fast path (a string to
-// escape, data to compact) goes to encoding/json.
+// acknowledged command (app.Reply.AppendJSON, ADR 0114); a value off that
+// fast path (a string to escape, data to compact) goes to encoding/json.
 func encodeReply(r *app.Reply) ([]byte, error) {
-	if b, ok := appendReply(r); ok {
+	if b, ok := r.AppendJSON(nil); ok {
 		return b, nil
 	}
 	b, err := json.Marshal(r)
@@ -111,38 +108,4 @@ func encodeReply(r *app.Reply) ([]byte, error) {
 		return nil, fmt.Errorf("encode reply: %w", err)
 	}
 	return b, nil
-}
-
-func appendReply(r *app.Reply) ([]byte, bool) {
-	if !plainID(r.GroupID) || !plainID(r.CommandID) {
-		return nil, false
-	}
-	n := 80 + len(r.GroupID) + len(r.CommandID)
-	for i := range r.Events {
-		n += eventstore.EventSize(&r.Events[i])
-	}
-	b := make([]byte, 0, n)
-	b = append(b, `{"group_id":"`...)
-	b = append(b, r.GroupID...)
-	b = append(b, `","version":`...)
-	b = strconv.AppendUint(b, r.Version, 10)
-	b = append(b, `,"command_id":"`...)
-	b = append(b, r.CommandID...)
-	b = append(b, `","events":`...)
-	b, ok := eventstore.AppendEvents(b, r.Events)
-	if !ok {
-		return nil, false
-	}
-	return append(b, '}'), true
-}
-
-// plainID reports whether encoding/json writes s without escapes (ids are
-// validated to be; a reply replayed from a commit a tool wrote need not).
-func plainID(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
 }

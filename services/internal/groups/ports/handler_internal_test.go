@@ -63,7 +63,7 @@ func TestReplyMapping(t *testing.T) {
 // holds every reply, on it or off it, to json.Marshal's bytes).
 func TestReplyFastPath(t *testing.T) {
 	r := benchReply(t)
-	b, ok := appendReply(r)
+	b, ok := r.AppendJSON(nil)
 	want, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
