@@ -2,7 +2,12 @@ package eventstore
 
 import (
 	"encoding/json"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
 )
 
 // parseAck reads what encoding/json reads from every ack it accepts, and
@@ -68,4 +73,25 @@ func FuzzParseAck(f *testing.F) {
 			t.Fatalf("%q: fast %d %v, encoding/json %+v (%v)", b, seq, dup, want, err)
 		}
 	})
+}
+
+// WithReception writes the headers ReceptionOf reads, as WithHeader
+// writes each.
+func TestWithReceptionRoundTrips(t *testing.T) {
+	r := Reception{ReceivedAt: time.UnixMicro(1767225600123456).UTC(), PayloadSHA256: strings.Repeat("ab", 32), PayloadSize: 93, LatencyUS: 417}
+	have := &nats.Msg{Header: nats.Header{}}
+	WithReception(r)(have)
+	want := &nats.Msg{Header: nats.Header{}}
+	for _, o := range []AppendOption{
+		WithHeader(HeaderReceivedAt, "1767225600123456"), WithHeader(HeaderPayloadSHA256, r.PayloadSHA256),
+		WithHeader(HeaderPayloadSize, "93"), WithHeader(HeaderLatency, "417"),
+	} {
+		o(want)
+	}
+	if !reflect.DeepEqual(have.Header, want.Header) {
+		t.Fatalf("have %v, want %v", have.Header, want.Header)
+	}
+	if got := ReceptionOf(have.Header); got != r {
+		t.Fatalf("ReceptionOf: have %+v, want %+v", got, r)
+	}
 }
