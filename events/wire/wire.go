@@ -19,7 +19,9 @@
 //
 // The checks run as one pass over the bytes before encoding/json decodes
 // them: after the pass, encoding/json's case-insensitive matching and
-// last-duplicate-wins can no longer make a difference.
+// last-duplicate-wins can no longer make a difference. A type that is a
+// Filler fills itself from the checked bytes instead, and falls back to
+// encoding/json for anything it does not read.
 package wire
 
 import (
@@ -62,6 +64,9 @@ func Decode(data []byte, v any) error { return Request.Decode(data, v) }
 func (o Options) Decode(data []byte, v any) error {
 	if err := o.Check(data, reflect.TypeOf(v)); err != nil {
 		return err
+	}
+	if f, ok := v.(Filler); ok && f.FillChecked(data) {
+		return nil
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return events.Errorf(events.CodeInvalidArgument, "%s", explain(data, reflect.TypeOf(v), err))

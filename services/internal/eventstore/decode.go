@@ -19,12 +19,11 @@ import (
 // what a commit is.
 //
 // The body is what Append writes: events.Commit in encoding/json's
-// format. Both directions go through github.com/goccy/go-json, the one JSON
+// format. Decoding goes through github.com/goccy/go-json, the one JSON
 // library of Roster's hot paths (docs/adr/0074): on commits it is as fast
 // as the hand-written decoder it replaced and three times faster than
-// encoding/json, and it writes and reads the same bytes and values
-// (TestCommitCodecMatchesEncodingJSON, FuzzDecodeCommit, FuzzEncodeCommit
-// hold it to that). A body it refuses goes to encoding/json, which then
+// encoding/json, and it reads the same values (TestCommitCodecMatchesEncodingJSON,
+// FuzzDecodeCommit hold it to that). Encoding is encode.go's (ADR 0114). A body it refuses goes to encoding/json, which then
 // decides and words the error.
 
 // ErrMalformed means a message body is not a commit: invalid JSON, or no
@@ -120,14 +119,4 @@ func DecodeCommit(data []byte) (events.Commit, error) {
 		}
 	}
 	return c, nil
-}
-
-// EncodeCommit is the body Append stores: the bytes json.Marshal writes
-// for c.
-func EncodeCommit(c events.Commit) ([]byte, error) {
-	b, err := goccy.Marshal(c)
-	if err != nil {
-		return nil, fmt.Errorf("encode commit: %w", err)
-	}
-	return b, nil
 }

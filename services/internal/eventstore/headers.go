@@ -36,6 +36,25 @@ type Reception struct {
 	LatencyUS     int64
 }
 
+// WithReception sets the reception headers ReceptionOf reads (what
+// roster-groups passes on every commit): WithHeader for each of them,
+// in one option and one allocation for the four values.
+func WithReception(r Reception) AppendOption {
+	return func(m *nats.Msg) {
+		v := [4]string{
+			strconv.FormatInt(r.ReceivedAt.UnixMicro(), 10), r.PayloadSHA256,
+			strconv.Itoa(r.PayloadSize), strconv.FormatInt(r.LatencyUS, 10),
+		}
+		vals := v[:]
+		// The names are canonical MIME keys already, as Header.Set would
+		// make them.
+		m.Header[HeaderReceivedAt] = vals[0:1:1]
+		m.Header[HeaderPayloadSHA256] = vals[1:2:2]
+		m.Header[HeaderPayloadSize] = vals[2:3:3]
+		m.Header[HeaderLatency] = vals[3:4:4]
+	}
+}
+
 // ReceptionOf parses the reception headers of a commit message.
 func ReceptionOf(h nats.Header) Reception {
 	var r Reception

@@ -176,15 +176,21 @@ func (s *Store) commitMsg(c events.Commit, opts []AppendOption) (*nats.Msg, erro
 	if err != nil {
 		return nil, err
 	}
-	msg := nats.NewMsg(events.Subject(c.GroupID))
-	msg.Data = body
+	// Sized for every header the message gets (the caller's, the store's
+	// four and JetStream's two): growing the map cost more than the
+	// headers themselves.
+	msg := &nats.Msg{Subject: events.Subject(c.GroupID), Data: body, Header: make(nats.Header, len(opts)+6)}
 	for _, o := range opts {
 		o(msg)
 	}
-	msg.Header.Set(HeaderCommandID, c.CommandID)
-	msg.Header.Set(HeaderCommand, c.Command)
-	msg.Header.Set(HeaderLastVersion, strconv.FormatUint(c.LastVersion(), 10))
-	msg.Header.Set(HeaderEventCount, strconv.Itoa(len(c.Events)))
+	// As Header.Set would (the names are canonical), with one allocation
+	// for the four values.
+	v := [4]string{c.CommandID, c.Command, strconv.FormatUint(c.LastVersion(), 10), strconv.Itoa(len(c.Events))}
+	vals := v[:]
+	msg.Header[HeaderCommandID] = vals[0:1:1]
+	msg.Header[HeaderCommand] = vals[1:2:2]
+	msg.Header[HeaderLastVersion] = vals[2:3:3]
+	msg.Header[HeaderEventCount] = vals[3:4:4]
 	return msg, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -41,12 +40,10 @@ type reception struct {
 // commitHeaders carries the reception onto the commit message, for the
 // accepted row the sink writes from it.
 func (rc *reception) commitHeaders() []eventstore.AppendOption {
-	return []eventstore.AppendOption{
-		eventstore.WithHeader(eventstore.HeaderReceivedAt, strconv.FormatInt(rc.rec.ReceivedAt.UnixMicro(), 10)),
-		eventstore.WithHeader(eventstore.HeaderPayloadSHA256, rc.rec.PayloadHash),
-		eventstore.WithHeader(eventstore.HeaderPayloadSize, strconv.Itoa(rc.rec.PayloadSize)),
-		eventstore.WithHeader(eventstore.HeaderLatency, strconv.FormatInt(rc.clock.Since(rc.start).Microseconds(), 10)),
-	}
+	return []eventstore.AppendOption{eventstore.WithReception(eventstore.Reception{
+		ReceivedAt: rc.rec.ReceivedAt, PayloadSHA256: rc.rec.PayloadHash, PayloadSize: rc.rec.PayloadSize,
+		LatencyUS: rc.clock.Since(rc.start).Microseconds(),
+	})}
 }
 
 // settle records res in the trail and returns what the caller is told.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,20 @@ type Metrics struct {
 	// snapshot): it shows whether snapshots keep loads short.
 	loaded prometheus.Counter
 	cache  *prometheus.CounterVec
+
+	// The series every command touches, resolved once: WithLabelValues
+	// hashes its labels on each call, twice per command.
+	seriesMu sync.RWMutex
+	series   map[seriesKey]commandSeries
+	hit      func() prometheus.Counter
+	miss     func() prometheus.Counter
+}
+
+type seriesKey struct{ command, outcome, code string }
+
+type commandSeries struct {
+	count   prometheus.Counter
+	seconds prometheus.Observer
 }
 
 // NewMetrics registers the series on reg; nil registers them on a private
@@ -43,6 +58,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "roster_group_cache_lookups_total", Help: "Group state lookups, by hit or miss (miss: loaded from snapshot and events).",
 		}, []string{"result"}),
 	}
+	m.series = map[seriesKey]commandSeries{}
+	m.hit = sync.OnceValue(func() prometheus.Counter { return m.cache.WithLabelValues("hit") })
+	m.miss = sync.OnceValue(func() prometheus.Counter { return m.cache.WithLabelValues("miss") })
 	var err error
 	m.commands = metrics.Register(reg, m.commands, &err)
 	m.seconds = metrics.Register(reg, m.seconds, &err)
@@ -56,14 +74,25 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 func (m *Metrics) observe(command, outcome, code string, d time.Duration) {
-	m.commands.WithLabelValues(command, outcome, code).Inc()
-	m.seconds.WithLabelValues(command).Observe(d.Seconds())
+	k := seriesKey{command, outcome, code}
+	m.seriesMu.RLock()
+	s, ok := m.series[k]
+	m.seriesMu.RUnlock()
+	if !ok {
+		// Commands, outcomes and codes are closed sets: the map stays small.
+		s = commandSeries{m.commands.WithLabelValues(command, outcome, code), m.seconds.WithLabelValues(command)}
+		m.seriesMu.Lock()
+		m.series[k] = s
+		m.seriesMu.Unlock()
+	}
+	s.count.Inc()
+	s.seconds.Observe(d.Seconds())
 }
 
 func (m *Metrics) cacheResult(hot bool) {
 	if hot {
-		m.cache.WithLabelValues("hit").Inc()
+		m.hit().Inc()
 	} else {
-		m.cache.WithLabelValues("miss").Inc()
+		m.miss().Inc()
 	}
 }

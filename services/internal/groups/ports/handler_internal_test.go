@@ -59,12 +59,29 @@ func TestReplyMapping(t *testing.T) {
 	}
 }
 
+// An accepted command's reply takes the hand-written path (FuzzEncodeReply
+// holds every reply, on it or off it, to json.Marshal's bytes).
+func TestReplyFastPath(t *testing.T) {
+	r := benchReply(t)
+	b, ok := r.AppendJSON(nil)
+	want, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok || string(b) != string(want) {
+		t.Fatalf("fast path %v:\nhave %s\nwant %s", ok, b, want)
+	}
+}
+
 // Whatever a reply holds, encodeReply writes json.Marshal's bytes (HTML
 // escapes, U+2028, invalid UTF-8, raw data compacted, times, no events).
 func FuzzEncodeReply(f *testing.F) {
 	f.Add("g<&>", "c\u2028", "a\xff", `{ "a" : [1, 2.50, "\u00e9"] }`, int64(1767225600), int64(5), uint8(1))
 	f.Add("g", "c", "é", `{}`, int64(0), int64(0), uint8(0))
 	f.Add("g", "c", "o", `not json`, int64(-62135596800), int64(999999999), uint8(2))
+	// On the fast path: what an acknowledged command replies.
+	f.Add("g-1", "cmd_9", "owner", `{"user_ids":["a","b"],"reason":"x y\n\u003c"}`, int64(1767225600), int64(0), uint8(1))
+	f.Add("g-1", "c", "o", `{"a":[1.5e-3,true,null,{}],"b":"\u2028"}`, int64(253402300799), int64(120), uint8(3))
 	f.Fuzz(func(t *testing.T, g, cmd, actor, data string, sec, nsec int64, n uint8) {
 		r := &app.Reply{GroupID: g, Version: uint64(sec), CommandID: cmd}
 		if n > 0 {

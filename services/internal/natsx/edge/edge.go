@@ -174,9 +174,9 @@ func (e *Edge) AsyncHandler(name string, h AsyncHandlerFunc) micro.HandlerFunc {
 		reply := mr.Reply()
 		e.acquire()
 		e.dispatch(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Timeout)
+			ctx := newRequestContext(e.cfg.Timeout)
 			e.answerAsync(ctx, name, req, h, func(msg *nats.Msg) {
-				cancel()
+				ctx.end()
 				defer e.release()
 				if reply == "" {
 					return // published without a reply subject: nobody to answer
