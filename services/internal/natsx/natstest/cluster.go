@@ -3,6 +3,7 @@ package natstest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,6 +105,30 @@ func (c *Cluster) WaitStreamCurrent(t testing.TB, stream string, timeout time.Du
 				return fmt.Errorf("replica %s of %s is not current", r.Name, stream)
 			}
 		}
+		// The leader's subscription to the stream's subjects reaches the
+		// other nodes over the routes a moment after its election; until
+		// then a publish through them gets no responders ("no response
+		// from stream").
+		for _, subject := range info.Config.Subjects {
+			literal := literalSubject(subject)
+			for i := range c.Size() {
+				if ns := c.Server(i); ns != nil && ns.GlobalAccount().Interest(literal) == 0 {
+					return fmt.Errorf("node %s does not see stream %s's interest in %s yet", c.NodeName(i), stream, subject)
+				}
+			}
+		}
 		return nil
 	})
+}
+
+// literalSubject is a subject that subject (which may hold wildcards)
+// matches: each wildcard token replaced by a literal one.
+func literalSubject(subject string) string {
+	tokens := strings.Split(subject, ".")
+	for i, tok := range tokens {
+		if tok == "*" || tok == ">" {
+			tokens[i] = "x"
+		}
+	}
+	return strings.Join(tokens, ".")
 }

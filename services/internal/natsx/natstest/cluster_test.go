@@ -19,6 +19,7 @@ func TestClusterSurvivesLeaderLoss(t *testing.T) {
 	if _, err := c.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t.>"}, Replicas: 3}); err != nil {
 		t.Fatalf("create stream: %v", err)
 	}
+	c.WaitStreamCurrent(t, "T", 30*time.Second)
 	if _, err := c.JS.Publish(ctx, "t.a", []byte("1")); err != nil {
 		t.Fatalf("publish: %v", err)
 	}
