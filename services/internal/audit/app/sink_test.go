@@ -216,6 +216,45 @@ func TestSinkHeartbeatsWhatItHolds(t *testing.T) {
 	}
 }
 
+// TestSinkHoldsTwoBatchesAheadAndHeartbeatsThem: while the store is down
+// the reader fetches two batches beyond the one retried and no more (the
+// bound on what an outage takes out of the source), and each of the three
+// is marked in progress by whoever holds it: the writer at every retry,
+// the hand-over and the reader every AckWait/3.
+func TestSinkHoldsTwoBatchesAheadAndHeartbeatsThem(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(t0)
+	fl := &flaky{next: memory.New(), n: 1 << 30, err: errDown, clock: clock}
+	q := newQueue()
+	startSink(t, app.SinkConfig{Store: fl, Clock: clock, BatchSize: 1, AckWait: 3 * time.Second,
+		Backoff: app.Backoff{Min: time.Second, Max: time.Second}}, q)
+	for i := range 4 {
+		q.push(nil, cmd(i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// The retry timer, the hand-over's ticker and the reader's.
+	if err := clock.BlockUntilContext(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	if have := q.waiting(); have != 1 {
+		t.Fatalf("want the fourth message left in the source, have %d left", have)
+	}
+	_, _, before := q.snapshot()
+	clock.Advance(time.Second) // one retry (fails again) and two ticks
+	natstest.Eventually(t, 5*time.Second, func() error {
+		if _, _, beats := q.snapshot(); beats < before+3 {
+			return fmt.Errorf("want InProgress on the three held messages, have %d calls since", beats-before)
+		}
+		return nil
+	})
+	if acked, _, _ := q.snapshot(); acked != 0 {
+		t.Errorf("want nothing acknowledged during the outage, have %d", acked)
+	}
+	if have := q.waiting(); have != 1 {
+		t.Errorf("want the fourth message still in the source, have %d left", have)
+	}
+}
+
 // gated is a store whose inserts wait until release is closed.
 type gated struct {
 	next    app.RecordStore
