@@ -5,12 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -18,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rosterhq/roster/services/internal/groups"
+	"github.com/rosterhq/roster/services/internal/natsx"
 )
 
 // startEnv starts what a probe runs on: one embedded server (nodes <= 1),
@@ -39,103 +37,45 @@ func (e *natsEnv) replicas() int { return max(1, len(e.nodes)) }
 func (e *natsEnv) replicated(c *groups.Config) { c.Stream.Replicas = e.replicas() }
 
 // startCluster runs n in-process JetStream servers on loopback, joined by
-// routes, each with its own file store under one temporary directory
-// (removed by close), as natstest.StartCluster does for tests; this copy
-// exists because natstest needs a testing.TB. syncAlways sets
-// sync_interval: always on every node. It returns once JetStream has a meta
-// leader that sees every node, so R<n> streams can be created at once.
+// routes (natsx.EmbeddedCluster, what the replication tests run on), each
+// with its own file store under one temporary directory (removed by close).
+// syncAlways sets sync_interval: always on every node. It returns once
+// JetStream has a meta leader that sees every node, so R<n> streams can be
+// created at once.
 func startCluster(n int, syncAlways bool) (*natsEnv, error) {
 	dir, err := os.MkdirTemp("", "rosterbench-cluster-")
 	if err != nil {
 		return nil, err
 	}
-	ports := make([]int, n)
-	for i := range ports {
-		if ports[i], err = freePort(); err != nil {
-			_ = os.RemoveAll(dir)
-			return nil, err
-		}
+	c, err := natsx.StartEmbeddedCluster(natsx.EmbeddedClusterConfig{
+		Nodes: n, Name: "rosterbench", Dir: dir, SyncAlways: syncAlways,
+		Logf: func(format string, args ...any) { progress("cluster: "+format, args...) },
+	})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
 	}
 	e := &natsEnv{dir: dir, nodes: make([]*server.Server, n)}
-	var wg sync.WaitGroup
-	errs := make([]error, n)
 	for i := range n {
-		var routes []string
-		for j, p := range ports {
-			if j != i {
-				routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
-			}
-		}
-		opts := &server.Options{
-			ServerName: fmt.Sprintf("n%d", i+1),
-			Host:       "127.0.0.1",
-			Port:       -1,
-			JetStream:  true,
-			StoreDir:   filepath.Join(dir, fmt.Sprintf("n%d", i+1)),
-			SyncAlways: syncAlways,
-			NoSigs:     true,
-			NoLog:      true,
-			Cluster:    server.ClusterOpts{Name: "rosterbench", Host: "127.0.0.1", Port: ports[i]},
-			Routes:     server.RoutesFromStr(strings.Join(routes, ",")),
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ns, err := server.NewServer(opts)
-			if err != nil {
-				errs[i] = fmt.Errorf("node %s: %w", opts.ServerName, err)
-				return
-			}
-			go ns.Start()
-			if !ns.ReadyForConnections(20 * time.Second) {
-				ns.Shutdown()
-				errs[i] = fmt.Errorf("node %s: not ready", opts.ServerName)
-				return
-			}
-			e.nodes[i] = ns
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		for _, ns := range e.nodes {
-			if ns != nil {
-				ns.Shutdown()
-			}
-		}
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("start cluster: %w", err)
+		e.nodes[i] = c.Server(i)
 	}
 	e.ns = e.nodes[0]
-	if err := e.waitMetaLeader(30 * time.Second); err != nil {
+	if err := waitMetaLeader(c, 30*time.Second); err != nil {
 		e.close()
 		return nil, err
 	}
 	return e, nil
 }
 
-// freePort asks the kernel for a free loopback port. The route ports must
-// be known before any node starts (each node lists the others' routes);
-// the port could be taken between this and the node's bind, which on a
-// benchmark machine is rare enough to fail the probe rather than retry.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func (e *natsEnv) waitMetaLeader(timeout time.Duration) error {
+func waitMetaLeader(c *natsx.EmbeddedCluster, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		for _, ns := range e.nodes {
-			if ns.JetStreamIsLeader() && len(ns.JetStreamClusterPeers()) >= len(e.nodes) {
-				return nil
-			}
+		err := c.CheckMetaLeader()
+		if err == nil {
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("cluster: no JetStream meta leader seeing all %d nodes after %s", len(e.nodes), timeout)
+			return fmt.Errorf("cluster: after %s: %w", timeout, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
