@@ -199,6 +199,9 @@ func TestSinkHeartbeatsWhatItHolds(t *testing.T) {
 	q.push(nil, cmd(2)) // held ahead
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// A third fetch means the reader has handed the first batch over and
+	// stopped waiting for that (its transient tickers are gone).
+	waitFetches(t, q, 3)
 	// Both wait on the clock: the retry timer and the hand-over ticker.
 	if err := clock.BlockUntilContext(ctx, 2); err != nil {
 		t.Fatal(err)
@@ -232,6 +235,9 @@ func TestSinkHoldsTwoBatchesAheadAndHeartbeatsThem(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// The third fetch took the third message: the first two are handed
+	// over or being handed over, and the reader holds the third.
+	waitFetches(t, q, 3)
 	// The retry timer, the hand-over's ticker and the reader's.
 	if err := clock.BlockUntilContext(ctx, 3); err != nil {
 		t.Fatal(err)
@@ -253,6 +259,17 @@ func TestSinkHoldsTwoBatchesAheadAndHeartbeatsThem(t *testing.T) {
 	if have := q.waiting(); have != 1 {
 		t.Errorf("want the fourth message still in the source, have %d left", have)
 	}
+}
+
+// waitFetches waits until the sink has called Fetch at least n times.
+func waitFetches(t *testing.T, q *queue, n int) {
+	t.Helper()
+	natstest.Eventually(t, 5*time.Second, func() error {
+		if have := q.fetched(); have < n {
+			return fmt.Errorf("want %d fetches, have %d", n, have)
+		}
+		return nil
+	})
 }
 
 // gated is a store whose inserts wait until release is closed.
