@@ -277,12 +277,13 @@ func TestSinkDeadLetters(t *testing.T) {
 	WaitRows(t, conn, ch.Database, "commands", 1, 10*time.Second)
 }
 
-// TestSinkHoldsOneBatchAheadDuringOutage: while ClickHouse is down, the
-// sink holds the batch it retries and at most one decoded batch ahead of
-// it, acknowledges none of them, and keeps both from being redelivered
+// TestSinkHoldsTwoBatchesAheadDuringOutage: while ClickHouse is down, the
+// sink holds the batch it retries and at most two decoded batches ahead of
+// it (docs/adr/0113), acknowledges none of them, and keeps all three from
+// being redelivered
 // (longer than the ack wait); when ClickHouse returns, every record is
 // inserted exactly once.
-func TestSinkHoldsOneBatchAheadDuringOutage(t *testing.T) {
+func TestSinkHoldsTwoBatchesAheadDuringOutage(t *testing.T) {
 	ns := natstest.Start(t)
 	ch := NewTestClickHouse(t)
 	conn := OpenTestClickHouse(t, ch)
@@ -332,8 +333,8 @@ func TestSinkHoldsOneBatchAheadDuringOutage(t *testing.T) {
 	if info.AckFloor.Stream != 0 {
 		t.Errorf("want nothing acknowledged while ClickHouse is down, have ack floor %d", info.AckFloor.Stream)
 	}
-	if info.NumAckPending != 2*batch {
-		t.Errorf("want 2 batches held (retried + one ahead), have %d messages", info.NumAckPending)
+	if info.NumAckPending != 3*batch {
+		t.Errorf("want 3 batches held (retried + two ahead), have %d messages", info.NumAckPending)
 	}
 	if info.NumRedelivered != 0 {
 		t.Errorf("want no redelivery while the sink holds the batches, have %d", info.NumRedelivered)

@@ -17,19 +17,22 @@ type item struct {
 	records []record.Record
 }
 
-// consume runs one source as a pipeline of three goroutines, so that the
-// store, the source and the CPU work at the same time:
+// consume runs one source as a pipeline, so that the store, the source
+// and the CPU work at the same time:
 //
-//	read:  fetch a batch and decode it       (batch n+1)
+//	read:  fetch a batch and decode it       (batch n+2)
+//	       hand a decoded batch over          (batch n+1)
 //	write: insert a batch into the store     (batch n)
 //	ack:   acknowledge a batch the store took (batch n-1)
 //
 // A batch reaches the acker only after its insert returned, so no message
-// is acknowledged before the store accepted it. The channels are
-// unbuffered: the reader holds at most one decoded batch ahead of the
-// writer (and keeps it from being redelivered while it waits), so an
-// outage pulls no more messages out of the source than one batch beyond
-// the one being retried.
+// is acknowledged before the store accepted it. The reader hands each
+// batch over from a goroutine of its own and meanwhile fetches the next,
+// so JetStream keeps delivering while the writer is busy; it hands that
+// next batch over only after the previous hand-over ended. So at most two
+// decoded batches wait for the writer, in order, each marked in progress
+// by whoever holds it (docs/adr/0113), and an outage pulls no more than
+// two batches beyond the one being retried out of the source.
 func (s *Sink) consume(ctx context.Context, src Source) error {
 	log := s.log.With().Str("consumer", src.Name()).Logger()
 	ctx, cancel := context.WithCancel(ctx)
@@ -58,8 +61,16 @@ func (s *Sink) consume(ctx context.Context, src Source) error {
 }
 
 // read fetches batches and decodes them, dead-lettering the messages that
-// can never be written, and hands each batch to the writer.
+// can never be written, and hands each batch to the writer (handOver, in a
+// goroutine, while the next batch is fetched).
 func (s *Sink) read(ctx context.Context, src Source, log zerolog.Logger, out chan<- []item) error {
+	// prev is the hand-over still running, nil when none is.
+	var prev <-chan error
+	defer func() {
+		if prev != nil {
+			<-prev // it ends with ctx; out must outlive it
+		}
+	}()
 	for ctx.Err() == nil {
 		// One fetch is one batch: it ends when BatchSize messages came or
 		// FlushInterval passed, whichever is first.
@@ -92,11 +103,39 @@ func (s *Sink) read(ctx context.Context, src Source, log zerolog.Logger, out cha
 		if len(items) == 0 {
 			continue
 		}
-		if err := s.handOver(ctx, items, out); err != nil {
-			return err // the unacknowledged messages will be redelivered
+		if prev != nil {
+			err := s.holdUntil(items, prev)
+			prev = nil
+			if err != nil {
+				return err // the unacknowledged messages will be redelivered
+			}
 		}
+		done := make(chan error, 1)
+		go func() { done <- s.handOver(ctx, items, out) }()
+		prev = done
 	}
 	return ctx.Err()
+}
+
+// holdUntil waits for the previous batch's hand-over to end (it ends when
+// the writer took that batch or ctx ended) and returns its error, marking
+// items in progress meanwhile: they wait for the writer too.
+func (s *Sink) holdUntil(items []item, prev <-chan error) error {
+	select { // the common case: the writer took the previous batch already
+	case err := <-prev:
+		return err
+	default:
+	}
+	tick := s.cfg.Clock.NewTicker(s.cfg.AckWait / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-prev:
+			return err
+		case <-tick.Chan():
+			inProgress(items)
+		}
+	}
 }
 
 // handOver waits until the writer takes items. While the writer is busy

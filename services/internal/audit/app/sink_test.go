@@ -199,6 +199,9 @@ func TestSinkHeartbeatsWhatItHolds(t *testing.T) {
 	q.push(nil, cmd(2)) // held ahead
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// A third fetch means the reader has handed the first batch over and
+	// stopped waiting for that (its transient tickers are gone).
+	waitFetches(t, q, 3)
 	// Both wait on the clock: the retry timer and the hand-over ticker.
 	if err := clock.BlockUntilContext(ctx, 2); err != nil {
 		t.Fatal(err)
@@ -214,6 +217,59 @@ func TestSinkHeartbeatsWhatItHolds(t *testing.T) {
 	if acked, _, _ := q.snapshot(); acked != 0 {
 		t.Errorf("want nothing acknowledged during the outage, have %d", acked)
 	}
+}
+
+// TestSinkHoldsTwoBatchesAheadAndHeartbeatsThem: while the store is down
+// the reader fetches two batches beyond the one retried and no more (the
+// bound on what an outage takes out of the source), and each of the three
+// is marked in progress by whoever holds it: the writer at every retry,
+// the hand-over and the reader every AckWait/3.
+func TestSinkHoldsTwoBatchesAheadAndHeartbeatsThem(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(t0)
+	fl := &flaky{next: memory.New(), n: 1 << 30, err: errDown, clock: clock}
+	q := newQueue()
+	startSink(t, app.SinkConfig{Store: fl, Clock: clock, BatchSize: 1, AckWait: 3 * time.Second,
+		Backoff: app.Backoff{Min: time.Second, Max: time.Second}}, q)
+	for i := range 4 {
+		q.push(nil, cmd(i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// The third fetch took the third message: the first two are handed
+	// over or being handed over, and the reader holds the third.
+	waitFetches(t, q, 3)
+	// The retry timer, the hand-over's ticker and the reader's.
+	if err := clock.BlockUntilContext(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	if have := q.waiting(); have != 1 {
+		t.Fatalf("want the fourth message left in the source, have %d left", have)
+	}
+	_, _, before := q.snapshot()
+	clock.Advance(time.Second) // one retry (fails again) and two ticks
+	natstest.Eventually(t, 5*time.Second, func() error {
+		if _, _, beats := q.snapshot(); beats < before+3 {
+			return fmt.Errorf("want InProgress on the three held messages, have %d calls since", beats-before)
+		}
+		return nil
+	})
+	if acked, _, _ := q.snapshot(); acked != 0 {
+		t.Errorf("want nothing acknowledged during the outage, have %d", acked)
+	}
+	if have := q.waiting(); have != 1 {
+		t.Errorf("want the fourth message still in the source, have %d left", have)
+	}
+}
+
+// waitFetches waits until the sink has called Fetch at least n times.
+func waitFetches(t *testing.T, q *queue, n int) {
+	t.Helper()
+	natstest.Eventually(t, 5*time.Second, func() error {
+		if have := q.fetched(); have < n {
+			return fmt.Errorf("want %d fetches, have %d", n, have)
+		}
+		return nil
+	})
 }
 
 // gated is a store whose inserts wait until release is closed.

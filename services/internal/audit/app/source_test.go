@@ -95,6 +95,13 @@ func (q *queue) DeadLetter(ctx context.Context, m app.Message, reason string) er
 	return nil
 }
 
+// waiting is how many messages no Fetch took yet.
+func (q *queue) waiting() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.ready)
+}
+
 // fetched is how often the sink has fetched.
 func (q *queue) fetched() int {
 	q.mu.Lock()

@@ -37,7 +37,8 @@ type ConsumerConfig struct {
 	// AckWait is how long JetStream waits for an ack before redelivering.
 	AckWait time.Duration
 	// MaxAckPending bounds unacknowledged messages (the sink holds up to
-	// four batches: fetching, waiting, inserting, being acknowledged).
+	// four batches: one being fetched or waiting, one waiting, one being
+	// inserted, one being acknowledged).
 	MaxAckPending int
 }
 
