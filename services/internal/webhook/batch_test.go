@@ -195,15 +195,19 @@ func TestBatchCrashBetweenPartialDeliveryAndAck(t *testing.T) {
 				t.Fatal(err)
 			}
 			// A dies for good: its connection drops and it stops, so it
-			// can neither acknowledge nor hand back the job.
+			// can neither acknowledge nor hand back the job. The crash may
+			// come before startChecked has returned stopA: the stop waits
+			// for it.
 			var stopA func()
-			crash := &crashRecorder{next: h.rec, n: 4, crash: func() { ncA.Close(); go stopA() }}
+			started := make(chan struct{})
+			crash := &crashRecorder{next: h.rec, n: 4, crash: func() { ncA.Close(); go func() { <-started; stopA() }() }}
 			// One HTTP slot: the batch's units go out one by one.
 			fast := func(c *webhook.Config) { c.AckWait, c.FanoutAckWait, c.Concurrency = time.Second, time.Second, 1 }
 			_, stopA = h.startChecked(h.config(func(c *webhook.Config) {
 				fast(c)
 				c.NC, c.JS, c.Audit = ncA, jsA, crash
 			}), false)
+			close(started)
 			natstest.Eventually(t, 10*time.Second, func() error {
 				if at, _ := crash.crashed(); at.IsZero() {
 					return errors.New("dispatcher A has not crashed yet")
