@@ -1,11 +1,15 @@
-// Package jsonx is Roster's only hand-written JSON code: a strict lexer
-// with one set of value readers (lexer.go, values.go) and the writers of
-// plain values (write.go), for the two hot paths where hand-written code
-// beats the best library by far (docs/adr/0074, measured in
-// docs/performance.md): the audit sink's record decoder (one pass that is
-// also the strict check a library would need first) and the projector's
-// KV member values. Commits go through github.com/goccy/go-json
-// (eventstore); everything else is encoding/json.
+// Package jsonx is Roster's hand-written JSON code: a strict lexer with one
+// set of value readers (lexer.go, values.go), the writers of plain values
+// (write.go) and of events (event.go, with RawPlain, the one-pass check
+// that an event's data is already what json.Marshal writes), for the hot
+// paths where hand-written code beats the best library by far
+// (docs/adr/0074, 0114, 0115, measured in docs/performance.md): the audit
+// sink's record decoder (one pass that is also the strict check a library
+// would need first), the projector's KV member values, the commit and
+// reply roster-groups writes for every command, and the job and request
+// body of every webhook delivery. Commits are decoded by
+// github.com/goccy/go-json (eventstore); everything else is encoding/json.
+// It imports only the standard library and the events vocabulary.
 //
 // encoding/json stays the judge. Every reader reports false rather than
 // guess: on anything but the plain shapes Roster itself writes (a

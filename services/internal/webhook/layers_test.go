@@ -11,8 +11,8 @@ import (
 // delivery) imports only the standard library (net/http for its header
 // and status vocabulary; the client is adapters/httpclient), events and
 // the OpenIM wire vocabulary (services/internal/openim, itself pure) and
-// the hand-written JSON writers (services/internal/jsonx, standard library
-// only; the event and body encoders, ADR 0115);
+// the hand-written JSON writers (services/internal/jsonx: the standard
+// library and events only; the event and body encoders, ADR 0115);
 // the use cases import no NATS, adapter or port; the port calls the app
 // only; adapters do not reach into each other, the port or the wiring.
 func TestLayers(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/rosterhq/roster/events/group"
 	"github.com/rosterhq/roster/services/internal/audit"
 	"github.com/rosterhq/roster/services/internal/eventstore"
+	"github.com/rosterhq/roster/services/internal/jsonx"
 )
 
 // Command is one decoded group command: what the port made of a request.
@@ -65,12 +66,12 @@ type Reply struct {
 // (ADR 0114). ok is false when a value is off that path (a string to
 // escape, data to compact): the caller encodes r with encoding/json then.
 func (r *Reply) AppendJSON(b []byte) (_ []byte, ok bool) {
-	if !plainID(r.GroupID) || !plainID(r.CommandID) {
+	if !jsonx.Plain(r.GroupID) || !jsonx.Plain(r.CommandID) {
 		return b, false
 	}
 	n := 80 + len(r.GroupID) + len(r.CommandID)
 	for i := range r.Events {
-		n += eventstore.EventSize(&r.Events[i])
+		n += jsonx.EventSize(&r.Events[i])
 	}
 	b = slices.Grow(b, n)
 	b = append(b, `{"group_id":"`...)
@@ -84,17 +85,6 @@ func (r *Reply) AppendJSON(b []byte) (_ []byte, ok bool) {
 		return b, false
 	}
 	return append(b, '}'), true
-}
-
-// plainID reports whether encoding/json writes s without escapes (ids are
-// validated to be; a reply replayed from a commit a tool wrote need not).
-func plainID(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
 }
 
 // Execute is the use case of every group command: decode, admit the

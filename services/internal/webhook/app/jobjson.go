@@ -8,7 +8,6 @@ import (
 
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/services/internal/jsonx"
-	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 )
 
 // encodeJob is a job message's body: the bytes json.Marshal writes for
@@ -18,9 +17,9 @@ import (
 func encodeJob(j Job) ([]byte, error) {
 	n := 160 + len(j.EndpointID) + len(j.Generation)
 	for _, u := range j.Units() {
-		n += 48 + delivery.EventSize(u.Event)
+		n += 48 + jsonx.EventSize(&u.Event)
 		for _, ev := range u.Batch {
-			n += 1 + delivery.EventSize(ev)
+			n += 1 + jsonx.EventSize(&ev)
 		}
 	}
 	if b, ok := appendJob(make([]byte, 0, n), j); ok {
@@ -36,7 +35,7 @@ func appendJob(b []byte, j Job) ([]byte, bool) {
 		return b, false
 	}
 	b = append(b, `,"event":`...)
-	if b, ok = delivery.AppendEvent(b, j.Event); !ok {
+	if b, ok = jsonx.AppendEvent(b, &j.Event); !ok {
 		return b, false
 	}
 	if b, ok = appendBatch(b, j.Batch); !ok {
@@ -68,7 +67,7 @@ func appendJob(b []byte, j Job) ([]byte, bool) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"event":`...)
-			if b, ok = delivery.AppendEvent(b, u.Event); !ok {
+			if b, ok = jsonx.AppendEvent(b, &u.Event); !ok {
 				return b, false
 			}
 			if b, ok = appendBatch(b, u.Batch); !ok {
@@ -97,7 +96,7 @@ func appendBatch(b []byte, batch []events.Event) ([]byte, bool) {
 			b = append(b, ',')
 		}
 		var ok bool
-		if b, ok = delivery.AppendEvent(b, ev); !ok {
+		if b, ok = jsonx.AppendEvent(b, &ev); !ok {
 			return b, false
 		}
 	}

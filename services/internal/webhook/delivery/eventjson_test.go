@@ -12,6 +12,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/rosterhq/roster/events"
+	"github.com/rosterhq/roster/services/internal/jsonx"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 )
 
@@ -33,7 +34,7 @@ func TestStandardBodyGolden(t *testing.T) {
 		t.Fatalf("body\n got %s\nwant %s", got, want)
 	}
 	agree(t, "golden", ev)
-	if _, ok := delivery.AppendEvent(nil, ev); !ok {
+	if _, ok := jsonx.AppendEvent(nil, &ev); !ok {
 		t.Fatal("the fast path refused a plain event: every delivery would go through reflection")
 	}
 }
@@ -80,7 +81,7 @@ func agree(t *testing.T, name any, ev events.Event) {
 	if (err != nil) != (wantErr != nil) || !bytes.Equal(got, want) {
 		t.Fatalf("%v: StandardBody = %q, %v; json.Marshal = %q, %v", name, got, err, want, wantErr)
 	}
-	if b, ok := delivery.AppendEvent([]byte("x"), ev); ok {
+	if b, ok := jsonx.AppendEvent([]byte("x"), &ev); ok {
 		if w, _ := json.Marshal(ev); string(b) != "x"+string(w) {
 			t.Fatalf("%v: AppendEvent = %q; json.Marshal = %q", name, b, w)
 		}

@@ -46,7 +46,7 @@ func BuildStandard(url string, e events.Event) (Built, error) {
 // when AppendEvent can (FuzzStandardBody holds the two to the same bytes).
 func StandardBody(e events.Event) ([]byte, error) {
 	p := StandardPayload{Type: string(e.Type), Timestamp: e.OccurredAt.UTC(), Data: e}
-	b := make([]byte, 0, 80+len(e.Type)+EventSize(e))
+	b := make([]byte, 0, 80+len(e.Type)+jsonx.EventSize(&e))
 	b = append(b, `{"type":`...)
 	b, ok := jsonx.AppendVerbatim(b, p.Type)
 	if ok {
@@ -55,7 +55,7 @@ func StandardBody(e events.Event) ([]byte, error) {
 	}
 	if ok {
 		b = append(b, `,"data":`...)
-		b, ok = AppendEvent(b, p.Data)
+		b, ok = jsonx.AppendEvent(b, &p.Data)
 	}
 	if ok {
 		return append(b, '}'), nil

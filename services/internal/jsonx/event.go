@@ -1,24 +1,24 @@
-package delivery
+package jsonx
 
 import (
 	"encoding/json"
 	"strconv"
 
 	"github.com/rosterhq/roster/events"
-	"github.com/rosterhq/roster/services/internal/jsonx"
 )
 
 // AppendEvent appends ev as json.Marshal writes it, without reflection,
 // or reports false when it cannot be sure to (the caller then uses
-// json.Marshal, which decides; FuzzAppendEvent holds the two to the same
-// bytes). It is on every delivery's path twice: in the job the fan-out
-// stores and in the request body (ADR 0115).
-func AppendEvent(b []byte, ev events.Event) ([]byte, bool) {
+// json.Marshal, which decides; the fuzz targets of its callers hold the
+// two to the same bytes). It is on every command's path (the commit
+// roster-groups stores and its reply, ADR 0114) and on every delivery's
+// twice (the job the fan-out stores and the request body, ADR 0115).
+func AppendEvent(b []byte, ev *events.Event) ([]byte, bool) {
 	ok := true
 	str := func(name, s string) {
 		if ok {
 			b = append(b, name...)
-			b, ok = jsonx.AppendVerbatim(b, s)
+			b, ok = AppendVerbatim(b, s)
 		}
 	}
 	b = append(b, '{')
@@ -31,7 +31,7 @@ func AppendEvent(b []byte, ev events.Event) ([]byte, bool) {
 	b = strconv.AppendUint(b, ev.Version, 10)
 	if ok {
 		b = append(b, `,"occurred_at":`...)
-		b, ok = jsonx.AppendTime(b, ev.OccurredAt)
+		b, ok = AppendTime(b, ev.OccurredAt)
 	}
 	str(`,"command_id":`, ev.CommandID)
 	if ev.CorrelationID != "" {
@@ -42,7 +42,7 @@ func AppendEvent(b []byte, ev events.Event) ([]byte, bool) {
 		return b, false
 	}
 	b = append(b, `,"data":`...)
-	if b, ok = appendRaw(b, ev.Data); !ok {
+	if b, ok = AppendRaw(b, ev.Data); !ok {
 		return b, false
 	}
 	return append(b, '}'), true
@@ -51,31 +51,31 @@ func AppendEvent(b []byte, ev events.Event) ([]byte, bool) {
 // EventSize is about what AppendEvent appends for ev: member names,
 // quotes, numbers and times take about 200 bytes beside the strings
 // and data (a buffer sized by it rarely grows).
-func EventSize(ev events.Event) int {
+func EventSize(ev *events.Event) int {
 	return 200 + len(ev.ID) + len(ev.Type) + len(ev.GroupID) + len(ev.CommandID) + len(ev.CorrelationID) + len(ev.Actor) + len(ev.Data)
 }
 
-// appendRaw appends a json.RawMessage as json.Marshal writes it: null
+// AppendRaw appends a json.RawMessage as json.Marshal writes it: null
 // when nil, else compacted with <, >, &, U+2028 and U+2029 escaped. It
 // copies only data that compacting leaves as it is and that is valid
-// (plainJSON): what json.Marshal itself wrote when the event was made.
-func appendRaw(b []byte, data json.RawMessage) ([]byte, bool) {
+// (RawPlain): what json.Marshal itself wrote when the event was made.
+func AppendRaw(b []byte, data json.RawMessage) ([]byte, bool) {
 	if data == nil {
 		return append(b, "null"...), true
 	}
-	if !plainJSON(data) {
+	if !RawPlain(data) {
 		return b, false
 	}
 	return append(b, data...), true
 }
 
-// plainJSON reports whether d is one valid JSON value that json.Marshal
+// RawPlain reports whether d is one valid JSON value that json.Marshal
 // writes unchanged as a RawMessage: no whitespace outside strings and
 // none of the characters it escapes (<, >, &, U+2028, U+2029). It is
 // stricter than json.Valid where that is simpler (nesting deeper than
 // maxPlainDepth), never looser: false only sends the value through
 // json.Marshal.
-func plainJSON(d []byte) bool {
+func RawPlain(d []byte) bool {
 	p := plainParser{d: d}
 	return p.value(0) && p.i == len(d)
 }
