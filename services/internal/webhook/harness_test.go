@@ -215,6 +215,9 @@ type received struct {
 	Headers http.Header
 	Body    []byte
 	At      time.Time
+	// Remote is the sender's address: each dispatcher's HTTP client has
+	// connections of its own, so it tells two dispatchers' requests apart.
+	Remote string
 }
 
 // receiver is a real HTTP server on 127.0.0.1 whose behaviour a test can
@@ -231,7 +234,7 @@ func newReceiver(t *testing.T, respond func(w http.ResponseWriter, r *http.Reque
 	rv.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rv.mu.Lock()
-		rv.got = append(rv.got, received{Path: r.URL.Path, Headers: r.Header.Clone(), Body: body, At: time.Now()})
+		rv.got = append(rv.got, received{Path: r.URL.Path, Headers: r.Header.Clone(), Body: body, At: time.Now(), Remote: r.RemoteAddr})
 		fn := rv.respond
 		rv.mu.Unlock()
 		fn(w, r)
