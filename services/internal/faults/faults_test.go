@@ -410,10 +410,16 @@ func (f *faulter) blip() {
 	if err != nil {
 		t.Errorf("blip: %v", err)
 	}
+	// Every rosterd process holds one connection, so all are back when
+	// there are as many as processes. The drop's own count was sometimes
+	// one higher on the cluster (8 for 7 processes, never coming back; the
+	// cause is not proven: a connection a server still listed for a
+	// process killed by an earlier fault fits), so it is only reported.
+	procs := len(h.order)
 	errs := []error{waitFor(context.Background(), f.p.catchUp, func() error {
 		have, err := h.serviceConns(false)
-		if err == nil && have < n {
-			err = fmt.Errorf("%d of %d service connections back", have, n)
+		if err == nil && have < procs {
+			err = fmt.Errorf("%d of %d processes' connections back (%d dropped)", have, procs, n)
 		}
 		return err
 	})}
