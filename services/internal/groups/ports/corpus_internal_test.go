@@ -58,16 +58,7 @@ func schemaAccepts(s *jsonschema.Schema, body []byte) (bool, string) {
 // Every command body of the corpus is accepted by the service's parser
 // exactly when its JSON Schema accepts it; refusals are invalid_argument.
 func TestCommandCorpusAgreesWithSchemas(t *testing.T) {
-	raw, err := os.ReadFile("../../../../schemas/testdata/corpus/commands.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var corpus struct {
-		Commands []corpusCase `json:"commands"`
-	}
-	if err := json.Unmarshal(raw, &corpus); err != nil {
-		t.Fatal(err)
-	}
+	corpus := struct{ Commands []corpusCase }{loadCommandCorpus(t)}
 	compiled := map[string]*jsonschema.Schema{}
 	seen := map[string]int{}
 	for _, c := range corpus.Commands {
@@ -206,4 +197,20 @@ func FuzzCommandsAgreeWithSchemas(f *testing.F) {
 			t.Fatalf("%s: a gateway reads group %v actor %v, Roster acts on %q %q", name, m["group_id"], m["actor"], p.GroupID, p.Actor)
 		}
 	})
+}
+
+// loadCommandCorpus reads the shared command corpus (schemas/testdata).
+func loadCommandCorpus(t testing.TB) []corpusCase {
+	t.Helper()
+	raw, err := os.ReadFile("../../../../schemas/testdata/corpus/commands.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var corpus struct {
+		Commands []corpusCase `json:"commands"`
+	}
+	if err := json.Unmarshal(raw, &corpus); err != nil {
+		t.Fatal(err)
+	}
+	return corpus.Commands
 }

@@ -3,7 +3,6 @@ package ports
 import (
 	"encoding/json"
 	"errors"
-	"os"
 	"reflect"
 	"testing"
 
@@ -80,16 +79,7 @@ func checkFiller(t *testing.T, body []byte) {
 }
 
 func fillerSeeds(t testing.TB) [][]byte {
-	raw, err := os.ReadFile("../../../../schemas/testdata/corpus/commands.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var corpus struct {
-		Commands []corpusCase `json:"commands"`
-	}
-	if err := json.Unmarshal(raw, &corpus); err != nil {
-		t.Fatal(err)
-	}
+	corpus := struct{ Commands []corpusCase }{loadCommandCorpus(t)}
 	var seeds [][]byte
 	for _, c := range fillerCases {
 		seeds = append(seeds, []byte(c))
