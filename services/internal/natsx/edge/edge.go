@@ -37,6 +37,7 @@ import (
 	"github.com/rosterhq/roster/events"
 	"github.com/rosterhq/roster/events/wire"
 	"github.com/rosterhq/roster/services/internal/natsx"
+	"github.com/rosterhq/roster/services/internal/runners"
 )
 
 // Defaults of Config.
@@ -123,9 +124,8 @@ type Edge struct {
 	// sem holds one slot per request running (MaxInFlight): the handler
 	// waits for a slot, which is back-pressure on micro's subscription.
 	sem chan struct{}
-	// work hands a request to an idle worker (unbuffered: a send succeeds
-	// only when a worker waits).
-	work chan func()
+	// work runs requests on reused workers (services/internal/runners).
+	work *runners.Pool
 	wg   sync.WaitGroup
 }
 
@@ -144,7 +144,7 @@ func New(cfg Config) (*Edge, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Edge{cfg: cfg, sem: make(chan struct{}, cfg.MaxInFlight), work: make(chan func())}, nil
+	return &Edge{cfg: cfg, sem: make(chan struct{}, cfg.MaxInFlight), work: runners.New(workerIdle)}, nil
 }
 
 // Handler adapts h to micro. name labels log lines. It is AsyncHandler
@@ -173,7 +173,7 @@ func (e *Edge) AsyncHandler(name string, h AsyncHandlerFunc) micro.HandlerFunc {
 		req := Request{Subject: mr.Subject(), Data: mr.Data(), Header: nats.Header(mr.Headers())}
 		reply := mr.Reply()
 		e.acquire()
-		e.dispatch(func() {
+		e.work.Go(func() {
 			ctx := newRequestContext(e.cfg.Timeout)
 			e.answerAsync(ctx, name, req, h, func(msg *nats.Msg) {
 				ctx.end()
@@ -214,32 +214,6 @@ func (e *Edge) acquire() {
 func (e *Edge) release() {
 	<-e.sem
 	e.wg.Done()
-}
-
-// dispatch runs fn on a worker: a waiting one, else a new one. The caller
-// holds a slot, so at most MaxInFlight workers are busy.
-func (e *Edge) dispatch(fn func()) {
-	select {
-	case e.work <- fn:
-	default:
-		go e.worker(fn)
-	}
-}
-
-// worker runs fn, then whatever it is handed next, until it has waited
-// workerIdle for a request.
-func (e *Edge) worker(fn func()) {
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		fn()
-		idle.Reset(workerIdle)
-		select {
-		case fn = <-e.work:
-		case <-idle.C:
-			return
-		}
-	}
 }
 
 // Answer runs h on req after the size checks and returns the reply message

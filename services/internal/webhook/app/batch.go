@@ -117,7 +117,7 @@ func (d *Deliverer) deliverSet(ctx context.Context, msg JobMsg, j Job, us []Unit
 	)
 	for range min(len(us), cfg.Concurrency) {
 		wg.Add(1)
-		d.run(func() {
+		d.runners.Go(func() {
 			defer wg.Done()
 			for {
 				mu.Lock()
@@ -200,29 +200,3 @@ func (d *Deliverer) continueAlone(ctx context.Context, j Job, left []Unit) error
 // Busy runners never exceed what the batches semaphore lets run; idle
 // ones end after runnerIdle.
 const runnerIdle = 5 * time.Second
-
-// run runs fn on a unit runner: a waiting one, else a new one.
-func (d *Deliverer) run(fn func()) {
-	select {
-	case d.runners <- fn:
-	default:
-		go d.runner(fn)
-	}
-}
-
-// runner runs fn, then whatever it is handed next, until it has waited
-// runnerIdle for more. The wait is on the real clock: how long an idle
-// goroutine lingers is no schedule of the dispatcher's.
-func (d *Deliverer) runner(fn func()) {
-	idle := time.NewTimer(runnerIdle)
-	defer idle.Stop()
-	for {
-		fn()
-		idle.Reset(runnerIdle)
-		select {
-		case fn = <-d.runners:
-		case <-idle.C:
-			return
-		}
-	}
-}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
+	"github.com/rosterhq/roster/services/internal/runners"
 	"github.com/rosterhq/roster/services/internal/webhook/delivery"
 	"github.com/rosterhq/roster/services/internal/webhook/endpoint"
 )
@@ -34,9 +35,8 @@ type Deliverer struct {
 	// is a request a crash may send again. The bound is in units, not
 	// jobs, so that small jobs still fill the HTTP slots.
 	batches *semaphore.Weighted
-	// runners hands a batch's units to an idle unit runner (unbuffered: a
-	// send succeeds only when one waits; batch.go).
-	runners chan func()
+	// runners runs a batch's units on reused goroutines (batch.go).
+	runners *runners.Pool
 
 	mu       sync.Mutex
 	health   delivery.Health
@@ -49,7 +49,7 @@ type Deliverer struct {
 // Deliverer returns a Deliverer for endpoint id.
 func (a *App) Deliverer(id string) *Deliverer {
 	return &Deliverer{a: a, id: id, log: a.log.With().Str("endpoint_id", id).Logger(), slots: make(chan struct{}, a.cfg.Concurrency),
-		batches: semaphore.NewWeighted(int64(max(unitsInProgress, a.cfg.Concurrency))), runners: make(chan func())}
+		batches: semaphore.NewWeighted(int64(max(unitsInProgress, a.cfg.Concurrency))), runners: runners.New(runnerIdle)}
 }
 
 // GiveBack notes that msg goes back to the queue unsent (the worker is
