@@ -2,7 +2,6 @@ package eventstore
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -236,9 +235,7 @@ func (p *publisher) handle(m *nats.Msg) {
 // the subject still in process) is sent again, as Append does (see
 // Store.publish); everything else is answered as Append answers it.
 func (p *publisher) failed(a *pendingAppend, err error) {
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant && a.attempt < busyRetries {
-		wait := time.Duration(250<<a.attempt) * time.Microsecond
+	if wait, ok := busyWait(err, a.attempt); ok {
 		a.attempt++
 		time.AfterFunc(wait, func() { p.publish(a) })
 		return

@@ -198,6 +198,17 @@ func (s *Store) commitMsg(c events.Commit, opts []AppendOption) (*nats.Msg, erro
 // stream refused as "wrong last sequence" without naming one (10164).
 const busyRetries = 3
 
+// busyWait is how long to wait before repeating an append refused busy
+// for the attempt-th time, or false when err is not that refusal or the
+// repeats are used up: the one rule of Append and AppendAsync.
+func busyWait(err error, attempt int) (time.Duration, bool) {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant && attempt < busyRetries {
+		return time.Duration(250<<attempt) * time.Microsecond, true
+	}
+	return 0, false
+}
+
 // publish appends msg under the OCC check and the message id. A replicated
 // stream's leader answers 10164 while another message of the subject is
 // still in process, and that includes our own previous append for a short
@@ -214,9 +225,8 @@ func (s *Store) publish(ctx context.Context, msg *nats.Msg, msgID string, expect
 		if err == nil {
 			return AppendResult{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
 		}
-		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant && attempt < busyRetries {
-			t := time.NewTimer(time.Duration(250<<attempt) * time.Microsecond)
+		if wait, ok := busyWait(err, attempt); ok {
+			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
 				continue
